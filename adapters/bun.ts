@@ -1,0 +1,169 @@
+/**
+ * The Bun adapter, on `Bun.listen`.
+ *
+ * @module
+ */
+import {
+  type Connection,
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  type Socket,
+  tcpAddress,
+} from "../src/mod.ts";
+
+/** The adapter's name, as printed on start. */
+export const name = "bun";
+
+/** The slice of Bun's `Socket` this adapter uses. */
+interface BunSocket {
+  data: BunTCPSocket;
+  write(data: Uint8Array): number;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(noDelay?: boolean): boolean;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+interface BunHandlers {
+  binaryType: "uint8array";
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  end(socket: BunSocket): void;
+  error(socket: BunSocket, error: Error): void;
+  close(socket: BunSocket, error?: Error): void;
+}
+
+interface BunListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+/** The slice of the `Bun` global this adapter uses. */
+interface BunApi {
+  listen(options: {
+    hostname: string;
+    port: number;
+    exclusive: boolean;
+    allowHalfOpen: boolean;
+    socket: BunHandlers;
+  }): BunListener;
+}
+
+class BunTCPSocket implements Socket {
+  connection!: Connection;
+  failure: Error | undefined;
+  readonly #sock: BunSocket;
+
+  constructor(sock: BunSocket) {
+    this.#sock = sock;
+  }
+
+  write(data: Uint8Array): number {
+    // Bun writes straight to the kernel and keeps nothing: what it did not take
+    // stays in the core's queue until the drain handler fires (oven-sh/bun #9682).
+    return this.#sock.write(data);
+  }
+
+  get pending(): number {
+    return 0;
+  }
+
+  pauseReading(): void {
+    this.#sock.pause();
+  }
+
+  resumeReading(): void {
+    this.#sock.resume();
+  }
+
+  shutdownWrite(): void {
+    this.#sock.shutdown();
+  }
+
+  close(): void {
+    this.#sock.end();
+  }
+
+  abort(): void {
+    this.#sock.terminate();
+  }
+}
+
+function bunApi(): BunApi {
+  const api = (globalThis as { Bun?: BunApi }).Bun;
+  if (api === undefined) throw new TypeError("Cannot use the bun adapter: not running on Bun");
+  return api;
+}
+
+/**
+ * Listens with `Bun.listen`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param options Address, watermarks and error reporting.
+ * @returns The listening port, once bound.
+ * @throws {RangeError} For a port out of range.
+ * @throws {ListenError} If the address cannot be bound.
+ * @example
+ * ```ts
+ * import { listen } from "./bun.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * await port.close();
+ * ```
+ */
+export function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { host, port } = resolveListenOptions(options);
+  const api = bunApi();
+  let listening: Port | undefined;
+  const handlers: BunHandlers = {
+    binaryType: "uint8array",
+    open(sock) {
+      sock.setNoDelay(true);
+      const socket = new BunTCPSocket(sock);
+      sock.data = socket;
+      const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
+      const local = tcpAddress(sock.localAddress, sock.localPort);
+      listening!.accept(socket, peer, local, (connection) => {
+        socket.connection = connection;
+      });
+    },
+    data(sock, data) {
+      sock.data.connection.received(data);
+    },
+    drain(sock) {
+      sock.data.connection.writable();
+    },
+    end(sock) {
+      sock.data.connection.readEnded();
+    },
+    error(sock, error) {
+      sock.data.failure ??= error;
+    },
+    close(sock, error) {
+      const socket = sock.data;
+      socket.connection.closed(error ?? socket.failure);
+    },
+  };
+  let listener: BunListener;
+  try {
+    // exclusive: without it Bun binds with SO_REUSEPORT and a second server on the
+    // same port would silently share it instead of failing.
+    listener = api.listen({ hostname: host, port, exclusive: true, allowHalfOpen: true, socket: handlers });
+  } catch (error) {
+    return Promise.reject(listenError(host, port, error));
+  }
+  listening = new Port(factory, tcpAddress(listener.hostname, listener.port), options, () => listener.stop(false));
+  return Promise.resolve(listening);
+}

@@ -1,0 +1,225 @@
+/**
+ * The Deno adapter, on `Deno.listen`.
+ *
+ * @module
+ */
+import {
+  type Connection,
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  type Socket,
+  tcpAddress,
+} from "../src/mod.ts";
+
+/** The adapter's name, as printed on start. */
+export const name = "deno";
+
+/** The slice of `Deno.Conn` this adapter uses. */
+export interface DenoConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+  readonly localAddr: { hostname: string; port: number } | { transport: string };
+  readonly remoteAddr: { hostname: string; port: number } | { transport: string };
+}
+
+/** The slice of `Deno.Listener` this adapter uses. */
+export interface DenoListener {
+  accept(): Promise<DenoConn>;
+  close(): void;
+  readonly addr: { hostname: string; port: number } | { transport: string };
+}
+
+/** The slice of the `Deno` global this adapter uses. */
+export interface DenoApi {
+  listen(options: { hostname: string; port: number; transport: "tcp" }): DenoListener;
+  permissions: { querySync(desc: { name: "net"; host?: string }): { state: string } };
+}
+
+const READ_SIZE = 64 * 1024;
+
+class DenoSocket implements Socket {
+  connection!: Connection;
+  readonly #conn: DenoConn;
+  #buffer = new Uint8Array(READ_SIZE);
+  #reading = true;
+  #resume: (() => void) | undefined;
+  #inFlight = 0;
+  #shutdownAfterWrite = false;
+  #closeAfterWrite = false;
+  #done = false;
+
+  constructor(conn: DenoConn) {
+    this.#conn = conn;
+  }
+
+  write(data: Uint8Array): number {
+    // One write at a time: while one is in flight the core queues and coalesces the rest.
+    if (this.#inFlight > 0 || this.#done) return 0;
+    this.#inFlight = data.length;
+    void this.#writeAll(data);
+    return data.length;
+  }
+
+  get pending(): number {
+    return this.#inFlight;
+  }
+
+  pauseReading(): void {
+    this.#reading = false;
+  }
+
+  resumeReading(): void {
+    this.#reading = true;
+    const resume = this.#resume;
+    this.#resume = undefined;
+    resume?.();
+  }
+
+  shutdownWrite(): void {
+    if (this.#inFlight > 0) this.#shutdownAfterWrite = true;
+    else this.#conn.closeWrite().catch(() => {});
+  }
+
+  close(): void {
+    if (this.#inFlight > 0) this.#closeAfterWrite = true;
+    else this.#finish(undefined);
+  }
+
+  abort(): void {
+    // Deno has no SO_LINGER; closing with unread input still makes the kernel send RST.
+    this.#finish(undefined);
+  }
+
+  /** Reads with `conn.read()`: reading `conn.readable` to its end would close the whole connection (denoland/deno #22258). */
+  async readLoop(): Promise<void> {
+    try {
+      while (!this.#done) {
+        if (!this.#reading) {
+          await new Promise<void>((resolve) => (this.#resume = resolve));
+          continue;
+        }
+        const n = await this.#conn.read(this.#buffer);
+        if (this.#done) return;
+        if (n === null) {
+          this.connection.readEnded();
+          return;
+        }
+        let chunk: Uint8Array;
+        if (n > READ_SIZE / 2) {
+          // A big read keeps its buffer; copying small ones lets one buffer serve many reads.
+          chunk = this.#buffer.subarray(0, n);
+          this.#buffer = new Uint8Array(READ_SIZE);
+        } else {
+          chunk = this.#buffer.slice(0, n);
+        }
+        this.connection.received(chunk);
+      }
+    } catch (error) {
+      this.#finish(error);
+    }
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    try {
+      let offset = 0;
+      while (offset < data.length) {
+        offset += await this.#conn.write(data.subarray(offset));
+        this.#inFlight = data.length - offset;
+      }
+    } catch (error) {
+      this.#inFlight = 0;
+      this.#finish(error);
+      return;
+    }
+    if (this.#done) return;
+    if (this.#closeAfterWrite) return this.#finish(undefined);
+    if (this.#shutdownAfterWrite) {
+      this.#shutdownAfterWrite = false;
+      this.#conn.closeWrite().catch(() => {});
+    }
+    this.connection.writable();
+  }
+
+  #finish(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#inFlight = 0;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime after an error.
+    }
+    this.#resume?.();
+    this.connection.closed(error);
+  }
+}
+
+function denoApi(): DenoApi {
+  const api = (globalThis as { Deno?: DenoApi }).Deno;
+  if (api === undefined) throw new TypeError("Cannot use the deno adapter: not running on Deno");
+  return api;
+}
+
+function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; port: number } {
+  return "hostname" in addr ? addr : { hostname: "", port: 0 };
+}
+
+async function acceptLoop(listener: DenoListener, port: Port): Promise<void> {
+  for (;;) {
+    let conn: DenoConn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (port.closing) return;
+      // Out of file descriptors and the like pass; keep accepting after a breath.
+      console.error(`Cannot accept a connection: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    conn.setNoDelay(true);
+    const socket = new DenoSocket(conn);
+    const peer = addressOf(conn.remoteAddr);
+    const local = addressOf(conn.localAddr);
+    port.accept(socket, tcpAddress(peer.hostname, peer.port), tcpAddress(local.hostname, local.port), (c) => {
+      socket.connection = c;
+    });
+    void socket.readLoop();
+  }
+}
+
+/**
+ * Listens with `Deno.listen`. Needs `--allow-net`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param options Address, watermarks and error reporting.
+ * @returns The listening port, once bound.
+ * @throws {RangeError} For a port out of range.
+ * @throws {ListenError} If the address cannot be bound or network access is denied.
+ * @example
+ * ```ts
+ * import { listen } from "./deno.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * await port.close();
+ * ```
+ */
+export function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { host, port } = resolveListenOptions(options);
+  let listener: DenoListener;
+  try {
+    listener = denoApi().listen({ hostname: host, port, transport: "tcp" });
+  } catch (error) {
+    return Promise.reject(listenError(host, port, error));
+  }
+  const bound = addressOf(listener.addr);
+  const listening = new Port(factory, tcpAddress(bound.hostname, bound.port), options, () => listener.close());
+  void acceptLoop(listener, listening);
+  return Promise.resolve(listening);
+}

@@ -1,0 +1,88 @@
+/**
+ * Listens with the adapter native to the runtime this runs on, or with the
+ * `node:net` adapter when asked (Bun and Deno both implement `node:net`).
+ *
+ * @module
+ */
+import { type Factory, ListenError, type ListeningPort, type ListenOptions, resolveListenOptions } from "../src/mod.ts";
+import { detectRuntime } from "./runtime.ts";
+
+export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
+
+/** Which adapter to use: the runtime's own API, or its `node:net`. */
+export type AdapterChoice = "native" | "node";
+
+/** Options of {@link listen}: those of every adapter, and which adapter. */
+export interface AutoListenOptions extends ListenOptions {
+  /**
+   * `native` for `Bun.listen`, `Deno.listen` or `node:net` on Node; `node` for `node:net` anywhere.
+   * @default "native"
+   */
+  adapter?: AdapterChoice;
+}
+
+/** A listening port, and the name of the adapter that made it. */
+export interface AutoListeningPort extends ListeningPort {
+  /** `bun`, `deno` or `node:net`. */
+  readonly adapter: string;
+}
+
+interface Adapter {
+  name: string;
+  listen(factory: Factory, options: ListenOptions): Promise<ListeningPort>;
+}
+
+/**
+ * Loads the adapter for this runtime.
+ *
+ * @param choice `native` or `node`.
+ * @returns The adapter module.
+ * @throws {TypeError} For an unknown choice.
+ */
+export async function loadAdapter(choice: AdapterChoice = "native"): Promise<Adapter> {
+  if (choice !== "native" && choice !== "node") {
+    throw new TypeError(`Cannot use adapter '${String(choice)}': expected native or node`);
+  }
+  const runtime = detectRuntime().name;
+  if (choice === "node" || runtime === "node") return await import("./node.ts");
+  return runtime === "bun" ? await import("./bun.ts") : await import("./deno.ts");
+}
+
+function denyWithoutNetPermission(host: string, port: number): void {
+  const deno = (globalThis as { Deno?: { permissions: { querySync(d: { name: "net"; host: string }): { state: string } } } })
+    .Deno;
+  if (deno === undefined) return;
+  const state = deno.permissions.querySync({ name: "net", host: port === 0 ? host : `${host}:${port}` }).state;
+  // Asking first turns Deno's interactive prompt (or its stack trace) into one clear line.
+  if (state !== "granted") {
+    throw new ListenError(
+      `Cannot listen on ${host}:${port}: network access denied; run deno with --allow-net`,
+      "ENOTCAPABLE",
+    );
+  }
+}
+
+/**
+ * Listens on this runtime, as `TCP4ServerEndpoint(reactor, port).listen(factory)` does in Twisted.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param options Address, adapter, watermarks.
+ * @returns The listening port, once bound.
+ * @throws {RangeError} For a port out of range.
+ * @throws {ListenError} If the address cannot be bound or (on Deno) network access is denied.
+ * @example
+ * ```ts
+ * import { listen } from "./mod.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * console.log(port.address.port, port.adapter);
+ * await port.close();
+ * ```
+ */
+export async function listen(factory: Factory, options: AutoListenOptions = {}): Promise<AutoListeningPort> {
+  const { host, port } = resolveListenOptions(options);
+  const adapter = await loadAdapter(options.adapter);
+  denyWithoutNetPermission(host, port);
+  const listening = await adapter.listen(factory, options);
+  return Object.assign(listening, { adapter: adapter.name });
+}

@@ -1,0 +1,133 @@
+/**
+ * The `node:net` adapter. Native on Node; Bun and Deno run it through their
+ * Node compatibility layers, so the benchmark can compare those too.
+ *
+ * @module
+ */
+import net from "node:net";
+import {
+  type Connection,
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  type Socket,
+  tcpAddress,
+} from "../src/mod.ts";
+
+/** The adapter's name, as printed on start. */
+export const name = "node:net";
+
+class NodeSocket implements Socket {
+  connection!: Connection;
+  readonly #sock: net.Socket;
+  #full = false;
+
+  constructor(sock: net.Socket) {
+    this.#sock = sock;
+  }
+
+  write(data: Uint8Array): number {
+    // node:net buffers whatever it is given; stop giving once it says it is full,
+    // so that the core's queue (and its watermarks) hold the excess instead.
+    if (this.#full || this.#sock.destroyed) return 0;
+    this.#full = !this.#sock.write(data);
+    return data.length;
+  }
+
+  get pending(): number {
+    return this.#sock.writableLength;
+  }
+
+  drained(): void {
+    this.#full = false;
+    this.connection.writable();
+  }
+
+  pauseReading(): void {
+    this.#sock.pause();
+  }
+
+  resumeReading(): void {
+    this.#sock.resume();
+  }
+
+  shutdownWrite(): void {
+    this.#sock.end();
+  }
+
+  close(): void {
+    const sock = this.#sock;
+    if (sock.writableFinished) sock.destroy();
+    else sock.end(() => sock.destroy());
+  }
+
+  abort(): void {
+    const sock = this.#sock;
+    try {
+      // Not every runtime's node:net has resetAndDestroy (RST); destroy still frees the socket.
+      if (typeof sock.resetAndDestroy === "function" && !sock.destroyed) sock.resetAndDestroy();
+      else sock.destroy();
+    } catch {
+      sock.destroy();
+    }
+  }
+}
+
+/**
+ * Listens with `node:net`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param options Address, watermarks and error reporting.
+ * @returns The listening port, once bound.
+ * @throws {RangeError} For a port out of range.
+ * @throws {ListenError} If the address cannot be bound.
+ * @example
+ * ```ts
+ * import { listen } from "./node.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * await port.close();
+ * ```
+ */
+export async function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { host, port } = resolveListenOptions(options);
+  const server = net.createServer({ allowHalfOpen: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw listenError(host, port, error);
+  }
+  const bound = server.address() as net.AddressInfo;
+  const address = tcpAddress(bound.address, bound.port);
+  const listening = new Port(factory, address, options, () => {
+    server.close();
+  });
+  server.on("error", (error) => console.error(`Listener error on ${host}:${bound.port}: ${error.message}`));
+  server.on("connection", (sock) => {
+    sock.setNoDelay(true);
+    const socket = new NodeSocket(sock);
+    const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
+    const local = tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port);
+    let failure: Error | undefined;
+    listening.accept(socket, peer, local, (connection) => {
+      socket.connection = connection;
+      sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
+      sock.on("end", () => connection.readEnded());
+      sock.on("drain", () => socket.drained());
+      sock.on("error", (error) => {
+        failure ??= error;
+      });
+      sock.on("close", () => connection.closed(failure));
+    });
+  });
+  return listening;
+}

@@ -1,0 +1,108 @@
+/**
+ * The echo server: `node bin/echo.ts`, `bun run bin/echo.ts`, `deno run --allow-net bin/echo.ts`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { type AdapterChoice, detectRuntime, listen } from "../adapters/mod.ts";
+import { EchoFactory, formatAddress } from "../src/mod.ts";
+
+const USAGE = `Usage: echo [options]
+
+A TCP echo server: every byte a client sends is written back to it.
+
+Options:
+  --port N          port to listen on, 0 for any free one (default 8000)
+  --host ADDR       address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
+  --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
+  --grace SECONDS   on SIGINT or SIGTERM, how long open connections may finish (default 5)
+  -h, --help        show this help`;
+
+/** Exit status for a usage error, as BSD's sysexits and most CLIs. */
+const EXIT_USAGE = 2;
+
+function fail(message: string, status: number): never {
+  console.error(`echo: ${message}`);
+  process.exit(status);
+}
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string", default: "8000" },
+        host: { type: "string", default: "127.0.0.1" },
+        adapter: { type: "string", default: "native" },
+        grace: { type: "string", default: "5" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    const e = error as { code?: string; message: string };
+    const option = /'([^']+)'/.exec(e.message)?.[1];
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") fail(`Unknown option ${option ?? ""} (see --help)`, EXIT_USAGE);
+    if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      fail(`Unexpected argument ${option ?? ""} (see --help)`, EXIT_USAGE);
+    }
+    fail(`${e.message.split(/\.\s|\n/)[0]} (see --help)`, EXIT_USAGE);
+  }
+}
+
+function parsePort(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535)) fail(`Invalid port '${text}': expected an integer from 0 to 65535`, EXIT_USAGE);
+  return port;
+}
+
+function parseSeconds(text: string, flag: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(seconds)) fail(`Invalid ${flag} '${text}': expected a number of seconds`, EXIT_USAGE);
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const args = parseCommandLine(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = parsePort(args.port);
+  const grace = parseSeconds(args.grace, "--grace");
+  if (args.adapter !== "native" && args.adapter !== "node") {
+    fail(`Invalid adapter '${args.adapter}': expected native or node`, EXIT_USAGE);
+  }
+  const factory = new EchoFactory();
+  let server;
+  try {
+    server = await listen(factory, { host: args.host, port, adapter: args.adapter as AdapterChoice });
+  } catch (error) {
+    fail((error as Error).message, 1);
+  }
+  const runtime = detectRuntime();
+  console.log(
+    `Echo server listening on ${formatAddress(server.address)} (${runtime.name} ${runtime.version}, adapter ${server.adapter})`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.error(`echo: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    void server.close({ grace: grace * 1000 }).then(() => {
+      console.log(
+        `Stopped on ${signal}: served ${factory.connectionsServed} connections, echoed ${factory.bytesEchoed} bytes`,
+      );
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+await main();

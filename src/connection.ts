@@ -1,0 +1,382 @@
+import { type Address, formatAddress } from "./address.ts";
+import { ConnectionAborted, ConnectionDone, ConnectionLost, type Reason } from "./errors.ts";
+import type { Protocol } from "./protocol.ts";
+import type { Socket } from "./socket.ts";
+import type { Producer, Transport } from "./transport.ts";
+
+/** Options shared by every connection of a listening port. */
+export interface ConnectionOptions {
+  /**
+   * Queued output, in bytes, above which the connection stops reading from the peer.
+   * @default 131072
+   */
+  highWaterMark?: number;
+  /**
+   * Queued output, in bytes, at or below which reading resumes.
+   * @default 32768
+   */
+  lowWaterMark?: number;
+  /**
+   * After `loseConnection()` has sent everything and our FIN, how long to wait
+   * for the peer's FIN before closing anyway, in milliseconds.
+   * @default 10000
+   */
+  lingerTimeout?: number;
+  /**
+   * Called when a protocol callback throws; the connection is then aborted.
+   * @default logs one line with the peer's address to `console.error`
+   */
+  onError?: (error: unknown, peer: Address) => void;
+}
+
+type State = "open" | "disconnecting" | "closed";
+
+const encoder = new TextEncoder();
+
+function defaultOnError(error: unknown, peer: Address): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(`Protocol error on connection from ${formatAddress(peer)}: ${message}`);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * One TCP connection: the {@link Transport} a protocol writes to, driven by an
+ * adapter's {@link Socket}. Every adapter shares this code, so queueing, partial
+ * writes, backpressure, half-close and the once-only `connectionLost` behave the
+ * same on every runtime.
+ */
+export class Connection implements Transport {
+  /** The protocol this connection feeds, once `connect` has run. */
+  protocol: Protocol | undefined;
+  /** Called once after `connectionLost`; the listening port uses it to count connections. */
+  onClose: ((connection: Connection) => void) | undefined;
+
+  readonly #socket: Socket;
+  readonly #peer: Address;
+  readonly #host: Address;
+  readonly #high: number;
+  readonly #low: number;
+  readonly #linger: number;
+  readonly #onError: (error: unknown, peer: Address) => void;
+
+  #state: State = "open";
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #socketFull = false;
+  #reading = true;
+  #userPaused = false;
+  #writePaused = false;
+  #readEOF = false;
+  #writeShut = false;
+  #closeRequested = false;
+  #abortReason: Reason | undefined;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #producer: Producer | undefined;
+  #inCallback = 0;
+  #deferredClose: { error: unknown } | undefined;
+
+  /**
+   * @param socket The adapter's socket.
+   * @param peer The peer's address.
+   * @param host This end's address.
+   * @param options Watermarks, linger and error reporting.
+   * @throws {RangeError} If `lowWaterMark` is above `highWaterMark` or either is negative.
+   */
+  constructor(socket: Socket, peer: Address, host: Address, options: ConnectionOptions = {}) {
+    this.#socket = socket;
+    this.#peer = peer;
+    this.#host = host;
+    this.#high = options.highWaterMark ?? 128 * 1024;
+    this.#low = options.lowWaterMark ?? Math.min(32 * 1024, this.#high);
+    this.#linger = options.lingerTimeout ?? 10_000;
+    this.#onError = options.onError ?? defaultOnError;
+    if (!(this.#low >= 0 && this.#high >= this.#low)) {
+      throw new RangeError(`Cannot use water marks low=${this.#low} high=${this.#high}: need 0 <= low <= high`);
+    }
+  }
+
+  /**
+   * Attaches `protocol` and calls its `makeConnection`.
+   *
+   * @param protocol The protocol to feed.
+   */
+  connect(protocol: Protocol): void {
+    this.protocol = protocol;
+    this.#call(() => protocol.makeConnection(this));
+  }
+
+  // --- Transport -----------------------------------------------------------
+
+  /** {@inheritDoc Transport.write} */
+  write(data: Uint8Array | string): void {
+    if (this.#state === "closed" || this.#writeShut || this.#abortReason !== undefined) return;
+    let bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length === 0) return;
+    if (!this.#socketFull && this.#queued === 0) {
+      const taken = this.#socket.write(bytes);
+      if (taken >= bytes.length) {
+        if (this.#socket.pending > this.#high) this.#checkHigh();
+        return;
+      }
+      bytes = bytes.subarray(Math.max(taken, 0));
+      this.#socketFull = true;
+    }
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    this.#checkHigh();
+  }
+
+  /** {@inheritDoc Transport.writeSequence} */
+  writeSequence(data: Iterable<Uint8Array | string>): void {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (const item of data) {
+      const bytes = typeof item === "string" ? encoder.encode(item) : item;
+      chunks.push(bytes);
+      total += bytes.length;
+    }
+    this.write(chunks.length === 1 ? chunks[0]! : concat(chunks, total));
+  }
+
+  /** {@inheritDoc Transport.loseConnection} */
+  loseConnection(): void {
+    if (this.#state !== "open") return;
+    this.#state = "disconnecting";
+    // Keep reading (and discarding) so the peer's FIN is seen and the close stays clean.
+    this.#userPaused = false;
+    this.#updateReading();
+    this.#finishDisconnect();
+  }
+
+  /** {@inheritDoc Transport.abortConnection} */
+  abortConnection(): void {
+    this.#abort(new ConnectionAborted());
+  }
+
+  /** {@inheritDoc Transport.getPeer} */
+  getPeer(): Address {
+    return this.#peer;
+  }
+
+  /** {@inheritDoc Transport.getHost} */
+  getHost(): Address {
+    return this.#host;
+  }
+
+  /** {@inheritDoc Transport.bufferSize} */
+  get bufferSize(): number {
+    return this.#queued + this.#socket.pending;
+  }
+
+  /** {@inheritDoc Transport.disconnecting} */
+  get disconnecting(): boolean {
+    return this.#state !== "open";
+  }
+
+  /** Whether the connection has closed and `connectionLost` has run, as Twisted's `disconnected`. */
+  get disconnected(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Whether the connection is currently reading from the peer. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /** Stops reading from the peer until `resumeProducing()`. */
+  pauseProducing(): void {
+    this.#userPaused = true;
+    this.#updateReading();
+  }
+
+  /** Reads from the peer again after `pauseProducing()`. */
+  resumeProducing(): void {
+    this.#userPaused = false;
+    this.#updateReading();
+  }
+
+  /** Same as `loseConnection()`, as in Twisted. */
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  /** {@inheritDoc Transport.registerProducer} */
+  registerProducer(producer: Producer): void {
+    if (this.#producer !== undefined) {
+      throw new Error("Cannot register a producer: one is already registered");
+    }
+    this.#producer = producer;
+    if (this.#state === "closed") producer.stopProducing?.();
+    else if (this.#writePaused) producer.pauseProducing();
+  }
+
+  /** {@inheritDoc Transport.unregisterProducer} */
+  unregisterProducer(): void {
+    this.#producer = undefined;
+  }
+
+  // --- Events from the adapter ---------------------------------------------
+
+  /**
+   * The adapter read `data` from the peer. The bytes become the protocol's.
+   *
+   * @param data The bytes read.
+   */
+  received(data: Uint8Array): void {
+    if (this.#state !== "open") return;
+    const protocol = this.protocol;
+    if (protocol !== undefined) this.#call(() => protocol.dataReceived(data));
+  }
+
+  /** The adapter's socket can take more output (or has drained what it held). */
+  writable(): void {
+    if (this.#state === "closed") return;
+    this.#socketFull = false;
+    this.#flush();
+  }
+
+  /** The peer has shut down its writing side (FIN). */
+  readEnded(): void {
+    if (this.#readEOF || this.#state === "closed") return;
+    this.#readEOF = true;
+    if (this.#state === "disconnecting") {
+      this.#finishDisconnect();
+      return;
+    }
+    const protocol = this.protocol;
+    if (protocol !== undefined) this.#call(() => protocol.readConnectionLost());
+  }
+
+  /**
+   * The socket is gone. Runs `connectionLost` once, whatever called it first.
+   *
+   * @param error The runtime's error, if the connection ended uncleanly.
+   */
+  closed(error?: unknown): void {
+    if (this.#state === "closed") return;
+    if (this.#inCallback > 0) {
+      // Never run connectionLost inside another callback of the same protocol.
+      this.#deferredClose ??= { error };
+      return;
+    }
+    this.#state = "closed";
+    clearTimeout(this.#lingerTimer);
+    this.#queue = [];
+    this.#queued = 0;
+    const reason = this.#abortReason ??
+      (error === undefined ? new ConnectionDone() : new ConnectionLost(describe(error), { cause: error }));
+    const protocol = this.protocol;
+    if (protocol !== undefined) {
+      protocol.connected = false;
+      try {
+        protocol.connectionLost(reason);
+      } catch (err) {
+        this.#onError(err, this.#peer);
+      }
+    }
+    this.#producer?.stopProducing?.();
+    this.#producer = undefined;
+    this.onClose?.(this);
+  }
+
+  // --- Internals -----------------------------------------------------------
+
+  #call(fn: () => void): void {
+    this.#inCallback++;
+    try {
+      fn();
+    } catch (error) {
+      this.#onError(error, this.#peer);
+      this.#abort(new ConnectionLost(`Protocol raised ${describe(error)}`, { cause: error }));
+    } finally {
+      if (--this.#inCallback === 0 && this.#deferredClose !== undefined) {
+        const { error } = this.#deferredClose;
+        this.#deferredClose = undefined;
+        this.closed(error);
+      }
+    }
+  }
+
+  #abort(reason: Reason): void {
+    if (this.#state === "closed" || this.#abortReason !== undefined) return;
+    this.#abortReason = reason;
+    this.#state = "disconnecting";
+    this.#queue = [];
+    this.#queued = 0;
+    clearTimeout(this.#lingerTimer);
+    this.#socket.abort();
+  }
+
+  #flush(): void {
+    while (this.#queued > 0 && !this.#socketFull) {
+      if (this.#queue.length > 1) this.#queue = [concat(this.#queue, this.#queued)];
+      const chunk = this.#queue[0]!;
+      const taken = Math.max(this.#socket.write(chunk), 0);
+      if (taken >= chunk.length) {
+        this.#queue.length = 0;
+        this.#queued = 0;
+      } else {
+        this.#queue[0] = chunk.subarray(taken);
+        this.#queued -= taken;
+        this.#socketFull = true;
+      }
+    }
+    if (this.#writePaused && this.bufferSize <= this.#low) {
+      this.#writePaused = false;
+      this.#updateReading();
+      this.#producer?.resumeProducing();
+    }
+    if (this.#state === "disconnecting") this.#finishDisconnect();
+  }
+
+  #checkHigh(): void {
+    if (this.#writePaused || this.bufferSize <= this.#high) return;
+    this.#writePaused = true;
+    this.#updateReading();
+    this.#producer?.pauseProducing();
+  }
+
+  #updateReading(): void {
+    const want = this.#state !== "closed" && !this.#readEOF && !this.#userPaused && !this.#writePaused;
+    if (want === this.#reading) return;
+    this.#reading = want;
+    if (want) this.#socket.resumeReading();
+    else this.#socket.pauseReading();
+  }
+
+  #finishDisconnect(): void {
+    if (this.#queued > 0 || this.#abortReason !== undefined || this.#closeRequested) return;
+    if (this.#readEOF) {
+      this.#closeRequested = true;
+      clearTimeout(this.#lingerTimer);
+      this.#socket.close();
+    } else if (!this.#writeShut) {
+      // Closing with unread input makes the kernel send RST, which can destroy
+      // output the peer has not read yet; so send FIN and wait for the peer's.
+      this.#writeShut = true;
+      this.#socket.shutdownWrite();
+      // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
+      this.#lingerTimer = setTimeout(() => {
+        this.#closeRequested = true;
+        this.#socket.close();
+      }, this.#linger);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,51 @@
+/**
+ * The reason a connection ended, passed to `Protocol.connectionLost`.
+ * `ConnectionDone` is a clean close; `ConnectionLost` (and its subclass
+ * `ConnectionAborted`) an unclean one. The runtime's own error, if any, is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionDone, ConnectionLost } from "./errors.ts";
+ * const reason: ConnectionDone | ConnectionLost = new ConnectionDone();
+ * reason instanceof ConnectionDone; // true: closed cleanly
+ * ```
+ */
+export class ConnectionDone extends Error {
+  /**
+   * @param message What happened.
+   * @default "Connection was closed cleanly"
+   */
+  constructor(message = "Connection was closed cleanly") {
+    super(message);
+    this.name = "ConnectionDone";
+  }
+}
+
+/** The connection ended uncleanly: a reset, a broken pipe, a throwing protocol. */
+export class ConnectionLost extends Error {
+  /**
+   * @param message What happened.
+   * @param options `cause`: the runtime's or the protocol's error.
+   * @default "Connection to the other side was lost in a non-clean fashion"
+   */
+  constructor(message = "Connection to the other side was lost in a non-clean fashion", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectionLost";
+  }
+}
+
+/** The connection was closed by `abortConnection()`, discarding queued output. */
+export class ConnectionAborted extends ConnectionLost {
+  /**
+   * @param message What happened.
+   * @param options `cause`: why it was aborted, if not by the protocol itself.
+   * @default "Connection was aborted"
+   */
+  constructor(message = "Connection was aborted", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectionAborted";
+  }
+}
+
+/** Why a connection ended: clean (`ConnectionDone`) or not (`ConnectionLost`). */
+export type Reason = ConnectionDone | ConnectionLost;

@@ -1,0 +1,17 @@
+/**
+ * twine's runtime-independent core: protocols, factories, transports and the
+ * echo protocol. Pair it with an adapter (`../adapters/mod.ts` picks one) to listen.
+ *
+ * @module
+ */
+export { type Address, formatAddress, tcpAddress } from "./address.ts";
+export { Connection, type ConnectionOptions } from "./connection.ts";
+export { EchoFactory, EchoProtocol } from "./echo.ts";
+export { ConnectionAborted, ConnectionDone, ConnectionLost, type Reason } from "./errors.ts";
+export { Factory } from "./factory.ts";
+export { MemoryTransport, type MemoryTransportOptions } from "./memory_transport.ts";
+export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./port.ts";
+export { Protocol } from "./protocol.ts";
+export type { Socket } from "./socket.ts";
+export type { Producer, Transport } from "./transport.ts";
+export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";

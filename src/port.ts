@@ -1,0 +1,163 @@
+import type { Address } from "./address.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
+import type { Factory } from "./factory.ts";
+import { Protocol } from "./protocol.ts";
+import type { Socket } from "./socket.ts";
+
+/** Options of `listen`, the same on every runtime. */
+export interface ListenOptions extends ConnectionOptions {
+  /**
+   * The port to listen on; 0 picks a free one (read it back from `address`).
+   * @default 8000
+   */
+  port?: number;
+  /**
+   * The address to listen on. Not exposed to the network unless asked.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+}
+
+/** Options of {@link ListeningPort.close}. */
+export interface CloseOptions {
+  /**
+   * How long open connections may go on before they are closed, in milliseconds.
+   * They then get up to one more second to flush what is queued before they are aborted.
+   * @default 5000
+   */
+  grace?: number;
+}
+
+/** A server socket, as returned by `listen` on every runtime. */
+export interface ListeningPort {
+  /** The address actually bound; with port 0, the port picked. */
+  readonly address: Address;
+  /** How many connections are open. */
+  readonly connections: number;
+  /**
+   * Stops accepting, lets open connections finish for up to `grace`, then closes
+   * what is left and calls the factory's `stopFactory`. Safe to call twice.
+   *
+   * @param options The grace period.
+   * @returns A promise that settles once every connection has closed.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+const FLUSH_BOUND_MS = 1000;
+
+/** Closes a refused connection the same orderly way a protocol would. */
+class Refused extends Protocol {
+  override connectionMade(): void {
+    this.transport.loseConnection();
+  }
+}
+
+/**
+ * The runtime-independent half of a listening port: builds a protocol and a
+ * {@link Connection} for each accepted socket, counts them, and closes them all
+ * on `close()`. Adapters create it once the socket is bound.
+ */
+export class Port implements ListeningPort {
+  readonly address: Address;
+  readonly #factory: Factory;
+  readonly #options: ConnectionOptions;
+  readonly #stopListening: () => void | Promise<void>;
+  readonly #open = new Set<Connection>();
+  #waiters: (() => void)[] = [];
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param factory The factory to build protocols with; its `doStart` runs now.
+   * @param address The bound address.
+   * @param options The options for each connection.
+   * @param stopListening Stops the runtime's listener from accepting.
+   */
+  constructor(
+    factory: Factory,
+    address: Address,
+    options: ConnectionOptions,
+    stopListening: () => void | Promise<void>,
+  ) {
+    this.#factory = factory;
+    this.address = address;
+    this.#options = options;
+    this.#stopListening = stopListening;
+    factory.doStart();
+  }
+
+  get connections(): number {
+    return this.#open.size;
+  }
+
+  /** Whether `close()` has been called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Takes an accepted socket: builds its protocol and connection. The adapter
+   * routes the socket's events to the returned connection.
+   *
+   * @param socket The adapter's socket.
+   * @param peer The peer's address.
+   * @param host This end's address.
+   * @param attach Routes the socket's events to the connection; runs before the protocol starts.
+   * @returns The connection.
+   */
+  accept(socket: Socket, peer: Address, host: Address, attach: (connection: Connection) => void): Connection {
+    const connection = new Connection(socket, peer, host, this.#options);
+    attach(connection);
+    this.#open.add(connection);
+    connection.onClose = (c) => {
+      this.#open.delete(c);
+      if (this.#open.size === 0) this.#wake();
+    };
+    if (this.#closing !== undefined) {
+      connection.abortConnection();
+      return connection;
+    }
+    let protocol: Protocol | null;
+    try {
+      protocol = this.#factory.buildProtocol(peer);
+    } catch (error) {
+      (this.#options.onError ?? ((e) => console.error(`buildProtocol failed: ${String(e)}`)))(error, peer);
+      protocol = null;
+    }
+    connection.connect(protocol ?? new Refused());
+    return connection;
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.grace ?? 5000);
+    return this.#closing;
+  }
+
+  async #close(grace: number): Promise<void> {
+    await this.#stopListening();
+    await this.#drained(grace);
+    for (const c of this.#open) c.loseConnection();
+    await this.#drained(FLUSH_BOUND_MS);
+    for (const c of this.#open) c.abortConnection();
+    await this.#drained(FLUSH_BOUND_MS);
+    this.#factory.doStop();
+  }
+
+  #drained(ms: number): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#waiters.push(done);
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}
