@@ -43,7 +43,13 @@ function parseCommandLine(argv: string[]) {
     }).values;
   } catch (error) {
     const e = error as { code?: string; message: string };
-    const option = /'([^']+)'/.exec(e.message)?.[1];
+    const option = /'([^' ]+)/.exec(e.message)?.[1];
+    if (e.message.includes("ambiguous") && option !== undefined) {
+      // parseArgs reads "--port -1" as a flag after --port; say what is wrong with the value instead.
+      const value = argv[argv.indexOf(option) + 1] ?? "";
+      if (option === "--port") parsePort(value);
+      fail(`Invalid value '${value}' for ${option} (see --help)`, EXIT_USAGE);
+    }
     if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") fail(`Unknown option ${option ?? ""} (see --help)`, EXIT_USAGE);
     if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       fail(`Unexpected argument ${option ?? ""} (see --help)`, EXIT_USAGE);
@@ -82,11 +88,6 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message, 1);
   }
-  const runtime = detectRuntime();
-  console.log(
-    `Echo server listening on ${formatAddress(server.address)} (${runtime.name} ${runtime.version}, adapter ${server.adapter})`,
-  );
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -103,6 +104,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Announce only once the handlers are in: whoever waits for this line may signal at once.
+  const runtime = detectRuntime();
+  console.log(
+    `Echo server listening on ${formatAddress(server.address)} (${runtime.name} ${runtime.version}, adapter ${server.adapter})`,
+  );
 }
 
 await main();

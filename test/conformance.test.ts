@@ -188,3 +188,52 @@ test("chunked covers a payload exactly in the given sizes", () => {
   expect(Buffer.concat(parts).equals(data)).toBe(true);
   expect(parts.slice(0, 3).map((p) => p.length)).toEqual([7, 3, 7]);
 });
+
+describe.each(PAIRS)("$name shutting down", (pair) => {
+  test("on SIGTERM stops accepting, finishes echoing an open connection, then exits 0", async () => {
+    const server = await startServer(pair, "bin/echo.ts", ["--grace", "10"]);
+    const sock = await connect(server.port);
+    const result = collect(sock);
+    const first = randomBytes(100_000);
+    sock.write(first);
+    await new Promise((resolve) => sock.once("data", resolve));
+    const stopped = server.stop("SIGTERM");
+    // Wait for the listener to close: new connections are refused from then on.
+    await expect.poll(() => connect(server.port).then((s) => (s.destroy(), "accepted"), () => "refused"), {
+      timeout: 10_000,
+    }).toBe("refused");
+    const second = randomBytes(100_000);
+    sock.end(second);
+    const r = await result;
+    expect(r.received.equals(Buffer.concat([first, second]))).toBe(true);
+    const { code, output } = await stopped;
+    expect(code).toBe(0);
+    // The probes above may have been served too, so count bytes, not connections.
+    expect(output).toMatch(/served \d+ connections, echoed 200000 bytes/);
+  });
+
+  test("closes an idle connection after the grace period, and a second signal exits at once", async () => {
+    const server = await startServer(pair, "bin/echo.ts", ["--grace", "0.2"]);
+    const idle = await connect(server.port);
+    const r = collect(idle);
+    // One round trip first: a connection still in the kernel's accept queue is reset, not served.
+    idle.write("x");
+    await new Promise((resolve) => idle.once("data", resolve));
+    const { code } = await server.stop("SIGTERM");
+    expect(code).toBe(0);
+    expect((await r).ended).toBe(true);
+
+    const again = await startServer(pair, "bin/echo.ts", ["--grace", "30"]);
+    const held = await connect(again.port);
+    held.on("error", () => {});
+    held.write("x");
+    await new Promise((resolve) => held.once("data", resolve));
+    const started = Date.now();
+    again.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await again.stop("SIGINT");
+    expect(second.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    held.destroy();
+  });
+});
