@@ -51,6 +51,7 @@ class DenoSocket implements Socket {
   #reading = true;
   #resume: (() => void) | undefined;
   #inFlight = 0;
+  #written: Promise<void> = Promise.resolve();
   #shutdownAfterWrite = false;
   #closeAfterWrite = false;
   #done = false;
@@ -63,7 +64,7 @@ class DenoSocket implements Socket {
     // One write at a time: while one is in flight the core queues and coalesces the rest.
     if (this.#inFlight > 0 || this.#done) return 0;
     this.#inFlight = data.length;
-    void this.#writeAll(data);
+    this.#written = this.#writeAll(data);
     return data.length;
   }
 
@@ -120,6 +121,8 @@ class DenoSocket implements Socket {
           chunk = this.#buffer.slice(0, n);
         }
         this.connection.received(chunk);
+        // As a hand-written Deno echo does: let the write started for this chunk finish before reading more.
+        if (this.#inFlight > 0) await this.#written;
       }
     } catch (error) {
       this.#finish(error);

@@ -232,9 +232,17 @@ export class Connection implements Transport {
    * @param data The bytes read.
    */
   received(data: Uint8Array): void {
-    if (this.#state !== "open") return;
     const protocol = this.protocol;
-    if (protocol !== undefined) this.#call(() => protocol.dataReceived(data));
+    if (this.#state !== "open" || protocol === undefined) return;
+    // The per-chunk path: the same guard as #call, without a closure per chunk.
+    this.#inCallback++;
+    try {
+      protocol.dataReceived(data);
+    } catch (error) {
+      this.#failed(error);
+    } finally {
+      if (--this.#inCallback === 0 && this.#deferredClose !== undefined) this.#runDeferredClose();
+    }
   }
 
   /** The adapter's socket can take more output (or has drained what it held). */
@@ -295,15 +303,21 @@ export class Connection implements Transport {
     try {
       fn();
     } catch (error) {
-      this.#onError(error, this.#peer);
-      this.#abort(new ConnectionLost(`Protocol raised ${describe(error)}`, { cause: error }));
+      this.#failed(error);
     } finally {
-      if (--this.#inCallback === 0 && this.#deferredClose !== undefined) {
-        const { error } = this.#deferredClose;
-        this.#deferredClose = undefined;
-        this.closed(error);
-      }
+      if (--this.#inCallback === 0 && this.#deferredClose !== undefined) this.#runDeferredClose();
     }
+  }
+
+  #failed(error: unknown): void {
+    this.#onError(error, this.#peer);
+    this.#abort(new ConnectionLost(`Protocol raised ${describe(error)}`, { cause: error }));
+  }
+
+  #runDeferredClose(): void {
+    const { error } = this.#deferredClose!;
+    this.#deferredClose = undefined;
+    this.closed(error);
   }
 
   #abort(reason: Reason): void {

@@ -1,0 +1,442 @@
+/*
+ * The benchmark's load generator: one thread, epoll, non-blocking sockets.
+ * Written in C so that it costs a fraction of a core per message and the server,
+ * not the generator, sets the pace on a 2-core machine. Every echoed byte is
+ * compared with what was sent.
+ *
+ *   loadgen SCENARIO HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE
+ *
+ * SCENARIO: rr (request/response), stream (bulk), churn (connect/echo/close),
+ * idle (hold connections until "release" on stdin). Prints event lines
+ * ({"event":"measure"|"stop"|"holding"}) and then one {"outcome":{...}} line.
+ * Latencies of the measured window go to LATENCY_FILE as little-endian uint32 µs.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PERIOD 1048573
+#define TAIL (1 << 20)
+#define STREAM_WINDOW (4 << 20)
+#define MAX_ERRORS 10
+
+enum { RR, STREAM, CHURN, IDLE };
+
+typedef struct {
+  int fd;
+  int live;
+  uint8_t *msg;       /* rr/churn: the message in flight */
+  size_t wrote, got;  /* rr/churn: bytes of it written / echoed */
+  double sent_at;     /* rr/churn: when the message (or cycle) started */
+  uint32_t seq;
+  uint64_t sent, received; /* stream: offsets in the pattern */
+  int shut, connected, done;
+} conn_t;
+
+static int scenario, nconn;
+static size_t size;
+static double duration, warmup;
+static struct sockaddr_in addr;
+static int ep;
+static conn_t *conns;
+static uint8_t *pattern;
+static int measuring, stopping;
+static uint64_t operations, bytes_in_window, verified;
+static uint32_t *lat;
+static size_t nlat, caplat;
+static char errors[MAX_ERRORS][160];
+static int nerrors;
+static double t_measure, t_stop;
+static struct rusage ru_measure;
+static double cpu_fraction;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void error_at(const char *fmt, ...) {
+  if (nerrors >= MAX_ERRORS) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(errors[nerrors++], sizeof errors[0], fmt, ap);
+  va_end(ap);
+}
+
+static void record(double seconds) {
+  if (nlat == caplat) {
+    caplat = caplat ? caplat * 2 : 1 << 16;
+    lat = realloc(lat, caplat * sizeof *lat);
+  }
+  double us = seconds * 1e6;
+  lat[nlat++] = us < 1 ? 1 : (uint32_t)(us + 0.5);
+}
+
+static double cpu_seconds(const struct rusage *r) {
+  return r->ru_utime.tv_sec + r->ru_utime.tv_usec / 1e6 + r->ru_stime.tv_sec + r->ru_stime.tv_usec / 1e6;
+}
+
+static void event(const char *name) {
+  printf("{\"event\":\"%s\"}\n", name);
+  fflush(stdout);
+}
+
+static void fill_random(uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(rand() >> 7);
+}
+
+static int open_socket(conn_t *c) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error_at("cannot create a socket: %s", strerror(errno));
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {
+    error_at("cannot connect: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  c->fd = fd;
+  c->live = 1;
+  c->connected = 0;
+  c->wrote = c->got = 0;
+  c->shut = c->done = 0;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.ptr = c};
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  return 0;
+}
+
+static void close_conn(conn_t *c) {
+  if (!c->live) return;
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  c->live = 0;
+}
+
+static void want_write(conn_t *c, int on) {
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), .data.ptr = c};
+  epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Writes what is left of the current message; returns -1 on a broken connection. */
+static int write_msg(conn_t *c) {
+  while (c->wrote < size) {
+    ssize_t n = write(c->fd, c->msg + c->wrote, size - c->wrote);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        want_write(c, 1);
+        return 0;
+      }
+      error_at("write failed: %s", strerror(errno));
+      return -1;
+    }
+    c->wrote += n;
+  }
+  return 0;
+}
+
+static void start_msg(conn_t *c, double t) {
+  memcpy(c->msg + 4, &c->seq, 4);
+  c->wrote = c->got = 0;
+  c->sent_at = t;
+  if (write_msg(c) < 0) close_conn(c);
+}
+
+/* rr and churn: read the echo of the message in flight and check it. */
+static void read_echo(conn_t *c, double t) {
+  uint8_t buf[65536];
+  for (;;) {
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EAGAIN) return;
+      error_at("read failed: %s", strerror(errno));
+      close_conn(c);
+      return;
+    }
+    if (n == 0) {
+      if (!(stopping && c->got == 0)) error_at("server closed a connection before its echo");
+      close_conn(c);
+      return;
+    }
+    if (c->got + n > size || memcmp(buf, c->msg + c->got, n) != 0) {
+      error_at("echo mismatch on connection %u at message %u", *(uint32_t *)c->msg, c->seq);
+      close_conn(c);
+      return;
+    }
+    c->got += n;
+    verified += n;
+    if (c->got < size) continue;
+    t = now();
+    if (measuring) {
+      operations++;
+      bytes_in_window += size;
+      record(t - c->sent_at);
+    }
+    if (scenario == CHURN) {
+      close_conn(c);
+      if (!stopping && open_socket(c) == 0) c->sent_at = t;
+      return;
+    }
+    if (stopping) {
+      close_conn(c);
+      return;
+    }
+    c->seq++;
+    start_msg(c, t);
+    /* One message in flight: the next read would only say EAGAIN, so wait for epoll. */
+    return;
+  }
+}
+
+static void stream_pump(conn_t *c) {
+  while (!stopping && c->sent - c->received < STREAM_WINDOW) {
+    size_t off = c->sent % PERIOD;
+    ssize_t n = write(c->fd, pattern + off, size);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        want_write(c, 1);
+        return;
+      }
+      error_at("write failed: %s", strerror(errno));
+      close_conn(c);
+      return;
+    }
+    c->sent += n;
+  }
+  want_write(c, 0);
+  if (stopping && !c->shut) {
+    c->shut = 1;
+    shutdown(c->fd, SHUT_WR);
+  }
+}
+
+static void stream_read(conn_t *c) {
+  uint8_t buf[262144];
+  for (;;) {
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EAGAIN) break;
+      error_at("read failed: %s", strerror(errno));
+      close_conn(c);
+      return;
+    }
+    if (n == 0) {
+      if (c->received != c->sent) error_at("sent %llu bytes, got %llu back", (unsigned long long)c->sent, (unsigned long long)c->received);
+      c->done = 1;
+      close_conn(c);
+      return;
+    }
+    for (ssize_t done = 0; done < n;) {
+      size_t off = (c->received + done) % PERIOD;
+      size_t part = n - done < TAIL ? n - done : TAIL;
+      if (memcmp(buf + done, pattern + off, part) != 0) {
+        error_at("stream echo mismatch near byte %llu", (unsigned long long)(c->received + done));
+        close_conn(c);
+        return;
+      }
+      done += part;
+    }
+    c->received += n;
+    verified += n;
+    if (measuring) bytes_in_window += n;
+  }
+  if (c->sent - c->received < STREAM_WINDOW / 2) stream_pump(c);
+}
+
+static void on_event(conn_t *c, uint32_t events, double t) {
+  if (!c->live) return;
+  if (!c->connected && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) {
+      error_at("cannot connect: %s", strerror(err));
+      close_conn(c);
+      return;
+    }
+    c->connected = 1;
+    if (scenario == STREAM) {
+      stream_pump(c);
+    } else {
+      want_write(c, 0);
+      if (scenario == CHURN) c->seq++;
+      start_msg(c, scenario == CHURN ? c->sent_at : t);
+    }
+    return;
+  }
+  if (events & EPOLLOUT) {
+    if (scenario == STREAM) stream_pump(c);
+    else {
+      want_write(c, 0);
+      if (write_msg(c) < 0) close_conn(c);
+    }
+  }
+  if (!c->live) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (scenario == STREAM) stream_read(c);
+    else read_echo(c, t);
+  }
+}
+
+static int live_count(void) {
+  int n = 0;
+  for (int i = 0; i < nconn; i++) n += conns[i].live;
+  return n;
+}
+
+static void run_timed(void) {
+  struct epoll_event evs[256];
+  double t0 = now();
+  t_measure = t0 + warmup;
+  t_stop = t_measure + duration;
+  double deadline = t_stop + 10;
+  for (int i = 0; i < nconn; i++) {
+    conns[i].sent_at = t0;
+    if (open_socket(&conns[i]) < 0) return;
+  }
+  while (live_count() > 0 && nerrors == 0) {
+    double t = now();
+    if (!measuring && !stopping && t >= t_measure) {
+      measuring = 1;
+      getrusage(RUSAGE_SELF, &ru_measure);
+      event("measure");
+    }
+    if (measuring && t >= t_stop) {
+      struct rusage r;
+      getrusage(RUSAGE_SELF, &r);
+      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
+      t_stop = t;
+      measuring = 0;
+      stopping = 1;
+      event("stop");
+      if (scenario == STREAM)
+        for (int i = 0; i < nconn; i++)
+          if (conns[i].live) stream_pump(&conns[i]);
+      if (scenario == CHURN)
+        for (int i = 0; i < nconn; i++)
+          if (conns[i].live && !conns[i].connected) close_conn(&conns[i]);
+    }
+    if (t > deadline) {
+      error_at("%d connections still open 10 s after the run", live_count());
+      break;
+    }
+    int timeout = stopping ? 100 : (int)((measuring ? t_stop - t : t_measure - t) * 1000) + 1;
+    int n = epoll_wait(ep, evs, 256, timeout);
+    t = now();
+    for (int i = 0; i < n; i++) on_event(evs[i].data.ptr, evs[i].events, t);
+  }
+}
+
+static void run_idle(void) {
+  struct epoll_event evs[256];
+  const int batch = 250;
+  for (int start = 0; start < nconn && nerrors == 0; start += batch) {
+    int end = start + batch < nconn ? start + batch : nconn;
+    for (int i = start; i < end; i++) {
+      conns[i].msg = (uint8_t *)"x";
+      if (open_socket(&conns[i]) < 0) return;
+    }
+    double deadline = now() + 10;
+    for (;;) {
+      int waiting = 0;
+      for (int i = start; i < end; i++) waiting += conns[i].live && conns[i].got < 1;
+      if (waiting == 0 || nerrors) break;
+      if (now() > deadline) {
+        error_at("%d connections not echoed after 10 s", waiting);
+        return;
+      }
+      int n = epoll_wait(ep, evs, 256, 100);
+      for (int i = 0; i < n; i++) {
+        conn_t *c = evs[i].data.ptr;
+        if (!c->connected) {
+          c->connected = 1;
+          want_write(c, 0);
+          if (write(c->fd, "x", 1) != 1) error_at("write failed: %s", strerror(errno));
+        } else {
+          char b;
+          ssize_t r = read(c->fd, &b, 1);
+          if (r == 1 && b == 'x') {
+            c->got = 1;
+            verified++;
+            operations++;
+          } else if (r == 0 || (r < 0 && errno != EAGAIN)) {
+            error_at("server closed an idle connection");
+            close_conn(c);
+          }
+        }
+      }
+    }
+  }
+  event("holding");
+  char line[64];
+  while (fgets(line, sizeof line, stdin) && strncmp(line, "release", 7) != 0) {
+  }
+  for (int i = 0; i < nconn; i++) close_conn(&conns[i]);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 9) {
+    fprintf(stderr, "usage: loadgen rr|stream|churn|idle HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE\n");
+    return 2;
+  }
+  const char *names[] = {"rr", "stream", "churn", "idle"};
+  scenario = -1;
+  for (int i = 0; i < 4; i++)
+    if (strcmp(argv[1], names[i]) == 0) scenario = i;
+  nconn = atoi(argv[4]);
+  size = strtoul(argv[5], NULL, 10);
+  duration = atof(argv[6]);
+  warmup = atof(argv[7]);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(atoi(argv[3]));
+  if (scenario < 0 || nconn <= 0 || size == 0 || size > TAIL || inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1) {
+    fprintf(stderr, "loadgen: bad arguments (host must be an IPv4 address)\n");
+    return 2;
+  }
+  srand(getpid() ^ (unsigned)time(NULL));
+  ep = epoll_create1(EPOLL_CLOEXEC);
+  conns = calloc(nconn, sizeof *conns);
+  if (scenario == STREAM) {
+    pattern = malloc(PERIOD + TAIL);
+    fill_random(pattern, PERIOD);
+    /* A forward copy extends the period, including the few tail bytes past 2 * PERIOD. */
+    for (size_t i = 0; i < TAIL; i++) pattern[PERIOD + i] = pattern[i];
+  } else if (scenario != IDLE) {
+    for (int i = 0; i < nconn; i++) {
+      conns[i].msg = malloc(size < 8 ? 8 : size);
+      fill_random(conns[i].msg, size < 8 ? 8 : size);
+      memcpy(conns[i].msg, &i, 4);
+    }
+  }
+  if (scenario == IDLE) run_idle();
+  else run_timed();
+
+  FILE *f = fopen(argv[8], "wb");
+  if (f) {
+    fwrite(lat, sizeof *lat, nlat, f);
+    fclose(f);
+  }
+  printf("{\"outcome\":{\"scenario\":\"%s\",\"operations\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"loadgenCpu\":%.4f,"
+         "\"verifiedBytes\":%llu,\"latencySamples\":%zu,\"errors\":[",
+         names[scenario], (unsigned long long)operations, (unsigned long long)bytes_in_window,
+         scenario == IDLE ? 0.0 : t_stop - t_measure, cpu_fraction, (unsigned long long)verified, nlat);
+  for (int i = 0; i < nerrors; i++) printf("%s\"%s\"", i ? "," : "", errors[i]);
+  printf("]}}\n");
+  return nerrors ? 1 : 0;
+}

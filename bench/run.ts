@@ -1,0 +1,243 @@
+/**
+ * The benchmark: `npm run bench` (or `deno task bench`). Starts each echo server
+ * in turn, drives the same load at it with the C load generator, checks every
+ * byte, and writes a Markdown table (stdout), JSON and an SVG chart.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { BINARIES, ROOT } from "../test/helpers/runtimes.ts";
+import { buildNative } from "./build.ts";
+import { chartSvg } from "./chart.ts";
+import { type RunningServer, runJob, startServer } from "./measure.ts";
+import { abstractionCost, markdown, metricsOf, type Sample, summarize } from "./report.ts";
+import { jobFor, type ScenarioName, SCENARIOS } from "./scenarios.ts";
+import { builtinTargets, type Target } from "./targets.ts";
+
+const USAGE = `Usage: npm run bench -- [options]
+
+Benchmarks the echo server on every runtime and adapter, beside bare reference servers.
+
+Options:
+  --targets LIST          comma-separated: bun, bun-node, deno, deno-node, node,
+                          bare-bun, bare-deno, bare-node, bare-c (default: all)
+  --runtimes LIST         only targets on these runtimes: bun, deno, node, c
+  --target HOST:PORT      benchmark an already running echo server instead
+  --scenarios LIST        startup, rr1, rr64, stream, churn, idle (default: all)
+  --duration SECONDS      measured time per scenario (default 1.2)
+  --warmup SECONDS        unmeasured time before it (default 0.4)
+  --reps N                repetitions, interleaved across targets (default 3)
+  --connections N         connections for rr64 (default 64)
+  --size BYTES            message size for rr1, rr64, churn (default 64)
+  --stream-connections N  connections for stream (default 4)
+  --chunk BYTES           write size for stream (default 65536)
+  --churn-concurrency N   parallel connect/echo/close loops (default 8)
+  --idle N                idle connections to hold (default 5000)
+  --out DIR               where bench.json, bench.svg and bench.md go (default bench/results)
+  --no-pin                do not pin the server to CPU 0 and the load generator to CPU 1
+  --quick                 a seconds-long smoke run: 1 repetition, short scenarios, 200 idle connections
+  -h, --help              show this help`;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function parse() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        targets: { type: "string" },
+        runtimes: { type: "string" },
+        target: { type: "string" },
+        scenarios: { type: "string" },
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        reps: { type: "string" },
+        connections: { type: "string", default: "64" },
+        size: { type: "string", default: "64" },
+        "stream-connections": { type: "string", default: "4" },
+        chunk: { type: "string", default: "65536" },
+        "churn-concurrency": { type: "string", default: "8" },
+        idle: { type: "string" },
+        out: { type: "string", default: "bench/results" },
+        "no-pin": { type: "boolean", default: false },
+        quick: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message.split(/\.\s/)[0]} (see --help)`);
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const num = (name: string, text: string | undefined, fallback: number, min: number) => {
+    const v = text === undefined ? fallback : Number(text);
+    if (!Number.isFinite(v) || v < min) fail(`Invalid --${name} '${text}': expected a number of at least ${min}`);
+    return v;
+  };
+  const q = parsed.quick;
+  return {
+    targets: parsed.targets?.split(","),
+    runtimes: parsed.runtimes?.split(","),
+    external: parsed.target,
+    scenarios: (parsed.scenarios?.split(",") ?? SCENARIOS) as ScenarioName[],
+    duration: num("duration", parsed.duration, q ? 0.3 : 1.2, 0.05),
+    warmup: num("warmup", parsed.warmup, q ? 0.1 : 0.4, 0),
+    reps: num("reps", parsed.reps, q ? 1 : 3, 1),
+    connections: num("connections", parsed.connections, 64, 1),
+    size: num("size", parsed.size, 64, 8),
+    streamConnections: num("stream-connections", parsed["stream-connections"], 4, 1),
+    chunk: num("chunk", parsed.chunk, 65536, 1),
+    churnConcurrency: num("churn-concurrency", parsed["churn-concurrency"], 8, 1),
+    idle: num("idle", parsed.idle, q ? 200 : 5000, 1),
+    out: parsed.out,
+    pin: !parsed["no-pin"] && os.availableParallelism() >= 2 && hasTaskset(),
+    quick: q,
+  };
+}
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function version(command: string[]): string {
+  try {
+    return execFileSync(command[0]!, command.slice(1), { encoding: "utf8" }).split("\n")[0]!.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function environment(opts: ReturnType<typeof parse>) {
+  const cpu = os.cpus()[0]?.model ?? "unknown";
+  return {
+    date: new Date().toISOString(),
+    bun: version([BINARIES.bun, "--version"]),
+    deno: version([BINARIES.deno, "--version"]),
+    node: version([BINARIES.node, "--version"]),
+    cc: version(["cc", "--version"]),
+    cpu,
+    cores: os.availableParallelism(),
+    kernel: `${os.type()} ${os.release()}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadGenerator: "bench/loadgen/loadgen.c: C, epoll, one thread, compiled with cc -O2",
+    pinning: opts.pin ? "server on CPU 0, load generator on CPU 1 (taskset)" : "none",
+  };
+}
+
+const progress = (text: string) => {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+};
+
+async function main(): Promise<void> {
+  const opts = parse();
+  for (const s of opts.scenarios) if (!SCENARIOS.includes(s)) fail(`Unknown scenario '${s}' (see --help)`);
+  let native;
+  try {
+    native = buildNative();
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  let targets: Target[];
+  if (opts.external !== undefined) {
+    const m = /^([\d.]+):(\d+)$/.exec(opts.external);
+    if (!m) fail(`Invalid --target '${opts.external}': expected an IPv4 HOST:PORT such as 127.0.0.1:8000`);
+    targets = [{ id: "target", name: `target ${opts.external}`, runtime: "external", kind: "external" }];
+  } else {
+    const all = builtinTargets(native.cEcho);
+    for (const id of opts.targets ?? []) if (!all.some((t) => t.id === id)) fail(`Unknown target '${id}' (see --help)`);
+    targets = all.filter((t) =>
+      (opts.targets === undefined || opts.targets.includes(t.id)) &&
+      (opts.runtimes === undefined || opts.runtimes.includes(t.runtime))
+    );
+    if (targets.length === 0) fail("No target left after --targets and --runtimes");
+  }
+
+  const samples: Sample[] = [];
+  const record = (t: Target, scenario: ScenarioName, rep: number, metrics: Record<string, number>, errors: string[], raw?: Sample["raw"]) =>
+    samples.push({ target: t.name, runtime: t.runtime, kind: t.kind, scenario, rep, metrics, errors, raw });
+  const timed = opts.scenarios.filter((s) => s !== "startup");
+  const serverCpu = opts.pin ? 0 : undefined;
+  const loadgenCpu = opts.pin ? 1 : undefined;
+
+  // One unmeasured start per target first, so the first repetition does not pay for cold caches.
+  for (const t of targets) {
+    if (t.command === undefined) continue;
+    progress(`priming ${t.name}`);
+    await startServer(t.command, serverCpu).then((s) => s.stop(), () => {});
+  }
+
+  for (let rep = 1; rep <= opts.reps; rep++) {
+    for (const t of targets) {
+      const where = `[${rep}/${opts.reps}] ${t.name}`;
+      progress(`${where}: starting`);
+      let server: RunningServer;
+      try {
+        if (t.command === undefined) {
+          const [host, port] = opts.external!.split(":");
+          server = { host: host!, port: Number(port), stop: async () => {} };
+        } else {
+          server = await startServer(t.command, serverCpu);
+        }
+      } catch (error) {
+        for (const s of opts.scenarios) record(t, s, rep, {}, [`cannot start: ${(error as Error).message}`]);
+        continue;
+      }
+      if (opts.scenarios.includes("startup") && server.startupMs !== undefined) {
+        record(t, "startup", rep, { startupMs: server.startupMs }, []);
+      }
+      for (const [i, scenario] of timed.entries()) {
+        progress(`${where}: ${scenario} (${i + 1}/${timed.length})`);
+        const job = jobFor(scenario, opts)!;
+        const run = await runJob(native.loadgen, job, server, opts, loadgenCpu);
+        if (run.verifiedBytes === 0 && run.errors.length === 0) run.errors.push("no byte came back");
+        record(t, scenario, rep, metricsOf(scenario, run, job.connections), run.errors, run);
+      }
+      await server.stop();
+    }
+  }
+  progress("");
+
+  const summary = summarize(samples);
+  const table = markdown(summary, targets, samples, opts.connections);
+  const env = environment(opts);
+  const failures = samples.filter((s) => s.errors.length > 0).map((s) => ({ target: s.target, scenario: s.scenario, rep: s.rep, errors: s.errors }));
+  const { out, ...options } = opts;
+  const outDir = out.startsWith("/") ? out : `${ROOT}${out}`;
+  mkdirSync(outDir, { recursive: true });
+  const result = {
+    environment: env,
+    options,
+    integrity: { checked: true, verifiedBytes: samples.reduce((n, s) => n + (s.raw?.verifiedBytes ?? 0), 0) },
+    targets: targets.map(({ id, name, runtime, kind }) => ({ id, name, runtime, kind })),
+    summary,
+    abstractionCost: abstractionCost(samples),
+    failures,
+    samples,
+  };
+  writeFileSync(`${outDir}/bench.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const title = `twine echo benchmark, ${env.date.slice(0, 10)}: ${env.cpu}, ${env.cores} cores; bun ${env.bun}, ${env.deno.split(" (")[0]}, node ${env.node}`;
+  writeFileSync(`${outDir}/bench.svg`, await chartSvg(summary, targets, title));
+  const md = `${title}\n\n${table}\n`;
+  writeFileSync(`${outDir}/bench.md`, md);
+  console.log(md);
+  console.log(`Wrote ${out}/bench.json, ${out}/bench.svg and ${out}/bench.md`);
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`bench: FAILED ${f.target} / ${f.scenario} / rep ${f.rep}: ${f.errors.join("; ")}`);
+    process.exit(1);
+  }
+}
+
+await main();

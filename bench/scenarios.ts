@@ -1,0 +1,39 @@
+/** The scenarios the benchmark drives, and how each becomes a load generator job. */
+export type ScenarioName = "rr1" | "rr64" | "stream" | "churn" | "idle" | "startup";
+
+/** In run order: idle right after start, before other scenarios leave garbage that a collection could return mid-measurement. */
+export const SCENARIOS: readonly ScenarioName[] = ["startup", "idle", "rr1", "rr64", "stream", "churn"];
+
+/** What the load generator is asked for one scenario. */
+export interface Job {
+  mode: "rr" | "stream" | "churn" | "idle";
+  connections: number;
+  size: number;
+}
+
+export interface ScenarioOptions {
+  connections: number;
+  size: number;
+  streamConnections: number;
+  chunk: number;
+  churnConcurrency: number;
+  idle: number;
+}
+
+/** @returns The load generator job for `name`, or null for `startup`, which the runner times itself. */
+export function jobFor(name: ScenarioName, o: ScenarioOptions): Job | null {
+  switch (name) {
+    case "rr1":
+      return { mode: "rr", connections: 1, size: o.size };
+    case "rr64":
+      return { mode: "rr", connections: o.connections, size: o.size };
+    case "stream":
+      return { mode: "stream", connections: o.streamConnections, size: o.chunk };
+    case "churn":
+      return { mode: "churn", connections: o.churnConcurrency, size: o.size };
+    case "idle":
+      return { mode: "idle", connections: o.idle, size: 1 };
+    case "startup":
+      return null;
+  }
+}

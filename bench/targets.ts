@@ -1,0 +1,40 @@
+/** The servers the benchmark runs: every runtime x adapter pair, and the bare reference servers. */
+import { BINARIES } from "../test/helpers/runtimes.ts";
+
+export interface Target {
+  /** Short name for --targets: bun, bun-node, deno, deno-node, node, bare-bun, bare-deno, bare-node, bare-c. */
+  id: string;
+  /** e.g. "bun native", "bare deno". */
+  name: string;
+  /** bun, deno, node, or c for the ceiling. */
+  runtime: string;
+  /** "twine" for our adapters, "bare" for the references, "external" for --target. */
+  kind: "twine" | "bare" | "external";
+  /** The command, without --port; undefined for an external server. */
+  command?: string[];
+}
+
+const BUN = [BINARIES.bun, "run"];
+const DENO = [BINARIES.deno, "run", "--allow-net"];
+const NODE = [BINARIES.node];
+
+/**
+ * Every built-in target, in the order they run within one repetition: each native
+ * adapter next to its bare server, so that drift on a noisy machine hits both alike.
+ */
+export function builtinTargets(cEcho: string): Target[] {
+  return [
+    { id: "bun", name: "bun native", runtime: "bun", kind: "twine", command: [...BUN, "bin/echo.ts", "--adapter", "native"] },
+    { id: "bare-bun", name: "bare bun", runtime: "bun", kind: "bare", command: [...BUN, "bench/bare/bun.ts"] },
+    { id: "bun-node", name: "bun node:net", runtime: "bun", kind: "twine", command: [...BUN, "bin/echo.ts", "--adapter", "node"] },
+    { id: "deno", name: "deno native", runtime: "deno", kind: "twine", command: [...DENO, "bin/echo.ts", "--adapter", "native"] },
+    { id: "bare-deno", name: "bare deno", runtime: "deno", kind: "bare", command: [...DENO, "bench/bare/deno.ts"] },
+    { id: "deno-node", name: "deno node:net", runtime: "deno", kind: "twine", command: [...DENO, "bin/echo.ts", "--adapter", "node"] },
+    { id: "node", name: "node", runtime: "node", kind: "twine", command: [...NODE, "bin/echo.ts"] },
+    { id: "bare-node", name: "bare node", runtime: "node", kind: "bare", command: [...NODE, "bench/bare/node.ts"] },
+    { id: "bare-c", name: "bare c", runtime: "c", kind: "bare", command: [cEcho] },
+  ];
+}
+
+/** The native-adapter row that each bare row is the reference for. */
+export const NATIVE_OF: Record<string, string> = { bun: "bun native", deno: "deno native", node: "node" };
