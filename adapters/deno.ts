@@ -42,12 +42,14 @@ export interface DenoApi {
   permissions: { querySync(desc: { name: "net"; host?: string }): { state: string } };
 }
 
-const READ_SIZE = 64 * 1024;
+// A waiting read pins its buffer, so idle connections start small; a read that fills it doubles it.
+const MIN_READ = 4 * 1024;
+const MAX_READ = 64 * 1024;
 
 class DenoSocket implements Socket {
   connection!: Connection;
   readonly #conn: DenoConn;
-  #buffer = new Uint8Array(READ_SIZE);
+  #buffer = new Uint8Array(MIN_READ);
   #reading = true;
   #resume: (() => void) | undefined;
   #inFlight = 0;
@@ -112,11 +114,12 @@ class DenoSocket implements Socket {
           this.connection.readEnded();
           return;
         }
+        const size = this.#buffer.length;
         let chunk: Uint8Array;
-        if (n > READ_SIZE / 2) {
+        if (n > size / 2) {
           // A big read keeps its buffer; copying small ones lets one buffer serve many reads.
           chunk = this.#buffer.subarray(0, n);
-          this.#buffer = new Uint8Array(READ_SIZE);
+          this.#buffer = new Uint8Array(n === size ? Math.min(size * 2, MAX_READ) : size);
         } else {
           chunk = this.#buffer.slice(0, n);
         }

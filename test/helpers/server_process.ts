@@ -18,17 +18,19 @@ export interface ServerProcess {
  * Starts `script` on `pair`'s runtime with `--port 0 --adapter …` and waits for
  * the line saying where it listens.
  */
-export async function startServer(pair: Pair, script: string, args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(pair.command[0]!, [...pair.command.slice(1), script, "--port", "0", "--adapter", pair.adapter, ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export function startServer(pair: Pair, script: string, args: string[] = []): Promise<ServerProcess> {
+  return startProcess(pair.name, [...pair.command, script, "--port", "0", "--adapter", pair.adapter, ...args]);
+}
+
+/** Starts `command` and waits for the line saying where it listens on 127.0.0.1. */
+export async function startProcess(name: string, command: readonly string[]): Promise<ServerProcess> {
+  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => (output += s));
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (output += s));
   const exited = once(child, "exit");
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${pair.name}: no listening line in 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name}: no listening line in 30 s:\n${output}`)), 30_000);
     const check = () => {
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
       if (m) {
@@ -39,7 +41,7 @@ export async function startServer(pair: Pair, script: string, args: string[] = [
     child.stdout!.on("data", check);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${pair.name}: exited with ${code} before listening:\n${output}`));
+      reject(new Error(`${name}: exited with ${code} before listening:\n${output}`));
     });
   });
   return {

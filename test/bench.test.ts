@@ -1,0 +1,80 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { afterAll, expect, test } from "vitest";
+import { PAIRS, ROOT } from "./helpers/runtimes.ts";
+import { startServer } from "./helpers/server_process.ts";
+
+const out = mkdtempSync(`${tmpdir()}/twine-bench-test-`);
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+async function bench(args: string[]) {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--quick", "--out", out, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  const [code] = (await once(child, "exit")) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr, json: JSON.parse(readFileSync(`${out}/bench.json`, "utf8")) };
+}
+
+test("a quick run on two servers writes a table, JSON with every figure, and an SVG", async () => {
+  const r = await bench(["--targets", "node,bare-node"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/\| node \| [\d,.]+/);
+  expect(r.stdout).toMatch(/\| bare node \| [\d,.]+/);
+  const { json } = r;
+  expect(Object.keys(json.environment)).toEqual(
+    expect.arrayContaining(["date", "bun", "deno", "node", "cpu", "cores", "kernel", "loadGenerator"]),
+  );
+  expect(json.targets.map((t: { name: string }) => t.name)).toEqual(["node", "bare node"]);
+  expect(json.integrity.checked).toBe(true);
+  expect(json.integrity.verifiedBytes).toBeGreaterThan(1_000_000);
+  expect(json.failures).toEqual([]);
+  for (const target of ["node", "bare node"]) {
+    const s = json.summary[target];
+    expect(s.rr1.msgPerSec.median).toBeGreaterThan(0);
+    expect(s.rr64.p99us.median).toBeGreaterThan(0);
+    expect(s.stream.MBps.median).toBeGreaterThan(0);
+    expect(s.churn.connPerSec.median).toBeGreaterThan(0);
+    expect(s.idle.KiBPerConn).toBeDefined();
+    expect(s.startup.startupMs.median).toBeGreaterThan(0);
+    expect(s.rr64.peakRssMB.median).toBeGreaterThan(1);
+    expect(s.rr64.cpuSecPerMillionMsg.median).toBeGreaterThan(0);
+  }
+  expect(json.abstractionCost).toEqual([expect.objectContaining({ runtime: "node" })]);
+  expect(json.samples.every((s: { raw?: { verifiedBytes: number } }) => s.raw === undefined || s.raw.verifiedBytes > 0)).toBe(true);
+  expect(readFileSync(`${out}/bench.svg`, "utf8")).toMatch(/^<svg/);
+  expect(existsSync(`${out}/bench.md`)).toBe(true);
+});
+
+test("a server that flips one byte fails the run loudly", async () => {
+  const liar = await startServer(PAIRS.find((p) => p.runtime === "node")!, "test/fixtures/corrupt_echo.ts");
+  try {
+    const r = await bench(["--target", `127.0.0.1:${liar.port}`, "--scenarios", "rr64,stream"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bench: FAILED target 127\.0\.0\.1:\d+ \/ rr64 \/ rep 1: .*mismatch/);
+    expect(r.stderr).toMatch(/bench: FAILED target 127\.0\.0\.1:\d+ \/ stream \/ rep 1: .*mismatch/);
+    expect(r.stdout).toContain("**FAILED**");
+    expect(r.json.failures).toHaveLength(2);
+  } finally {
+    await liar.stop();
+  }
+});
+
+test("rejects an unknown target with one line and exit code 2", async () => {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--targets", "python"], { cwd: ROOT });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const [code] = await once(child, "exit");
+  expect(stderr).toBe("bench: Unknown target 'python' (see --help)\n");
+  expect(code).toBe(2);
+});
