@@ -46,6 +46,25 @@ export interface DenoApi {
 const MIN_READ = 4 * 1024;
 const MAX_READ = 64 * 1024;
 
+// Small chunks are copied into a shared slab and handed out as views, as Node's Buffer
+// pool does: one allocation per slab instead of one ArrayBuffer (malloc, free and V8's
+// external-memory bookkeeping) per message. A view keeps its slab alive, so a protocol
+// that keeps a small chunk keeps at most one slab.
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+function copyOut(bytes: Uint8Array): Uint8Array {
+  if (slabUsed + bytes.length > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + bytes.length);
+  view.set(bytes);
+  slabUsed += bytes.length;
+  return view;
+}
+
 class DenoSocket implements Socket {
   connection!: Connection;
   readonly #conn: DenoConn;
@@ -121,7 +140,7 @@ class DenoSocket implements Socket {
           chunk = this.#buffer.subarray(0, n);
           this.#buffer = new Uint8Array(n === size ? Math.min(size * 2, MAX_READ) : size);
         } else {
-          chunk = this.#buffer.slice(0, n);
+          chunk = copyOut(this.#buffer.subarray(0, n));
         }
         this.connection.received(chunk);
         // As a hand-written Deno echo does: let the write started for this chunk finish before reading more.
@@ -144,6 +163,11 @@ class DenoSocket implements Socket {
       this.#finish(error);
       return;
     }
+    this.#afterWrite();
+  }
+
+  #afterWrite(): void {
+    this.#inFlight = 0;
     if (this.#done) return;
     if (this.#closeAfterWrite) return this.#finish(undefined);
     if (this.#shutdownAfterWrite) {
