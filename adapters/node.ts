@@ -108,6 +108,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   }
   const bound = server.address() as net.AddressInfo;
   const address = tcpAddress(bound.address, bound.port);
+  const wildcard = host === "0.0.0.0" || host === "::" || host === "localhost";
   const listening = new Port(factory, address, options, () => {
     server.close();
   });
@@ -116,7 +117,8 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     sock.setNoDelay(true);
     const socket = new NodeSocket(sock);
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
-    const local = tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port);
+    // Bound to one address, every connection's local end is that address: no getsockname needed.
+    const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
     let failure: Error | undefined;
     listening.accept(socket, peer, local, (connection) => {
       socket.connection = connection;

@@ -1,5 +1,5 @@
 import { type Address, formatAddress } from "./address.ts";
-import { ConnectionAborted, ConnectionDone, ConnectionLost, type Reason } from "./errors.ts";
+import { ConnectionAborted, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
 import type { Socket } from "./socket.ts";
 import type { Producer, Transport } from "./transport.ts";
@@ -281,7 +281,7 @@ export class Connection implements Transport {
     this.#queue = [];
     this.#queued = 0;
     const reason = this.#abortReason ??
-      (error === undefined ? new ConnectionDone() : new ConnectionLost(describe(error), { cause: error }));
+      (error === undefined ? connectionDone : new ConnectionLost(describe(error), { cause: error }));
     const protocol = this.protocol;
     if (protocol !== undefined) {
       protocol.connected = false;

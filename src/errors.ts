@@ -47,5 +47,11 @@ export class ConnectionAborted extends ConnectionLost {
   }
 }
 
+/**
+ * The reason given for every clean close, shared as Twisted shares `connectionDone`:
+ * building an Error captures a stack trace, which is measurable when connections churn.
+ */
+export const connectionDone: ConnectionDone = Object.freeze(new ConnectionDone());
+
 /** Why a connection ended: clean (`ConnectionDone`) or not (`ConnectionLost`). */
 export type Reason = ConnectionDone | ConnectionLost;

@@ -7,7 +7,7 @@
 export { type Address, formatAddress, tcpAddress } from "./address.ts";
 export { Connection, type ConnectionOptions } from "./connection.ts";
 export { EchoFactory, EchoProtocol } from "./echo.ts";
-export { ConnectionAborted, ConnectionDone, ConnectionLost, type Reason } from "./errors.ts";
+export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
 export { Factory } from "./factory.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./memory_transport.ts";
 export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./port.ts";
