@@ -17,6 +17,10 @@ Options:
   --host ADDR       address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
   --grace SECONDS   on SIGINT or SIGTERM, how long open connections may finish (default 5)
+  --max-connections N     connections served at once; more are closed at once (default: no limit)
+  --idle-timeout SECONDS  close a connection with no traffic for this long (default: never)
+  --high-water BYTES      queued output above which a peer is no longer read (default 131072)
+  --low-water BYTES       queued output at which reading resumes (default 32768)
   -h, --help        show this help`;
 
 /** Exit status for a usage error, as BSD's sysexits and most CLIs. */
@@ -36,6 +40,10 @@ function parseCommandLine(argv: string[]) {
         host: { type: "string", default: "127.0.0.1" },
         adapter: { type: "string", default: "native" },
         grace: { type: "string", default: "5" },
+        "max-connections": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "high-water": { type: "string" },
+        "low-water": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -64,6 +72,13 @@ function parsePort(text: string): number {
   return port;
 }
 
+function parseCount(text: string | undefined, flag: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min)) fail(`Invalid ${flag} '${text}': expected an integer of at least ${min}`, EXIT_USAGE);
+  return n;
+}
+
 function parseSeconds(text: string, flag: string): number {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(seconds)) fail(`Invalid ${flag} '${text}': expected a number of seconds`, EXIT_USAGE);
@@ -78,15 +93,23 @@ async function main(): Promise<void> {
   }
   const port = parsePort(args.port);
   const grace = parseSeconds(args.grace, "--grace");
+  const idle = args["idle-timeout"] === undefined ? undefined : parseSeconds(args["idle-timeout"], "--idle-timeout");
+  const limits = {
+    maxConnections: parseCount(args["max-connections"], "--max-connections", 1),
+    idleTimeout: idle === undefined ? undefined : idle * 1000,
+    highWaterMark: parseCount(args["high-water"], "--high-water", 0),
+    lowWaterMark: parseCount(args["low-water"], "--low-water", 0),
+  };
   if (args.adapter !== "native" && args.adapter !== "node") {
     fail(`Invalid adapter '${args.adapter}': expected native or node`, EXIT_USAGE);
   }
   const factory = new EchoFactory();
   let server;
   try {
-    server = await listen(factory, { host: args.host, port, adapter: args.adapter as AdapterChoice });
+    server = await listen(factory, { host: args.host, port, adapter: args.adapter as AdapterChoice, ...limits });
   } catch (error) {
-    fail((error as Error).message, 1);
+    // A value the core rejects is a usage error; failing to bind is not.
+    fail((error as Error).message, error instanceof RangeError || error instanceof TypeError ? EXIT_USAGE : 1);
   }
   let stopping = false;
   const stop = (signal: string) => {

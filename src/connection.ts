@@ -23,6 +23,12 @@ export interface ConnectionOptions {
    */
   lingerTimeout?: number;
   /**
+   * Milliseconds without traffic in either direction after which the connection
+   * is aborted, as Twisted's `TimeoutMixin`; 0 turns it off.
+   * @default 0
+   */
+  idleTimeout?: number;
+  /**
    * Called when a protocol callback throws; the connection is then aborted.
    * @default logs one line with the peer's address to `console.error`
    */
@@ -30,6 +36,11 @@ export interface ConnectionOptions {
 }
 
 type State = "open" | "disconnecting" | "closed";
+
+/** Default queued bytes above which a connection stops reading. */
+export const DEFAULT_HIGH_WATER_MARK = 128 * 1024;
+/** Default queued bytes at or below which reading resumes. */
+export const DEFAULT_LOW_WATER_MARK = 32 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -67,6 +78,7 @@ export class Connection implements Transport {
   readonly #low: number;
   readonly #linger: number;
   readonly #onError: (error: unknown, peer: Address) => void;
+  readonly #idleTimeout: number;
 
   #state: State = "open";
   #queue: Uint8Array[] = [];
@@ -83,6 +95,8 @@ export class Connection implements Transport {
   #producer: Producer | undefined;
   #inCallback = 0;
   #deferredClose: { error: unknown } | undefined;
+  #lastActivity = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param socket The adapter's socket.
@@ -95,10 +109,11 @@ export class Connection implements Transport {
     this.#socket = socket;
     this.#peer = peer;
     this.#host = host;
-    this.#high = options.highWaterMark ?? 128 * 1024;
-    this.#low = options.lowWaterMark ?? Math.min(32 * 1024, this.#high);
+    this.#high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, this.#high);
     this.#linger = options.lingerTimeout ?? 10_000;
     this.#onError = options.onError ?? defaultOnError;
+    this.#idleTimeout = options.idleTimeout ?? 0;
     if (!(this.#low >= 0 && this.#high >= this.#low)) {
       throw new RangeError(`Cannot use water marks low=${this.#low} high=${this.#high}: need 0 <= low <= high`);
     }
@@ -111,6 +126,10 @@ export class Connection implements Transport {
    */
   connect(protocol: Protocol): void {
     this.protocol = protocol;
+    if (this.#idleTimeout > 0) {
+      this.#lastActivity = Date.now();
+      this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
+    }
     this.#call(() => protocol.makeConnection(this));
   }
 
@@ -121,6 +140,7 @@ export class Connection implements Transport {
     if (this.#state === "closed" || this.#writeShut || this.#abortReason !== undefined) return;
     let bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
+    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     if (!this.#socketFull && this.#queued === 0) {
       const taken = this.#socket.write(bytes);
       if (taken >= bytes.length) {
@@ -234,6 +254,7 @@ export class Connection implements Transport {
   received(data: Uint8Array): void {
     const protocol = this.protocol;
     if (this.#state !== "open" || protocol === undefined) return;
+    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     // The per-chunk path: the same guard as #call, without a closure per chunk.
     this.#inCallback++;
     try {
@@ -248,6 +269,7 @@ export class Connection implements Transport {
   /** The adapter's socket can take more output (or has drained what it held). */
   writable(): void {
     if (this.#state === "closed") return;
+    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     this.#socketFull = false;
     this.#flush();
   }
@@ -278,6 +300,7 @@ export class Connection implements Transport {
     }
     this.#state = "closed";
     clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#idleTimer);
     this.#queue = [];
     this.#queued = 0;
     const reason = this.#abortReason ??
@@ -319,6 +342,17 @@ export class Connection implements Transport {
     this.#deferredClose = undefined;
     this.closed(error);
   }
+
+  // Re-armed for the time left rather than reset on every chunk: one Date.now() per chunk is cheaper than a timer.
+  readonly #checkIdle = (): void => {
+    if (this.#state === "closed") return;
+    const idle = Date.now() - this.#lastActivity;
+    if (idle < this.#idleTimeout) {
+      this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout - idle);
+      return;
+    }
+    this.#abort(new ConnectionAborted(`Connection idle for ${this.#idleTimeout / 1000} s`));
+  };
 
   #abort(reason: Reason): void {
     if (this.#state === "closed" || this.#abortReason !== undefined) return;

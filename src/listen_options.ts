@@ -1,4 +1,5 @@
 import { formatAddress } from "./address.ts";
+import { DEFAULT_HIGH_WATER_MARK } from "./connection.ts";
 import type { ListenOptions } from "./port.ts";
 
 /**
@@ -27,7 +28,7 @@ export class ListenError extends Error {
  * @param options The caller's options.
  * @returns The host and port to bind.
  * @throws {TypeError} If the port is not a number or the host not a string.
- * @throws {RangeError} If the port is not an integer from 0 to 65535.
+ * @throws {RangeError} If the port is not an integer from 0 to 65535, or a limit is out of range.
  */
 export function resolveListenOptions(options: ListenOptions): { host: string; port: number } {
   const port = options.port ?? 8000;
@@ -37,6 +38,20 @@ export function resolveListenOptions(options: ListenOptions): { host: string; po
     throw new RangeError(`Cannot listen on port ${port}: must be an integer from 0 to 65535`);
   }
   if (typeof host !== "string" || host === "") throw new TypeError("Cannot listen: host must be a non-empty string");
+  const atLeast = (name: string, value: number | undefined, min: number) => {
+    if (value !== undefined && !(typeof value === "number" && value >= min)) {
+      throw new RangeError(`Cannot listen with ${name} ${String(value)}: must be a number of at least ${min}`);
+    }
+  };
+  atLeast("maxConnections", options.maxConnections, 1);
+  atLeast("idleTimeout", options.idleTimeout, 0);
+  atLeast("highWaterMark", options.highWaterMark, 0);
+  atLeast("lowWaterMark", options.lowWaterMark, 0);
+  atLeast("lingerTimeout", options.lingerTimeout, 0);
+  const high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  if ((options.lowWaterMark ?? 0) > high) {
+    throw new RangeError(`Cannot listen with lowWaterMark ${options.lowWaterMark} above highWaterMark ${high}`);
+  }
   return { host, port };
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 export { type Address, formatAddress, tcpAddress } from "./address.ts";
-export { Connection, type ConnectionOptions } from "./connection.ts";
+export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./connection.ts";
 export { EchoFactory, EchoProtocol } from "./echo.ts";
 export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
 export { Factory } from "./factory.ts";

@@ -16,6 +16,16 @@ export interface ListenOptions extends ConnectionOptions {
    * @default "127.0.0.1"
    */
   host?: string;
+  /**
+   * Connections served at once; past it, new connections are closed at once.
+   * @default Infinity
+   */
+  maxConnections?: number;
+  /**
+   * Where the port reports what it does on its own, such as refusing connections over the limit.
+   * @default console.error
+   */
+  log?: (line: string) => void;
 }
 
 /** Options of {@link ListeningPort.close}. */
@@ -66,6 +76,11 @@ export class Port implements ListeningPort {
   readonly #open = new Set<Connection>();
   #waiters: (() => void)[] = [];
   #closing: Promise<void> | undefined;
+  readonly #max: number;
+  readonly #log: (line: string) => void;
+  #refused = 0;
+  #refusedUnlogged = 0;
+  #logTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param factory The factory to build protocols with; its `doStart` runs now.
@@ -76,13 +91,15 @@ export class Port implements ListeningPort {
   constructor(
     factory: Factory,
     address: Address,
-    options: ConnectionOptions,
+    options: ConnectionOptions & Pick<ListenOptions, "maxConnections" | "log">,
     stopListening: () => void | Promise<void>,
   ) {
     this.#factory = factory;
     this.address = address;
     this.#options = options;
     this.#stopListening = stopListening;
+    this.#max = options.maxConnections ?? Infinity;
+    this.#log = options.log ?? ((line) => console.error(line));
     factory.doStart();
   }
 
@@ -117,6 +134,11 @@ export class Port implements ListeningPort {
       connection.abortConnection();
       return connection;
     }
+    if (this.#open.size > this.#max) {
+      this.#countRefusal();
+      connection.connect(new Refused());
+      return connection;
+    }
     let protocol: Protocol | null;
     try {
       protocol = this.#factory.buildProtocol(peer);
@@ -126,6 +148,28 @@ export class Port implements ListeningPort {
     }
     connection.connect(protocol ?? new Refused());
     return connection;
+  }
+
+  /** Connections closed at once because `maxConnections` were open. */
+  get refused(): number {
+    return this.#refused;
+  }
+
+  // One line at once, then at most one a second: a flood must not flood the log too.
+  #countRefusal(): void {
+    this.#refused++;
+    this.#refusedUnlogged++;
+    if (this.#logTimer !== undefined) return;
+    this.#flushRefusals();
+    this.#logTimer = setTimeout(() => {
+      this.#logTimer = undefined;
+      if (this.#refusedUnlogged > 0) this.#flushRefusals();
+    }, 1000);
+  }
+
+  #flushRefusals(): void {
+    this.#log(`Refused ${this.#refusedUnlogged} connection${this.#refusedUnlogged === 1 ? "" : "s"}: ${this.#max} open, the most allowed (${this.#refused} refused in all)`);
+    this.#refusedUnlogged = 0;
   }
 
   close(options: CloseOptions = {}): Promise<void> {
@@ -140,6 +184,7 @@ export class Port implements ListeningPort {
     await this.#drained(FLUSH_BOUND_MS);
     for (const c of this.#open) c.abortConnection();
     await this.#drained(FLUSH_BOUND_MS);
+    clearTimeout(this.#logTimer);
     this.#factory.doStop();
   }
 
