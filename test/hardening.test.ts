@@ -1,0 +1,80 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, test } from "vitest";
+import { collect, connect, echo } from "./helpers/client.ts";
+import { PAIRS } from "./helpers/runtimes.ts";
+import { startServer } from "./helpers/server_process.ts";
+
+/** Sends `text` and resolves with the first chunk that comes back. */
+function roundTrip(sock: Awaited<ReturnType<typeof connect>>, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    sock.once("data", (d: Buffer) => resolve(d.toString()));
+    sock.write(text);
+  });
+}
+
+describe.each(PAIRS)("$name under limits and faults", (pair) => {
+  test("closes connections past --max-connections at once, logs it, and serves the others", async () => {
+    const server = await startServer(pair, "bin/echo.ts", ["--max-connections", "2", "--grace", "0"]);
+    try {
+      const a = await connect(server.port);
+      const b = await connect(server.port);
+      expect(await roundTrip(a, "a")).toBe("a");
+      expect(await roundTrip(b, "b")).toBe("b");
+      const third = await connect(server.port);
+      const refused = await collect(third, 10_000);
+      expect(refused.received.length).toBe(0);
+      expect(refused.ended).toBe(true);
+      expect(await roundTrip(a, "still here")).toBe("still here");
+      await expect.poll(() => server.output()).toMatch(/Refused 1 connection: 2 open, the most allowed/);
+      a.destroy();
+      b.destroy();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+
+  test("closes a silent connection after --idle-timeout, but not one with traffic", async () => {
+    const server = await startServer(pair, "bin/echo.ts", ["--idle-timeout", "0.3", "--grace", "0"]);
+    try {
+      const silent = await connect(server.port);
+      silent.on("error", () => {});
+      const started = Date.now();
+      const closed = collect(silent, 10_000);
+      const busy = await connect(server.port);
+      for (let i = 0; i < 8; i++) {
+        expect(await roundTrip(busy, String(i))).toBe(String(i));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const r = await closed;
+      expect(r.error?.message ?? "").not.toMatch(/still open/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(await roundTrip(busy, "alive")).toBe("alive");
+      busy.destroy();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+
+  test("a protocol that throws closes only its own connection and logs the peer's address", async () => {
+    const server = await startServer(pair, "test/fixtures/server.ts", ["--protocol", "throws"]);
+    try {
+      const healthy = await connect(server.port);
+      expect(await roundTrip(healthy, "before")).toBe("before");
+      const doomed = await connect(server.port);
+      doomed.on("error", () => {});
+      const doomedPort = doomed.localPort;
+      const r = collect(doomed, 10_000);
+      doomed.write("boom");
+      await r;
+      await expect.poll(() => server.output()).toContain(
+        `Protocol error on connection from 127.0.0.1:${doomedPort}: Error: boom`,
+      );
+      expect(await roundTrip(healthy, "after")).toBe("after");
+      const payload = randomBytes(100_000);
+      expect((await echo(server.port, payload, [999])).received.equals(payload)).toBe(true);
+      healthy.destroy();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+});

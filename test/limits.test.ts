@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, test, vi } from "vitest";
+import {
+  ConnectionAborted,
+  EchoFactory,
+  MemoryTransport,
+  Port,
+  Protocol,
+  type Reason,
+  resolveListenOptions,
+  type Socket,
+  tcpAddress,
+} from "../src/mod.ts";
+
+const host = tcpAddress("127.0.0.1", 8000);
+
+class Recorder extends Protocol {
+  reasons: Reason[] = [];
+  override connectionLost(reason: Reason): void {
+    this.reasons.push(reason);
+  }
+}
+
+class FakeSocket implements Socket {
+  calls: string[] = [];
+  pending = 0;
+  write(data: Uint8Array): number {
+    return data.length;
+  }
+  pauseReading(): void {}
+  resumeReading(): void {}
+  shutdownWrite(): void {
+    this.calls.push("shutdownWrite");
+  }
+  close(): void {
+    this.calls.push("close");
+  }
+  abort(): void {
+    this.calls.push("abort");
+  }
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("idle timeout", () => {
+  test("aborts a connection with no traffic for that long, and not one with traffic", () => {
+    vi.useFakeTimers();
+    const t = new MemoryTransport({ idleTimeout: 1000 });
+    const p = new Recorder();
+    t.connect(p);
+    vi.advanceTimersByTime(600);
+    t.receive("x"); // traffic in
+    vi.advanceTimersByTime(600);
+    t.write("y"); // traffic out
+    vi.advanceTimersByTime(999);
+    expect(p.reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(p.reasons[0]).toBeInstanceOf(ConnectionAborted);
+    expect(p.reasons[0]!.message).toBe("Connection idle for 1 s");
+    expect(t.aborted).toBe(true);
+  });
+
+  test("is off by default", () => {
+    vi.useFakeTimers();
+    const t = new MemoryTransport();
+    const p = new Recorder();
+    t.connect(p);
+    vi.advanceTimersByTime(24 * 3600 * 1000);
+    expect(p.reasons).toEqual([]);
+  });
+});
+
+describe("max connections", () => {
+  test("closes connections past the limit at once, serves the others, and logs at most once a second", () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const port = new Port(new EchoFactory(), host, { maxConnections: 2, log: (l) => lines.push(l) }, () => {});
+    const accept = () => {
+      const socket = new FakeSocket();
+      port.accept(socket, tcpAddress("127.0.0.1", 40000), host, () => {});
+      return socket;
+    };
+    const served = [accept(), accept()];
+    const refused = [accept(), accept(), accept()];
+    expect(served.map((s) => s.calls)).toEqual([[], []]);
+    expect(refused.map((s) => s.calls)).toEqual([["shutdownWrite"], ["shutdownWrite"], ["shutdownWrite"]]);
+    expect(lines).toEqual(["Refused 1 connection: 2 open, the most allowed (1 refused in all)"]);
+    vi.advanceTimersByTime(1000);
+    expect(lines.at(-1)).toBe("Refused 2 connections: 2 open, the most allowed (3 refused in all)");
+    expect(port.refused).toBe(3);
+  });
+});
+
+describe("listen options", () => {
+  test.each([
+    [{ maxConnections: 0 }, /maxConnections 0/],
+    [{ idleTimeout: -1 }, /idleTimeout -1/],
+    [{ highWaterMark: -5 }, /highWaterMark -5/],
+    [{ lowWaterMark: 300_000 }, /lowWaterMark 300000 above highWaterMark 131072/],
+  ])("reject %o with a RangeError", (options, message) => {
+    expect(() => resolveListenOptions(options)).toThrow(RangeError);
+    expect(() => resolveListenOptions(options)).toThrow(message);
+  });
+});
