@@ -6,11 +6,12 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import * as hdr from "hdr-histogram-js";
 import { ROOT } from "../test/helpers/runtimes.ts";
+import { RAISE_FD_LIMIT } from "../test/helpers/server_process.ts";
 import { cpuSeconds, peakRss, resetPeak, rss } from "./proc.ts";
 import type { Job } from "./scenarios.ts";
 
 /** Raises the soft open-files limit to the hard one, so thousands of idle connections fit. */
-const RAISE_NOFILE = ["sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh"];
+const RAISE_NOFILE = RAISE_FD_LIMIT;
 
 export interface RunningServer {
   host: string;
@@ -127,10 +128,13 @@ export async function runJob(
   server: RunningServer,
   timing: { duration: number; warmup: number },
   cpu: number | undefined,
+  limit?: number,
 ): Promise<ScenarioRun> {
   const pid = server.pid;
   const latencyFile = `${tmpdir()}/twine-bench-${process.pid}-latency.bin`;
   const args = [job.mode, server.host, server.port, job.connections, job.size, timing.duration, timing.warmup, latencyFile];
+  // A limit makes stream send exactly that many bytes per connection, churn run that many cycles.
+  if (limit !== undefined) args.push(limit);
   if (pid !== undefined) resetPeak(pid);
   const rssBefore = pid !== undefined ? rss(pid) : undefined;
   const child: ChildProcess = spawn(RAISE_NOFILE[0]!, [...RAISE_NOFILE.slice(1), ...pinned([loadgen, ...args.map(String)], cpu)], {

@@ -33,20 +33,23 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
     }
   });
 
-  test("closes a silent connection after --idle-timeout, but not one with traffic", async () => {
+  test("closes 200 silent connections after --idle-timeout, but not one with traffic", async () => {
     const server = await startServer(pair, "bin/echo.ts", ["--idle-timeout", "0.3", "--grace", "0"]);
     try {
-      const silent = await connect(server.port);
-      silent.on("error", () => {});
+      const silent = await Promise.all(Array.from({ length: 200 }, () => connect(server.port)));
       const started = Date.now();
-      const closed = collect(silent, 10_000);
+      const closed = Promise.all(
+        silent.map((sock) => {
+          sock.on("error", () => {});
+          return collect(sock, 10_000);
+        }),
+      );
       const busy = await connect(server.port);
       for (let i = 0; i < 8; i++) {
         expect(await roundTrip(busy, String(i))).toBe(String(i));
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const r = await closed;
-      expect(r.error?.message ?? "").not.toMatch(/still open/);
+      for (const r of await closed) expect(r.error?.message ?? "").not.toMatch(/still open/);
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
       expect(await roundTrip(busy, "alive")).toBe("alive");
       busy.destroy();

@@ -4,7 +4,10 @@
  * not the generator, sets the pace on a 2-core machine. Every echoed byte is
  * compared with what was sent.
  *
- *   loadgen SCENARIO HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE
+ *   loadgen SCENARIO HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]
+ *
+ * LIMIT, for the stress tests: stream sends exactly LIMIT bytes per connection
+ * and churn runs exactly LIMIT cycles, whatever DURATION says.
  *
  * SCENARIO: rr (request/response), stream (bulk), churn (connect/echo/close),
  * idle (hold connections until "release" on stdin). Prints event lines
@@ -47,6 +50,8 @@ typedef struct {
 } conn_t;
 
 static int scenario, nconn;
+static unsigned long long limit; /* 0: run for the duration */
+static unsigned long long cycles_started;
 static size_t size;
 static double duration, warmup;
 static struct sockaddr_in addr;
@@ -190,7 +195,10 @@ static void read_echo(conn_t *c, double t) {
     }
     if (scenario == CHURN) {
       close_conn(c);
-      if (!stopping && open_socket(c) == 0) c->sent_at = t;
+      if (!stopping && (!limit || cycles_started < limit) && open_socket(c) == 0) {
+        cycles_started++;
+        c->sent_at = t;
+      }
       return;
     }
     if (stopping) {
@@ -205,9 +213,10 @@ static void read_echo(conn_t *c, double t) {
 }
 
 static void stream_pump(conn_t *c) {
-  while (!stopping && c->sent - c->received < STREAM_WINDOW) {
+  while (!stopping && c->sent - c->received < STREAM_WINDOW && (!limit || c->sent < limit)) {
     size_t off = c->sent % PERIOD;
-    ssize_t n = write(c->fd, pattern + off, size);
+    size_t want = limit && limit - c->sent < size ? limit - c->sent : size;
+    ssize_t n = write(c->fd, pattern + off, want);
     if (n < 0) {
       if (errno == EAGAIN) {
         want_write(c, 1);
@@ -220,7 +229,7 @@ static void stream_pump(conn_t *c) {
     c->sent += n;
   }
   want_write(c, 0);
-  if (stopping && !c->shut) {
+  if ((stopping || (limit && c->sent >= limit)) && !c->shut) {
     c->shut = 1;
     shutdown(c->fd, SHUT_WR);
   }
@@ -306,8 +315,15 @@ static void run_timed(void) {
   t_measure = t0 + warmup;
   t_stop = t_measure + duration;
   double deadline = t_stop + 10;
-  for (int i = 0; i < nconn; i++) {
+  if (limit) {
+    /* A limited run is measured from start to end: the window is the whole run. */
+    t_measure = t0;
+    t_stop = t0 + 1e9;
+    deadline = t0 + 1e9;
+  }
+  for (int i = 0; i < nconn && (!limit || scenario != CHURN || cycles_started < limit); i++) {
     conns[i].sent_at = t0;
+    cycles_started++;
     if (open_socket(&conns[i]) < 0) return;
   }
   while (live_count() > 0 && nerrors == 0) {
@@ -332,6 +348,7 @@ static void run_timed(void) {
         for (int i = 0; i < nconn; i++)
           if (conns[i].live && !conns[i].connected) close_conn(&conns[i]);
     }
+    if (limit && measuring && live_count() == 0) break;
     if (t > deadline) {
       error_at("%d connections still open 10 s after the run", live_count());
       break;
@@ -341,6 +358,17 @@ static void run_timed(void) {
     t = now();
     for (int i = 0; i < n; i++) on_event(evs[i].data.ptr, evs[i].events, t);
   }
+}
+
+/* After a limited run: the window closes when the last connection does. */
+static void finish_limited(void) {
+  if (!limit || !measuring) return;
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  double t = now();
+  cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
+  t_stop = t;
+  measuring = 0;
 }
 
 static void run_idle(void) {
@@ -391,8 +419,8 @@ static void run_idle(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    fprintf(stderr, "usage: loadgen rr|stream|churn|idle HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE\n");
+  if (argc != 9 && argc != 10) {
+    fprintf(stderr, "usage: loadgen rr|stream|churn|idle HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
     return 2;
   }
   const char *names[] = {"rr", "stream", "churn", "idle"};
@@ -403,6 +431,8 @@ int main(int argc, char **argv) {
   size = strtoul(argv[5], NULL, 10);
   duration = atof(argv[6]);
   warmup = atof(argv[7]);
+  limit = argc == 10 ? strtoull(argv[9], NULL, 10) : 0;
+  if (limit) warmup = 0;
   addr.sin_family = AF_INET;
   addr.sin_port = htons(atoi(argv[3]));
   if (scenario < 0 || nconn <= 0 || size == 0 || size > TAIL || inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1) {
@@ -425,7 +455,10 @@ int main(int argc, char **argv) {
     }
   }
   if (scenario == IDLE) run_idle();
-  else run_timed();
+  else {
+    run_timed();
+    finish_limited();
+  }
 
   FILE *f = fopen(argv[8], "wb");
   if (f) {

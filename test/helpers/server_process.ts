@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { type Pair, ROOT } from "./runtimes.ts";
 
 /** A server running as a child process. */
@@ -21,6 +21,9 @@ export interface ServerProcess {
 export function startServer(pair: Pair, script: string, args: string[] = []): Promise<ServerProcess> {
   return startProcess(pair.name, [...pair.command, script, "--port", "0", "--adapter", pair.adapter, ...args]);
 }
+
+/** Runs a command with the soft open-files limit raised to the hard one, where the OS allows. */
+export const RAISE_FD_LIMIT = ["sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh"] as const;
 
 /** Starts `command` and waits for the line saying where it listens on 127.0.0.1. */
 export async function startProcess(name: string, command: readonly string[]): Promise<ServerProcess> {
@@ -64,4 +67,9 @@ export function residentBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = /VmRSS:\s+(\d+) kB/.exec(status);
   return kb ? Number(kb[1]) * 1024 : NaN;
+}
+
+/** Open file descriptors of a process (Linux). */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
