@@ -80,4 +80,49 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
       expect((await server.stop()).code).toBe(0);
     }
   });
+
+  test("write after the peer is gone, loseConnection twice and abort during a pending write: no error escapes, connectionLost runs once", async () => {
+    const server = await startServer(pair, "test/fixtures/server.ts", ["--protocol", "misuse"]);
+    try {
+      const ports: number[] = [];
+      const lose = await connect(server.port);
+      ports.push(lose.localPort!);
+      const lost = collect(lose, 10_000);
+      lose.write("lose");
+      const r = await lost;
+      expect(r.received.toString()).toBe("bye");
+      expect(r.ended).toBe(true);
+
+      const abort = await connect(server.port);
+      ports.push(abort.localPort!);
+      abort.on("error", () => {});
+      abort.pause(); // never read: the 8 MiB stays queued when the abort comes
+      const aborted = new Promise((resolve) => abort.once("close", resolve));
+      // Bun and Node abort with RST; Deno cannot (no SO_LINGER) and its kernel sends FIN.
+      abort.once("end", () => abort.destroy());
+      abort.write("abort");
+      abort.resume();
+      await aborted;
+
+      const gone = await connect(server.port);
+      ports.push(gone.localPort!);
+      gone.on("error", () => {});
+      const goneClosed = new Promise((resolve) => gone.once("close", resolve));
+      gone.write("later");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gone.resetAndDestroy();
+      await goneClosed;
+
+      for (const port of ports) {
+        await expect.poll(() => server.output(), { timeout: 10_000 }).toMatch(new RegExp(`lost ${port} \\w+ x1`));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300)); // past the 200 ms write-after-gone
+      expect(server.output()).not.toMatch(/x2|Error|Uncaught|at /);
+      expect(server.child.exitCode).toBeNull();
+      const payload = randomBytes(10_000);
+      expect((await echo(server.port, payload)).received.length).toBe(0); // misuse does not echo: still serving
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
 });
