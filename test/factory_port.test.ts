@@ -9,35 +9,13 @@ import {
   Protocol,
   type Reason,
   resolveListenOptions,
-  type Socket,
   tcpAddress,
 } from "../src/mod.ts";
+import { FakeSocket } from "./helpers/fake_socket.ts";
 
 const peer = tcpAddress("127.0.0.1", 40000);
 const host = tcpAddress("127.0.0.1", 8000);
 
-/** A socket that records what the connection asked of it. */
-class FakeSocket implements Socket {
-  calls: string[] = [];
-  onClosed: (() => void) | undefined;
-  write(data: Uint8Array): number {
-    return data.length;
-  }
-  pending = 0;
-  pauseReading(): void {}
-  resumeReading(): void {}
-  shutdownWrite(): void {
-    this.calls.push("shutdownWrite");
-  }
-  close(): void {
-    this.calls.push("close");
-    this.onClosed?.();
-  }
-  abort(): void {
-    this.calls.push("abort");
-    this.onClosed?.();
-  }
-}
 
 function accept(port: Port): { socket: FakeSocket; connection: ReturnType<Port["accept"]> } {
   const socket = new FakeSocket();

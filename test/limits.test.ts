@@ -7,9 +7,9 @@ import {
   Protocol,
   type Reason,
   resolveListenOptions,
-  type Socket,
   tcpAddress,
 } from "../src/mod.ts";
+import { FakeSocket } from "./helpers/fake_socket.ts";
 
 const host = tcpAddress("127.0.0.1", 8000);
 
@@ -20,24 +20,6 @@ class Recorder extends Protocol {
   }
 }
 
-class FakeSocket implements Socket {
-  calls: string[] = [];
-  pending = 0;
-  write(data: Uint8Array): number {
-    return data.length;
-  }
-  pauseReading(): void {}
-  resumeReading(): void {}
-  shutdownWrite(): void {
-    this.calls.push("shutdownWrite");
-  }
-  close(): void {
-    this.calls.push("close");
-  }
-  abort(): void {
-    this.calls.push("abort");
-  }
-}
 
 afterEach(() => {
   vi.useRealTimers();
