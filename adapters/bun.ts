@@ -164,6 +164,9 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   } catch (error) {
     return Promise.reject(listenError(host, port, error));
   }
-  listening = new Port(factory, tcpAddress(listener.hostname, listener.port), options, () => listener.stop(false));
+  // Bun's listener repeats the name it was given; for localhost it binds 127.0.0.1 (checked with ss),
+  // which is what the other adapters report.
+  const boundHost = listener.hostname === "localhost" ? "127.0.0.1" : listener.hostname;
+  listening = new Port(factory, tcpAddress(boundHost, listener.port), options, () => listener.stop(false));
   return Promise.resolve(listening);
 }

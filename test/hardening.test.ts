@@ -125,4 +125,16 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
       expect((await server.stop()).code).toBe(0);
     }
   });
+
+  test("listens on IPv6 loopback with --host ::1 and reports the addresses in brackets", async () => {
+    const server = await startServer(pair, "bin/echo.ts", ["--host", "::1", "--grace", "0"]);
+    try {
+      expect(server.output()).toContain(`listening on [::1]:${server.port}`);
+      const sock = await connect(server.port, "::1");
+      expect(await roundTrip(sock, "six")).toBe("six");
+      sock.destroy();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
 });

@@ -38,10 +38,10 @@ export class Pattern {
   }
 }
 
-/** Connects to 127.0.0.1:`port` with Nagle off and half-open allowed. */
-export function connect(port: number): Promise<net.Socket> {
+/** Connects to `host`:`port` (loopback only) with Nagle off and half-open allowed. */
+export function connect(port: number, host: "127.0.0.1" | "::1" = "127.0.0.1"): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true, noDelay: true });
+    const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
     sock.once("connect", () => {
       sock.off("error", reject);
       resolve(sock);

@@ -25,7 +25,7 @@ export function startServer(pair: Pair, script: string, args: string[] = []): Pr
 /** Runs a command with the soft open-files limit raised to the hard one, where the OS allows. */
 export const RAISE_FD_LIMIT = ["sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh"] as const;
 
-/** Starts `command` and waits for the line saying where it listens on 127.0.0.1. */
+/** Starts `command` and waits for the line saying where it listens on 127.0.0.1 or [::1]. */
 export async function startProcess(name: string, command: readonly string[]): Promise<ServerProcess> {
   const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -35,7 +35,7 @@ export async function startProcess(name: string, command: readonly string[]): Pr
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no listening line in 30 s:\n${output}`)), 30_000);
     const check = () => {
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
+      const m = /listening on (?:127\.0\.0\.1|\[::1\]):(\d+)/.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
