@@ -102,7 +102,7 @@ export class Connection implements Transport {
    * @param socket The adapter's socket.
    * @param peer The peer's address.
    * @param host This end's address.
-   * @param options Watermarks, linger and error reporting.
+   * @param options Watermarks, idle timeout, linger and error reporting.
    * @throws {RangeError} If `lowWaterMark` is above `highWaterMark` or either is negative.
    */
   constructor(socket: Socket, peer: Address, host: Address, options: ConnectionOptions = {}) {
