@@ -151,9 +151,11 @@ async function main(): Promise<void> {
     fail((error as Error).message);
   }
   let targets: Target[];
+  let external: { host: string; port: number } | undefined;
   if (opts.external !== undefined) {
     const m = /^([\d.]+):(\d+)$/.exec(opts.external);
     if (!m) fail(`Invalid --target '${opts.external}': expected an IPv4 HOST:PORT such as 127.0.0.1:8000`);
+    external = { host: m[1]!, port: Number(m[2]) };
     targets = [{ id: "target", name: `target ${opts.external}`, runtime: "external", kind: "external" }];
   } else {
     const all = builtinTargets(native.cEcho);
@@ -179,35 +181,34 @@ async function main(): Promise<void> {
     await startServer(t.command, serverCpu).then((s) => s.stop(), () => {});
   }
 
-  const start = (t: Target): Promise<RunningServer> => {
-    if (t.command !== undefined) return startServer(t.command, serverCpu);
-    const [host, port] = opts.external!.split(":");
-    return Promise.resolve({ host: host!, port: Number(port), stop: async () => {} });
-  };
+  const start = (t: Target): Promise<RunningServer> =>
+    t.command !== undefined
+      ? startServer(t.command, serverCpu)
+      : Promise.resolve({ ...external!, stop: async () => {} });
+
+  // Idle gets a server of its own: holding thousands of connections leaves memory
+  // behind that would blur the peaks of every scenario after it.
+  const groups = [timed.filter((s) => s !== "idle"), timed.filter((s) => s === "idle")];
+  const withStartup = opts.scenarios.includes("startup");
 
   for (let rep = 1; rep <= opts.reps; rep++) {
     for (const t of targets) {
       const where = `[${rep}/${opts.reps}] ${t.name}`;
       progress(`${where}: starting`);
-      // Idle gets a server of its own: holding thousands of connections leaves memory
-      // behind that would blur the peaks of every scenario after it.
-      const groups = [timed.filter((s) => s !== "idle"), timed.filter((s) => s === "idle")];
-      let first = true;
-      for (const group of groups) {
-        if (group.length === 0 && !(first && opts.scenarios.includes("startup"))) continue;
+      for (const [i, group] of groups.entries()) {
+        // Start-up is timed on the first server of each repetition.
+        const startup = i === 0 && withStartup;
+        if (group.length === 0 && !startup) continue;
         let server: RunningServer;
         try {
           server = await start(t);
         } catch (error) {
-          const lost = first && opts.scenarios.includes("startup") ? ["startup" as const, ...group] : group;
-          for (const s of lost) record(t, s, rep, {}, [`cannot start: ${(error as Error).message}`]);
-          first = false;
+          for (const s of startup ? ["startup" as const, ...group] : group) {
+            record(t, s, rep, {}, [`cannot start: ${(error as Error).message}`]);
+          }
           continue;
         }
-        if (first && opts.scenarios.includes("startup") && server.startupMs !== undefined) {
-          record(t, "startup", rep, { startupMs: server.startupMs }, []);
-        }
-        first = false;
+        if (startup && server.startupMs !== undefined) record(t, "startup", rep, { startupMs: server.startupMs }, []);
         for (const scenario of group) {
           progress(`${where}: ${scenario} (${timed.indexOf(scenario) + 1}/${timed.length})`);
           const job = jobFor(scenario, opts)!;

@@ -130,7 +130,7 @@ export class Connection implements Transport {
       this.#lastActivity = Date.now();
       this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
     }
-    this.#call(() => protocol.makeConnection(this));
+    this.#call(protocol, protocol.makeConnection, this as Transport);
   }
 
   // --- Transport -----------------------------------------------------------
@@ -255,15 +255,7 @@ export class Connection implements Transport {
     const protocol = this.protocol;
     if (this.#state !== "open" || protocol === undefined) return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
-    // The per-chunk path: the same guard as #call, without a closure per chunk.
-    this.#inCallback++;
-    try {
-      protocol.dataReceived(data);
-    } catch (error) {
-      this.#failed(error);
-    } finally {
-      if (--this.#inCallback === 0 && this.#deferredClose !== undefined) this.#runDeferredClose();
-    }
+    this.#call(protocol, protocol.dataReceived, data);
   }
 
   /** The adapter's socket can take more output (or has drained what it held). */
@@ -283,7 +275,7 @@ export class Connection implements Transport {
       return;
     }
     const protocol = this.protocol;
-    if (protocol !== undefined) this.#call(() => protocol.readConnectionLost());
+    if (protocol !== undefined) this.#call(protocol, protocol.readConnectionLost, undefined);
   }
 
   /**
@@ -321,10 +313,11 @@ export class Connection implements Transport {
 
   // --- Internals -----------------------------------------------------------
 
-  #call(fn: () => void): void {
+  // Method and argument rather than a closure: this runs once per chunk read.
+  #call<A>(protocol: Protocol, method: (this: Protocol, arg: A) => void, arg: A): void {
     this.#inCallback++;
     try {
-      fn();
+      method.call(protocol, arg);
     } catch (error) {
       this.#failed(error);
     } finally {

@@ -91,7 +91,7 @@ export class Port implements ListeningPort {
   constructor(
     factory: Factory,
     address: Address,
-    options: ConnectionOptions & Pick<ListenOptions, "maxConnections" | "log">,
+    options: ListenOptions,
     stopListening: () => void | Promise<void>,
   ) {
     this.#factory = factory;
