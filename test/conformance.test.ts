@@ -4,6 +4,7 @@ import { chunked, collect, connect } from "./helpers/client.ts";
 import { echoSuite } from "./helpers/echo_suite.ts";
 import { PAIRS } from "./helpers/runtimes.ts";
 import { startServer } from "./helpers/server_process.ts";
+import { withServer } from "./helpers/with_server.ts";
 
 describe.each(PAIRS)("$name", (pair) => {
   echoSuite(
@@ -18,8 +19,7 @@ describe.each(PAIRS)("$name", (pair) => {
 
 describe.each(PAIRS)("$name with fixture protocols", (pair) => {
   test("refuses a connection when buildProtocol returns null", async () => {
-    const server = await startServer(pair, "test/fixtures/server.ts", ["--protocol", "refuse"]);
-    try {
+    await withServer(startServer(pair, "test/fixtures/server.ts", ["--protocol", "refuse"]), async (server) => {
       for (let i = 0; i < 3; i++) {
         const sock = await connect(server.port);
         const result = collect(sock);
@@ -27,23 +27,18 @@ describe.each(PAIRS)("$name with fixture protocols", (pair) => {
         expect(r.received.length).toBe(0);
         expect(r.ended).toBe(true);
       }
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("getPeer and getHost report the real addresses", async () => {
-    const server = await startServer(pair, "test/fixtures/server.ts", ["--protocol", "whoami"]);
-    try {
+    await withServer(startServer(pair, "test/fixtures/server.ts", ["--protocol", "whoami"]), async (server) => {
       const sock = await connect(server.port);
       const local = { host: sock.localAddress, port: sock.localPort };
       const r = await collect(sock);
       const seen = JSON.parse(r.received.toString("utf8"));
       expect(seen.peer).toEqual({ type: "TCP", ...local });
       expect(seen.host).toEqual({ type: "TCP", host: "127.0.0.1", port: server.port });
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { collect, connect, echo } from "./helpers/client.ts";
 import { PAIRS } from "./helpers/runtimes.ts";
 import { startServer } from "./helpers/server_process.ts";
+import { withServer } from "./helpers/with_server.ts";
 
 /** Sends `text` and resolves with the first chunk that comes back. */
 function roundTrip(sock: Awaited<ReturnType<typeof connect>>, text: string): Promise<string> {
@@ -14,8 +15,7 @@ function roundTrip(sock: Awaited<ReturnType<typeof connect>>, text: string): Pro
 
 describe.each(PAIRS)("$name under limits and faults", (pair) => {
   test("closes connections past --max-connections at once, logs it, and serves the others", async () => {
-    const server = await startServer(pair, "bin/echo.ts", ["--max-connections", "2", "--grace", "0"]);
-    try {
+    await withServer(startServer(pair, "bin/echo.ts", ["--max-connections", "2", "--grace", "0"]), async (server) => {
       const a = await connect(server.port);
       const b = await connect(server.port);
       expect(await roundTrip(a, "a")).toBe("a");
@@ -28,14 +28,11 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
       await expect.poll(() => server.output()).toMatch(/Refused 1 connection: 2 open, the most allowed/);
       a.destroy();
       b.destroy();
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("closes 200 silent connections after --idle-timeout, but not one with traffic", async () => {
-    const server = await startServer(pair, "bin/echo.ts", ["--idle-timeout", "0.3", "--grace", "0"]);
-    try {
+    await withServer(startServer(pair, "bin/echo.ts", ["--idle-timeout", "0.3", "--grace", "0"]), async (server) => {
       const silent = await Promise.all(Array.from({ length: 200 }, () => connect(server.port)));
       const started = Date.now();
       const closed = Promise.all(
@@ -53,14 +50,11 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
       expect(await roundTrip(busy, "alive")).toBe("alive");
       busy.destroy();
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("a protocol that throws closes only its own connection and logs the peer's address", async () => {
-    const server = await startServer(pair, "test/fixtures/server.ts", ["--protocol", "throws"]);
-    try {
+    await withServer(startServer(pair, "test/fixtures/server.ts", ["--protocol", "throws"]), async (server) => {
       const healthy = await connect(server.port);
       expect(await roundTrip(healthy, "before")).toBe("before");
       const doomed = await connect(server.port);
@@ -76,14 +70,11 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
       const payload = randomBytes(100_000);
       expect((await echo(server.port, payload, [999])).received.equals(payload)).toBe(true);
       healthy.destroy();
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("write after the peer is gone, loseConnection twice and abort during a pending write: no error escapes, connectionLost runs once", async () => {
-    const server = await startServer(pair, "test/fixtures/server.ts", ["--protocol", "misuse"]);
-    try {
+    await withServer(startServer(pair, "test/fixtures/server.ts", ["--protocol", "misuse"]), async (server) => {
       const ports: number[] = [];
       const lose = await connect(server.port);
       ports.push(lose.localPort!);
@@ -121,20 +112,15 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
       expect(server.child.exitCode).toBeNull();
       const payload = randomBytes(10_000);
       expect((await echo(server.port, payload)).received.length).toBe(0); // misuse does not echo: still serving
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("listens on IPv6 loopback with --host ::1 and reports the addresses in brackets", async () => {
-    const server = await startServer(pair, "bin/echo.ts", ["--host", "::1", "--grace", "0"]);
-    try {
+    await withServer(startServer(pair, "bin/echo.ts", ["--host", "::1", "--grace", "0"]), async (server) => {
       expect(server.output()).toContain(`listening on [::1]:${server.port}`);
       const sock = await connect(server.port, "::1");
       expect(await roundTrip(sock, "six")).toBe("six");
       sock.destroy();
-    } finally {
-      expect((await server.stop()).code).toBe(0);
-    }
+    });
   });
 });

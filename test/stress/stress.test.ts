@@ -10,6 +10,7 @@ import { runJob } from "../../bench/measure.ts";
 import { connect, echo, Pattern } from "../helpers/client.ts";
 import { PAIRS } from "../helpers/runtimes.ts";
 import { openFds, RAISE_FD_LIMIT, residentBytes, type ServerProcess, startProcess } from "../helpers/server_process.ts";
+import { withServer } from "../helpers/with_server.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -42,22 +43,18 @@ describe.each(PAIRS)("$name", (pair) => {
   const record = (name: string, value: number) => ((figures[pair.name] ??= {})[name] = Math.round(value * 10) / 10);
 
   test("holds 10,000 concurrent connections, each echoing", async () => {
-    const s = await start(pair);
-    try {
+    await withServer(start(pair), async (s) => {
       const before = residentBytes(s.pid);
       const run = await runJob(loadgen, { mode: "idle", connections: 10_000, size: 1 }, server(s), untimed, undefined);
       expect(run.errors).toEqual([]);
       expect(run.operations).toBe(10_000);
       record("idle10kRssMB", run.rssHolding! / MiB);
       record("idleKiBPerConn", (run.rssHolding! - before) / 10_000 / 1024);
-    } finally {
-      expect((await s.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("streams 1 GiB through one connection and through 8 at once, byte for byte", async () => {
-    const s = await start(pair);
-    try {
+    await withServer(start(pair), async (s) => {
       const one = await runJob(loadgen, { mode: "stream", connections: 1, size: 65536 }, server(s), untimed, undefined, GiB);
       expect(one.errors).toEqual([]);
       expect(one.verifiedBytes).toBe(GiB);
@@ -67,14 +64,11 @@ describe.each(PAIRS)("$name", (pair) => {
       record("oneGiBSeconds", one.seconds);
       record("eightConnGiBSeconds", eight.seconds);
       record("streamPeakRssMB", Math.max(one.peakRss!, eight.peakRss!) / MiB);
-    } finally {
-      expect((await s.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("rounds of 20,000 connect-echo-close cycles leave open fds where they started and stop adding memory", async () => {
-    const s = await start(pair);
-    try {
+    await withServer(start(pair), async (s) => {
       const churn = { mode: "churn" as const, connections: 8, size: 64 };
       const cycles = async () => {
         const run = await runJob(loadgen, churn, server(s), untimed, undefined, 20_000);
@@ -104,14 +98,11 @@ describe.each(PAIRS)("$name", (pair) => {
       record("churnRssGrowthRound3MB", (rss3 - rss2) / MiB);
       record("churnCyclesPerSec", first.operations / first.seconds);
       expect((rss3 - rss2) / MiB).toBeLessThan(32);
-    } finally {
-      expect((await s.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("survives 1,000 resets in the middle of large echoes, interleaved with healthy clients", async () => {
-    const s = await start(pair);
-    try {
+    await withServer(start(pair), async (s) => {
       const big = randomBytes(256 * 1024);
       for (let i = 0; i < 1000; i++) {
         const sock = await connect(s.port);
@@ -126,14 +117,11 @@ describe.each(PAIRS)("$name", (pair) => {
         }
       }
       expect(s.child.exitCode).toBeNull();
-    } finally {
-      expect((await s.stop()).code).toBe(0);
-    }
+    });
   });
 
   test("a slow reader stays bounded in memory and gets every byte in order", async () => {
-    const s = await start(pair);
-    try {
+    await withServer(start(pair), async (s) => {
       const total = 16 * MiB;
       const pattern = new Pattern();
       const sock = await connect(s.port);
@@ -160,8 +148,6 @@ describe.each(PAIRS)("$name", (pair) => {
       expect(received).toBe(total);
       expect(peak).toBeLessThan(200 * MiB);
       record("slowReaderPeakRssMB", peak / MiB);
-    } finally {
-      expect((await s.stop()).code).toBe(0);
-    }
+    });
   });
 });
