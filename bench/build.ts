@@ -1,7 +1,7 @@
 /** Compiles the C load generator and ceiling server once, into node_modules/.cache. */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
-import { ROOT } from "../test/helpers/runtimes.ts";
+import { ROOT } from "../tools/runtimes.ts";
 
 const OUT = `${ROOT}node_modules/.cache/twine-bench`;
 

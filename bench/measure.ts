@@ -5,8 +5,8 @@ import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import * as hdr from "hdr-histogram-js";
-import { ROOT } from "../test/helpers/runtimes.ts";
-import { RAISE_FD_LIMIT } from "../test/helpers/server_process.ts";
+import { ROOT } from "../tools/runtimes.ts";
+import { RAISE_FD_LIMIT } from "../tools/server_process.ts";
 import { cpuSeconds, peakRss, resetPeak, rss } from "./proc.ts";
 import type { Job } from "./scenarios.ts";
 

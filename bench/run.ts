@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { BINARIES, ROOT } from "../test/helpers/runtimes.ts";
+import { BINARIES, ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { chartSvg } from "./chart.ts";
 import { type RunningServer, runJob, startServer } from "./measure.ts";

@@ -1,5 +1,5 @@
 /** The servers the benchmark runs: every runtime x adapter pair, and the bare reference servers. */
-import { BINARIES } from "../test/helpers/runtimes.ts";
+import { BINARIES } from "../tools/runtimes.ts";
 
 export interface Target {
   /** Short name for --targets: bun, bun-node, deno, deno-node, node, bare-bun, bare-deno, bare-node, bare-c. */

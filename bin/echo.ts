@@ -66,6 +66,10 @@ function parseCommandLine(argv: string[]) {
   }
 }
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function parsePort(text: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port <= 65535)) fail(`Invalid port '${text}': expected an integer from 0 to 65535`, EXIT_USAGE);
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
     stopping = true;
     void server.close({ grace: grace * 1000 }).then(() => {
       console.log(
-        `Stopped on ${signal}: served ${factory.connectionsServed} connections, echoed ${factory.bytesEchoed} bytes`,
+        `Stopped on ${signal}: served ${plural(factory.connectionsServed, "connection")}, echoed ${plural(factory.bytesEchoed, "byte")}`,
       );
       process.exit(0);
     });

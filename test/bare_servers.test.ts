@@ -1,8 +1,8 @@
 import { describe, expect } from "vitest";
 import { buildNative } from "../bench/build.ts";
 import { echoSuite } from "./helpers/echo_suite.ts";
-import { BINARIES } from "./helpers/runtimes.ts";
-import { startProcess } from "./helpers/server_process.ts";
+import { BINARIES } from "../tools/runtimes.ts";
+import { startProcess } from "../tools/server_process.ts";
 
 // The benchmark's reference rows only mean something if they are correct too.
 const BARE = [

@@ -3,8 +3,8 @@ import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, expect, test } from "vitest";
-import { PAIRS, ROOT } from "./helpers/runtimes.ts";
-import { startServer } from "./helpers/server_process.ts";
+import { PAIRS, ROOT } from "../tools/runtimes.ts";
+import { startServer } from "../tools/server_process.ts";
 
 const out = mkdtempSync(`${tmpdir()}/twine-bench-test-`);
 

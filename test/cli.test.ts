@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { BINARIES, PAIRS, ROOT } from "./helpers/runtimes.ts";
+import { BINARIES, PAIRS, ROOT } from "../tools/runtimes.ts";
 
 /** Runs a command to its end, with a bound, and returns its exit code and output. */
 async function run(command: readonly string[], ms = 30_000) {

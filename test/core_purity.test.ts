@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { ROOT } from "./helpers/runtimes.ts";
+import { ROOT } from "../tools/runtimes.ts";
 
 // The core must run anywhere: a runtime global or node: import in src/ would tie it to one.
 test("src/ uses no runtime globals and no node: imports", () => {

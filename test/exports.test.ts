@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { expect, test } from "vitest";
-import { BINARIES, ROOT } from "./helpers/runtimes.ts";
+import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
 test.each([
   ["bun", [BINARIES.bun, "run"], "bun bun"],

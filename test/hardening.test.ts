@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { collect, connect, echo } from "./helpers/client.ts";
-import { PAIRS } from "./helpers/runtimes.ts";
-import { startServer } from "./helpers/server_process.ts";
+import { PAIRS } from "../tools/runtimes.ts";
+import { startServer } from "../tools/server_process.ts";
 import { withServer } from "./helpers/with_server.ts";
 
 /** Sends `text` and resolves with the first chunk that comes back. */

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { expect, test } from "vitest";
 import { EchoProtocol, MemoryTransport } from "twine";
 import { collect, connect } from "./helpers/client.ts";
-import { BINARIES, ROOT } from "./helpers/runtimes.ts";
+import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
 test("echo survives one-byte chunks and a slow peer", () => {
   const t = new MemoryTransport({ writeLimit: 3 }); // the "socket" takes 3 bytes, then waits for drain()

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { collect, connect, echo, Pattern, writeAll } from "./client.ts";
-import { residentBytes, type ServerProcess } from "./server_process.ts";
+import { residentBytes, type ServerProcess } from "../../tools/server_process.ts";
 
 const MiB = 1024 * 1024;
 const ODD_SIZES = [1, 7, 4093, 65537, 13, 100_003, 2];

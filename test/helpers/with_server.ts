@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { ServerProcess } from "./server_process.ts";
+import type { ServerProcess } from "../../tools/server_process.ts";
 
 /**
  * Runs `use` against a server once it has started, then stops it with SIGTERM and

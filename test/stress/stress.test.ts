@@ -8,8 +8,8 @@ import { afterAll, describe, expect, test } from "vitest";
 import { buildNative } from "../../bench/build.ts";
 import { runJob } from "../../bench/measure.ts";
 import { connect, echo, Pattern } from "../helpers/client.ts";
-import { PAIRS } from "../helpers/runtimes.ts";
-import { openFds, RAISE_FD_LIMIT, residentBytes, type ServerProcess, startProcess } from "../helpers/server_process.ts";
+import { PAIRS } from "../../tools/runtimes.ts";
+import { openFds, RAISE_FD_LIMIT, residentBytes, type ServerProcess, startProcess } from "../../tools/server_process.ts";
 import { withServer } from "../helpers/with_server.ts";
 
 const MiB = 1024 * 1024;

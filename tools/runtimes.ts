@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 
 /** The project root, where the runtimes pinned in package.json live under node_modules/.bin. */
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 const bin = (name: string) => `${ROOT}node_modules/.bin/${name}`;
 
