@@ -134,6 +134,14 @@ class DenoSocket implements Socket {
           return;
         }
         const size = this.#buffer.length;
+        if (!this.connection.keepsData) {
+          // Lent: the protocol keeps nothing and the core copies what it queues, so the one
+          // buffer is read into again once this connection's own write of it is done.
+          this.connection.received(this.#buffer.subarray(0, n), true);
+          if (this.#inFlight > 0) await this.#written;
+          if (n === size && size < MAX_READ) this.#buffer = new Uint8Array(size * 2);
+          continue;
+        }
         let chunk: Uint8Array;
         if (n > size / 2) {
           // A big read keeps its buffer; copying small ones lets one buffer serve many reads.

@@ -1,6 +1,7 @@
 /** Turns raw runs into medians with spread, Markdown tables and the abstraction cost. */
 import type { ScenarioRun } from "./measure.ts";
 import type { ScenarioName } from "./scenarios.ts";
+import { median } from "./stats.ts";
 import { NATIVE_OF, type Target } from "./targets.ts";
 
 /** One repetition of one scenario on one target. */
@@ -55,12 +56,6 @@ export function metricsOf(scenario: ScenarioName, run: ScenarioRun, connections:
     if (run.peakRss !== undefined) put("peakRssMB", run.peakRss / MiB);
   }
   return m;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Median, min and max of each metric over the repetitions that did not fail. */

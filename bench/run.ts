@@ -3,14 +3,14 @@
  * in turn, drives the same load at it with the C load generator, checks every
  * byte, and writes a Markdown table (stdout), JSON and an SVG chart.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { BINARIES, ROOT } from "../tools/runtimes.ts";
+import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { chartSvg } from "./chart.ts";
+import { environment, hasTaskset } from "./environment.ts";
 import { type RunningServer, runJob, startServer } from "./measure.ts";
 import { abstractionCost, markdown, metricsOf, type Sample, summarize } from "./report.ts";
 import { jobFor, type ScenarioName, SCENARIOS } from "./scenarios.ts";
@@ -38,6 +38,7 @@ Options:
   --out DIR               where bench.json, bench.svg and bench.md go (default bench/results)
   --no-pin                do not pin the server to CPU 0 and the load generator to CPU 1
   --quick                 a seconds-long smoke run: 1 repetition, short scenarios, 200 idle connections
+  --cost                  the paired cost of the abstraction instead (see --cost --help)
   -h, --help              show this help`;
 
 function fail(message: string): never {
@@ -103,45 +104,15 @@ function parse() {
   };
 }
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function version(command: string[]): string {
-  try {
-    return execFileSync(command[0]!, command.slice(1), { encoding: "utf8" }).split("\n")[0]!.trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-function environment(opts: ReturnType<typeof parse>) {
-  const cpu = os.cpus()[0]?.model ?? "unknown";
-  return {
-    date: new Date().toISOString(),
-    bun: version([BINARIES.bun, "--version"]),
-    deno: version([BINARIES.deno, "--version"]),
-    node: version([BINARIES.node, "--version"]),
-    cc: version(["cc", "--version"]),
-    cpu,
-    cores: os.availableParallelism(),
-    kernel: `${os.type()} ${os.release()}`,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    loadGenerator: "bench/loadgen/loadgen.c: C, epoll, one thread, compiled with cc -O2",
-    pinning: opts.pin ? "server on CPU 0, load generator on CPU 1 (taskset)" : "none",
-  };
-}
-
 const progress = (text: string) => {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
 };
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--cost")) {
+    const { runCost } = await import("./cost.ts");
+    return await runCost(process.argv.slice(2).filter((a) => a !== "--cost"));
+  }
   const opts = parse();
   for (const s of opts.scenarios) if (!SCENARIOS.includes(s)) fail(`Unknown scenario '${s}' (see --help)`);
   let native;
@@ -224,7 +195,7 @@ async function main(): Promise<void> {
 
   const summary = summarize(samples);
   const table = markdown(summary, targets, samples, opts.connections);
-  const env = environment(opts);
+  const env = environment(opts.pin);
   const failures = samples.filter((s) => s.errors.length > 0).map((s) => ({ target: s.target, scenario: s.scenario, rep: s.rep, errors: s.errors }));
   const { out, ...options } = opts;
   const outDir = out.startsWith("/") ? out : `${ROOT}${out}`;

@@ -44,6 +44,11 @@ export const DEFAULT_LOW_WATER_MARK = 32 * 1024;
 
 const encoder = new TextEncoder();
 
+// The buffer behind the chunk being lent to a protocol that does not keep data, and the
+// connection it was read on; set only while that protocol's dataReceived runs.
+let lentBuffer: ArrayBufferLike | undefined;
+let lender: Connection | undefined;
+
 function defaultOnError(error: unknown, peer: Address): void {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   console.error(`Protocol error on connection from ${formatAddress(peer)}: ${message}`);
@@ -140,6 +145,9 @@ export class Connection implements Transport {
     if (this.#state === "closed" || this.#writeShut || this.#abortReason !== undefined) return;
     let bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
+    // Another connection's socket may hold on to what it is given: only the lender's own
+    // adapter knows not to reuse its buffer until its write is done.
+    if (bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     if (!this.#socketFull && this.#queued === 0) {
       const taken = this.#socket.write(bytes);
@@ -150,6 +158,8 @@ export class Connection implements Transport {
       bytes = bytes.subarray(Math.max(taken, 0));
       this.#socketFull = true;
     }
+    // Queued bytes outlive the callback; a lent buffer is read into again once it returns.
+    if (bytes.buffer === lentBuffer) bytes = bytes.slice();
     this.#queue.push(bytes);
     this.#queued += bytes.length;
     this.#checkHigh();
@@ -246,16 +256,37 @@ export class Connection implements Transport {
 
   // --- Events from the adapter ---------------------------------------------
 
+  /** Whether the protocol may keep the chunks it is given; if not, the adapter may lend it a buffer it reuses. */
+  get keepsData(): boolean {
+    return this.protocol?.keepsData !== false;
+  }
+
   /**
-   * The adapter read `data` from the peer. The bytes become the protocol's.
+   * The adapter read `data` from the peer.
    *
-   * @param data The bytes read.
+   * @param data The bytes read; they become the protocol's unless `lent`.
+   * @param lent Whether the adapter reads into `data`'s buffer again once this returns
+   * (only when `keepsData` is false). The adapter must also not do so while its own
+   * socket still holds a write of those bytes.
    */
-  received(data: Uint8Array): void {
+  received(data: Uint8Array, lent = false): void {
     const protocol = this.protocol;
     if (this.#state !== "open" || protocol === undefined) return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
-    this.#call(protocol, protocol.dataReceived, data);
+    if (!lent) {
+      this.#call(protocol, protocol.dataReceived, data);
+      return;
+    }
+    const outerBuffer = lentBuffer;
+    const outerLender = lender;
+    lentBuffer = data.buffer;
+    lender = this;
+    try {
+      this.#call(protocol, protocol.dataReceived, data);
+    } finally {
+      lentBuffer = outerBuffer;
+      lender = outerLender;
+    }
   }
 
   /** The adapter's socket can take more output (or has drained what it held). */

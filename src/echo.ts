@@ -18,6 +18,9 @@ import { Protocol } from "./protocol.ts";
  * ```
  */
 export class EchoProtocol extends Protocol {
+  /** Echo writes each chunk at once and keeps none: reads may reuse one buffer. */
+  override keepsData = false;
+
   override dataReceived(data: Uint8Array): void {
     this.transport.write(data);
     if (this.factory instanceof EchoFactory) this.factory.bytesEchoed += data.length;

@@ -101,12 +101,22 @@ export class MemoryTransport extends Connection {
   }
 
   /**
-   * The peer sends `data`.
+   * The peer sends `data`. A protocol whose `keepsData` is false is lent a copy,
+   * which is overwritten (every byte inverted) once `dataReceived` returns, as an
+   * adapter reading into the same buffer again would: a protocol that keeps it
+   * anyway sees its bytes change.
    *
    * @param data Bytes, or a string sent as UTF-8.
    */
   receive(data: Uint8Array | string): void {
-    this.received(typeof data === "string" ? new TextEncoder().encode(data) : data);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    if (this.keepsData) {
+      this.received(bytes);
+      return;
+    }
+    const lent = bytes.slice();
+    this.received(lent, true);
+    for (let i = 0; i < lent.length; i++) lent[i] = ~lent[i]!;
   }
 
   /** The peer shuts down its writing side (sends FIN). */

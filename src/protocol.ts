@@ -24,6 +24,17 @@ export class Protocol {
   factory: Factory | undefined;
   /** Whether the connection is open. */
   connected = false;
+  /**
+   * Whether `dataReceived` may keep its chunk after it returns. A protocol that
+   * never does (it parses, copies or writes the bytes at once) sets this to `false`:
+   * then an adapter may lend it a read buffer that it reuses for the next read
+   * instead of allocating one per read, as uWebSockets.js does with its handlers'
+   * buffers. Writing the chunk to a transport is always safe: the transport copies
+   * what it has to keep. `MemoryTransport` overwrites a lent chunk as soon as
+   * `dataReceived` returns, so a protocol that breaks its word fails its unit tests.
+   * @default true
+   */
+  keepsData = true;
 
   /**
    * Attaches the transport and calls `connectionMade()`. Called by the transport.
@@ -42,7 +53,7 @@ export class Protocol {
   /**
    * Called with each chunk read from the peer. Chunk boundaries are arbitrary:
    * one message may arrive in many chunks and many messages in one. The chunk is
-   * the protocol's to keep.
+   * the protocol's to keep, unless it sets `keepsData` to `false`.
    *
    * @param _data The bytes read.
    */

@@ -78,3 +78,40 @@ test("rejects an unknown target with one line and exit code 2", async () => {
   expect(stderr).toBe("bench: Unknown target 'python' (see --help)\n");
   expect(code).toBe(2);
 });
+
+test("a short --cost run pairs node with bare node and writes every ratio with its interval", async () => {
+  const child = spawn(
+    `${ROOT}node_modules/.bin/node`,
+    ["bench/run.ts", "--cost", "--targets", "node", "--pairs", "2", "--slice", "0.1", "--warmup", "0.05", "--rss-runs", "1", "--out", out],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const [code] = await once(child, "exit");
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/\| node vs bare node \| [\d.]+ \[[\d.]+, [\d.]+\] \|/);
+  const json = JSON.parse(readFileSync(`${out}/cost.json`, "utf8"));
+  expect(json.errors).toEqual([]);
+  const [result] = json.results;
+  expect(result.target).toBe("node");
+  expect(result.bare).toBe("bare node");
+  for (const scenario of ["rr64", "stream"]) {
+    const s = result.scenarios[scenario];
+    expect(s.ratios.length + s.starved).toBe(2);
+    expect(s.rate.low).toBeLessThanOrEqual(s.rate.median);
+    expect(s.rate.high).toBeGreaterThanOrEqual(s.rate.median);
+    expect(result.peakRssMB.twine[scenario]).toHaveLength(1);
+  }
+});
+
+test("rejects an unknown cost scenario with one line and exit code 2", async () => {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--cost", "--scenarios", "churn"], { cwd: ROOT });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const [code] = await once(child, "exit");
+  expect(stderr).toBe("bench: Unknown cost scenario 'churn': expected rr64 or stream\n");
+  expect(code).toBe(2);
+});

@@ -1,0 +1,285 @@
+/**
+ * The paired cost of the abstraction: `npm run bench -- --cost`. Runs a twine
+ * server and the bare server of the same runtime at once and alternates the load
+ * between them in short slices (A B B A A B …), so that both share each moment's
+ * noise; each pair of neighbouring slices gives one ratio, and the ratios give a
+ * median with a bootstrap 95% confidence interval. Peak memory comes from fresh
+ * servers run one at a time, since a server's peak covers everything it has seen.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { ROOT } from "../tools/runtimes.ts";
+import { buildNative } from "./build.ts";
+import { environment, hasTaskset } from "./environment.ts";
+import { type RunningServer, runJob, type ScenarioRun, startServer } from "./measure.ts";
+import type { Job } from "./scenarios.ts";
+import { bootstrapMedian, type Interval, median } from "./stats.ts";
+import { builtinTargets, type Target } from "./targets.ts";
+
+const USAGE = `Usage: npm run bench -- --cost [options]
+
+Measures what twine costs against a bare echo server on the same runtime: both run
+at once and the load alternates between them in short slices; each ratio is printed
+as a median with a bootstrap 95% confidence interval.
+
+Options:
+  --targets LIST     twine targets, each compared with its runtime's bare server:
+                     bun, bun-node, deno, deno-node, node (default: bun,deno,node)
+  --scenarios LIST   rr64, stream (default: both)
+  --pairs N          pairs of slices per scenario and target (default 20)
+  --slice SECONDS    measured length of one slice (default 0.5)
+  --warmup SECONDS   unmeasured time at the start of each slice (default 0.1)
+  --rss-runs N       fresh runs per server for peak memory; 0 skips them (default 3)
+  --connections N    connections for rr64 (default 64)
+  --out DIR          where cost.json and cost.md go (default bench/results)
+  --no-pin           do not pin the servers to CPU 0 and the load generator to CPU 1
+  -h, --help         show this help`;
+
+type CostScenario = "rr64" | "stream";
+
+/** The one-line failure every bad flag gets. */
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function parse(argv: string[]) {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        targets: { type: "string", default: "bun,deno,node" },
+        scenarios: { type: "string", default: "rr64,stream" },
+        pairs: { type: "string", default: "20" },
+        slice: { type: "string", default: "0.5" },
+        warmup: { type: "string", default: "0.1" },
+        "rss-runs": { type: "string", default: "3" },
+        connections: { type: "string", default: "64" },
+        out: { type: "string", default: "bench/results" },
+        "no-pin": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message.split(/\.\s/)[0]} (see --help)`);
+  }
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const num = (name: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min) fail(`Invalid --${name} '${text}': expected a number of at least ${min}`);
+    return n;
+  };
+  const scenarios = v.scenarios.split(",") as CostScenario[];
+  for (const s of scenarios) if (s !== "rr64" && s !== "stream") fail(`Unknown cost scenario '${s}': expected rr64 or stream`);
+  return {
+    targets: v.targets.split(","),
+    scenarios,
+    pairs: Math.round(num("pairs", v.pairs, 2)),
+    slice: num("slice", v.slice, 0.05),
+    warmup: num("warmup", v.warmup, 0),
+    rssRuns: Math.round(num("rss-runs", v["rss-runs"], 0)),
+    connections: Math.round(num("connections", v.connections, 1)),
+    out: v.out,
+    pin: !v["no-pin"] && os.availableParallelism() >= 2 && hasTaskset(),
+  };
+}
+
+type Options = ReturnType<typeof parse>;
+
+function jobOf(scenario: CostScenario, o: Options): Job {
+  return scenario === "rr64" ? { mode: "rr", connections: o.connections, size: 64 } : { mode: "stream", connections: 4, size: 65536 };
+}
+
+/** Throughput of a slice (messages or bytes per second) and server CPU seconds per unit of it. */
+function figures(scenario: CostScenario, run: ScenarioRun): { rate: number; cpu: number } {
+  const units = scenario === "rr64" ? run.operations : run.bytes;
+  return { rate: units / run.seconds, cpu: (run.serverCpu ?? NaN) / units };
+}
+
+interface Slices {
+  /** twine's rate over bare's, one per pair of neighbouring slices. */
+  rate: Interval;
+  /** twine's server CPU per unit over bare's: above 1, twine spends more. */
+  cpu: Interval;
+  twineRates: number[];
+  bareRates: number[];
+  ratios: number[];
+  cpuRatios: number[];
+  /** Pairs dropped because one of their slices echoed nothing at all. */
+  starved: number;
+}
+
+interface Result {
+  target: string;
+  bare: string;
+  scenarios: Partial<Record<CostScenario, Slices>>;
+  /** Peak resident MB of fresh servers, one value per run. */
+  peakRssMB?: { twine: Record<CostScenario, number[]>; bare: Record<CostScenario, number[]> };
+}
+
+const errors: string[] = [];
+
+async function slice(loadgen: string, job: Job, server: RunningServer, o: Options, name: string): Promise<ScenarioRun> {
+  const run = await runJob(loadgen, job, server, { duration: o.slice, warmup: o.warmup }, o.pin ? 1 : undefined);
+  if (run.verifiedBytes === 0 && run.errors.length === 0) run.errors.push("no byte came back");
+  for (const e of run.errors) errors.push(`${name}: ${e}`);
+  return run;
+}
+
+async function paired(loadgen: string, twine: Target, bare: Target, o: Options): Promise<Result["scenarios"]> {
+  const cpu = o.pin ? 0 : undefined;
+  const [a, b] = await Promise.all([startServer(twine.command!, cpu), startServer(bare.command!, cpu)]);
+  const out: Result["scenarios"] = {};
+  try {
+    for (const scenario of o.scenarios) {
+      const job = jobOf(scenario, o);
+      // One unmeasured slice each, so that neither pays for its JIT inside a measured pair.
+      await slice(loadgen, job, a, o, twine.name);
+      await slice(loadgen, job, b, o, bare.name);
+      const twineRates: number[] = [];
+      const bareRates: number[] = [];
+      const ratios: number[] = [];
+      const cpuRatios: number[] = [];
+      let starved = 0;
+      for (let i = 0; i < o.pairs; i++) {
+        progress(`${twine.name} vs ${bare.name}: ${scenario} ${i + 1}/${o.pairs}`);
+        // A B, then B A: whatever the first slice of a pair gains or loses falls on each side alike.
+        const first = i % 2 === 0;
+        const r1 = await slice(loadgen, job, first ? a : b, o, first ? twine.name : bare.name);
+        const r2 = await slice(loadgen, job, first ? b : a, o, first ? bare.name : twine.name);
+        const t = figures(scenario, first ? r1 : r2);
+        const base = figures(scenario, first ? r2 : r1);
+        // A slice in which nothing was echoed was starved by something else on the machine: no ratio.
+        if (!(t.rate > 0 && base.rate > 0)) {
+          starved++;
+          continue;
+        }
+        twineRates.push(t.rate);
+        bareRates.push(base.rate);
+        ratios.push(t.rate / base.rate);
+        cpuRatios.push(t.cpu / base.cpu);
+      }
+      out[scenario] = {
+        rate: bootstrapMedian(ratios),
+        cpu: bootstrapMedian(cpuRatios.filter(Number.isFinite)),
+        twineRates,
+        bareRates,
+        ratios,
+        cpuRatios,
+        starved,
+      };
+    }
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  return out;
+}
+
+async function peaks(loadgen: string, twine: Target, bare: Target, o: Options): Promise<Result["peakRssMB"]> {
+  const empty = () => ({ rr64: [] as number[], stream: [] as number[] });
+  const out = { twine: empty(), bare: empty() };
+  for (let run = 0; run < o.rssRuns; run++) {
+    const order: ["twine" | "bare", Target][] = [["twine", twine], ["bare", bare]];
+    if (run % 2 === 1) order.reverse();
+    for (const [side, target] of order) {
+      progress(`${target.name}: peak memory, fresh server ${run + 1}/${o.rssRuns}`);
+      const server = await startServer(target.command!, o.pin ? 0 : undefined);
+      try {
+        for (const scenario of o.scenarios) {
+          const r = await runJob(loadgen, jobOf(scenario, o), server, { duration: 2, warmup: 0.2 }, o.pin ? 1 : undefined);
+          for (const e of r.errors) errors.push(`${target.name}: ${e}`);
+          if (r.peakRss !== undefined) out[side][scenario].push(r.peakRss / 2 ** 20);
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  return out;
+}
+
+const progress = (text: string) => {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+};
+
+const ratio = (i: Interval | undefined) =>
+  i === undefined || Number.isNaN(i.median) ? "–" : `${i.median.toFixed(3)} [${i.low.toFixed(3)}, ${i.high.toFixed(3)}]`;
+
+function rssCell(r: Result, scenario: CostScenario): string {
+  const p = r.peakRssMB;
+  if (p === undefined || p.twine[scenario].length === 0 || p.bare[scenario].length === 0) return "–";
+  const t = median(p.twine[scenario]);
+  const b = median(p.bare[scenario]);
+  return `${t.toFixed(0)} vs ${b.toFixed(0)} (${t >= b ? "+" : ""}${(t - b).toFixed(1)})`;
+}
+
+/** The Markdown table of every ratio with its interval. */
+export function costTable(results: Result[]): string {
+  const header = [
+    "twine vs bare",
+    "rr64 msg/s",
+    "rr64 CPU per msg",
+    "stream MB/s",
+    "stream CPU per byte",
+    "peak RSS rr64 MB",
+    "peak RSS stream MB",
+    "pairs used",
+  ];
+  const rows = results.map((r) => [
+    `${r.target} vs ${r.bare}`,
+    ratio(r.scenarios.rr64?.rate),
+    ratio(r.scenarios.rr64?.cpu),
+    ratio(r.scenarios.stream?.rate),
+    ratio(r.scenarios.stream?.cpu),
+    rssCell(r, "rr64"),
+    rssCell(r, "stream"),
+    Object.values(r.scenarios).map((x) => `${x.ratios.length}${x.starved > 0 ? ` (${x.starved} starved)` : ""}`).join(" / "),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Runs the paired cost measurement with `argv` (the flags after `--cost`).
+ *
+ * @param argv Command-line flags.
+ */
+export async function runCost(argv: string[]): Promise<void> {
+  const o = parse(argv);
+  const t0 = performance.now();
+  const { loadgen, cEcho } = buildNative();
+  const all = builtinTargets(cEcho);
+  const results: Result[] = [];
+  for (const id of o.targets) {
+    const twine = all.find((t) => t.id === id && t.kind === "twine");
+    if (twine === undefined) fail(`Unknown twine target '${id}': expected bun, bun-node, deno, deno-node or node`);
+    const bare = all.find((t) => t.kind === "bare" && t.runtime === twine.runtime)!;
+    const result: Result = { target: twine.name, bare: bare.name, scenarios: await paired(loadgen, twine, bare, o) };
+    if (o.rssRuns > 0) result.peakRssMB = await peaks(loadgen, twine, bare, o);
+    results.push(result);
+  }
+  progress("");
+  const env = environment(o.pin);
+  const seconds = (performance.now() - t0) / 1000;
+  const { out, ...options } = o;
+  const dir = out.startsWith("/") ? out : `${ROOT}${out}`;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/cost.json`, `${JSON.stringify({ environment: env, options, seconds, errors, results }, null, 2)}\n`);
+  const title = `twine abstraction cost, ${env.date.slice(0, 10)}: ${o.pairs} pairs of ${o.slice} s slices per ratio, ` +
+    `median [95% bootstrap interval]; pinning: ${env.pinning}; ${seconds.toFixed(0)} s in all`;
+  const md = `${title}\n\n${costTable(results)}\n\nPeak RSS: median of ${o.rssRuns} fresh runs each, twine vs bare (difference).\n`;
+  writeFileSync(`${dir}/cost.md`, md);
+  console.log(md);
+  console.log(`Wrote ${out}/cost.json and ${out}/cost.md`);
+  if (errors.length > 0) {
+    for (const e of errors.slice(0, 20)) console.error(`bench: FAILED ${e}`);
+    process.exit(1);
+  }
+}
