@@ -86,10 +86,14 @@ const REARM_MS = 100;
  * (deno libs/core/uv_compat/tcp.rs, poll_tcp_handle). `listen()` on the listening handle
  * only marks it ready, so calling it now and then resumes accepting once descriptors are free.
  */
-function rearmOnDeno(server: net.Server): ReturnType<typeof setInterval> | undefined {
+function rearmOnDeno(server: net.Server, log: (line: string) => void): ReturnType<typeof setInterval> | undefined {
   if ((globalThis as { Deno?: unknown }).Deno === undefined) return undefined;
   const handle = (server as unknown as { _handle?: { listen?: (backlog: number) => number } | null })._handle;
-  if (typeof handle?.listen !== "function") return undefined;
+  if (typeof handle?.listen !== "function") {
+    // Say so rather than risk a listener that silently never accepts again.
+    log("Cannot re-arm Deno's node:net listener (no _handle.listen): it may stop accepting after running out of descriptors");
+    return undefined;
+  }
   const timer = setInterval(() => handle.listen!(511), REARM_MS);
   timer.unref();
   return timer;
@@ -128,7 +132,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   const bound = server.address() as net.AddressInfo;
   const address = tcpAddress(bound.address, bound.port);
   const wildcard = host === "0.0.0.0" || host === "::" || host === "localhost";
-  const rearm = rearmOnDeno(server);
+  const rearm = rearmOnDeno(server, options.log ?? ((line) => console.error(line)));
   const listening = new Port(factory, address, options, () => {
     clearInterval(rearm);
     server.close();

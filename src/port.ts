@@ -163,6 +163,8 @@ export class Port implements ListeningPort {
    * @returns Milliseconds to wait before accepting again; 0 for at once.
    */
   acceptFailed(error: unknown): number {
+    // Once closing, a failure is the listener being closed: nothing to count or log.
+    if (this.#closing !== undefined) return 0;
     return this.#acceptErrors.failed(error);
   }
 

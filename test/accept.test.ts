@@ -46,8 +46,8 @@ describe.each(PAIRS)("$name accepting through faults", (pair) => {
       } finally {
         process.kill(server.pid, "SIGCONT");
       }
-      expect(await timedEcho(server.port)).toBeLessThan(1000);
-      expect(noise(server.output()).length).toBeLessThanOrEqual(2);
+      expect(await timedEcho(server.port), server.output()).toBeLessThan(1000);
+      expect(noise(server.output()).length, server.output()).toBeLessThanOrEqual(2);
     });
   });
 
@@ -71,9 +71,9 @@ describe.each(PAIRS)("$name accepting through faults", (pair) => {
       await Promise.all(left);
       // Left once the server has closed their descriptors: until then Node closes what it cannot take (libuv's spare).
       await expect.poll(() => openFds(server.pid), { timeout: 10_000, interval: 20 }).toBeLessThanOrEqual(idle + 4);
-      expect(await timedEcho(server.port)).toBeLessThan(1000);
+      expect(await timedEcho(server.port), server.output()).toBeLessThan(1000);
       expect(server.child.exitCode).toBeNull();
-      expect(noise(server.output()).length).toBeLessThanOrEqual(5);
+      expect(noise(server.output()).length, server.output()).toBeLessThanOrEqual(5);
     });
   });
 });
