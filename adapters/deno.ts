@@ -232,9 +232,10 @@ async function acceptLoop(listener: DenoListener, port: Port): Promise<void> {
       conn = await listener.accept();
     } catch (error) {
       if (port.closing) return;
-      // Out of file descriptors and the like pass; keep accepting after a breath.
-      console.error(`Cannot accept a connection: ${(error as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // A peer gone before accept (os error 107) says nothing about the listener: no pause.
+      // Out of descriptors, pause briefly; the port logs at most a line a second.
+      const pause = port.acceptFailed(error);
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
       continue;
     }
     conn.setNoDelay(true);

@@ -5,6 +5,7 @@
  * @module
  */
 import net from "node:net";
+import { setInterval } from "node:timers";
 import {
   type Connection,
   type Factory,
@@ -76,6 +77,28 @@ class NodeSocket implements Socket {
   }
 }
 
+/** How often Deno's listener is re-armed; descriptors freed are used within this. */
+const REARM_MS = 100;
+
+/**
+ * Deno's `node:net` drops a failed accept (out of descriptors) without a word and never
+ * polls its listener again: poll_accept's error ends its drain loop and leaves no waker
+ * (deno libs/core/uv_compat/tcp.rs, poll_tcp_handle). `listen()` on the listening handle
+ * only marks it ready, so calling it now and then resumes accepting once descriptors are free.
+ */
+function rearmOnDeno(server: net.Server, log: (line: string) => void): ReturnType<typeof setInterval> | undefined {
+  if ((globalThis as { Deno?: unknown }).Deno === undefined) return undefined;
+  const handle = (server as unknown as { _handle?: { listen?: (backlog: number) => number } | null })._handle;
+  if (typeof handle?.listen !== "function") {
+    // Say so rather than risk a listener that silently never accepts again.
+    log("Cannot re-arm Deno's node:net listener (no _handle.listen): it may stop accepting after running out of descriptors");
+    return undefined;
+  }
+  const timer = setInterval(() => handle.listen!(511), REARM_MS);
+  timer.unref();
+  return timer;
+}
+
 /**
  * Listens with `node:net`.
  *
@@ -109,10 +132,13 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   const bound = server.address() as net.AddressInfo;
   const address = tcpAddress(bound.address, bound.port);
   const wildcard = host === "0.0.0.0" || host === "::" || host === "localhost";
+  const rearm = rearmOnDeno(server, options.log ?? ((line) => console.error(line)));
   const listening = new Port(factory, address, options, () => {
+    clearInterval(rearm);
     server.close();
   });
-  server.on("error", (error) => console.error(`Listener error on ${host}:${bound.port}: ${error.message}`));
+  // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
+  server.on("error", (error) => listening.acceptFailed(error));
   server.on("connection", (sock) => {
     sock.setNoDelay(true);
     const socket = new NodeSocket(sock);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { AcceptErrors, type AcceptErrorsOptions, type AcceptFailureKind, classifyAcceptError } from "./accept_errors.ts";
 export { type Address, formatAddress, tcpAddress } from "./address.ts";
 export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./connection.ts";
 export { EchoFactory, EchoProtocol } from "./echo.ts";

@@ -1,4 +1,5 @@
-import type { Address } from "./address.ts";
+import { AcceptErrors } from "./accept_errors.ts";
+import { type Address, formatAddress } from "./address.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { Factory } from "./factory.ts";
 import { Protocol } from "./protocol.ts";
@@ -81,6 +82,7 @@ export class Port implements ListeningPort {
   #refused = 0;
   #refusedUnlogged = 0;
   #logTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #acceptErrors: AcceptErrors;
 
   /**
    * @param factory The factory to build protocols with; its `doStart` runs now.
@@ -100,6 +102,7 @@ export class Port implements ListeningPort {
     this.#stopListening = stopListening;
     this.#max = options.maxConnections ?? Infinity;
     this.#log = options.log ?? ((line) => console.error(line));
+    this.#acceptErrors = new AcceptErrors({ address: formatAddress(address), log: this.#log });
     factory.doStart();
   }
 
@@ -123,6 +126,7 @@ export class Port implements ListeningPort {
    * @returns The connection.
    */
   accept(socket: Socket, peer: Address, host: Address, attach: (connection: Connection) => void): Connection {
+    this.#acceptErrors.accepted();
     const connection = new Connection(socket, peer, host, this.#options);
     attach(connection);
     this.#open.add(connection);
@@ -148,6 +152,25 @@ export class Port implements ListeningPort {
     }
     connection.connect(protocol ?? new Refused());
     return connection;
+  }
+
+  /**
+   * Counts a failed accept and says how long to wait before the next one: at once
+   * when the peer was already gone, a short pause when out of descriptors or memory.
+   * Logs at most one line a second per kind of failure.
+   *
+   * @param error What the runtime's accept threw or reported.
+   * @returns Milliseconds to wait before accepting again; 0 for at once.
+   */
+  acceptFailed(error: unknown): number {
+    // Once closing, a failure is the listener being closed: nothing to count or log.
+    if (this.#closing !== undefined) return 0;
+    return this.#acceptErrors.failed(error);
+  }
+
+  /** Accepts that failed, of every kind (see {@link acceptFailed}). */
+  get acceptFailures(): number {
+    return this.#acceptErrors.total;
   }
 
   /** Connections closed at once because `maxConnections` were open. */
@@ -185,6 +208,7 @@ export class Port implements ListeningPort {
     for (const c of this.#open) c.abortConnection();
     await this.#drained(FLUSH_BOUND_MS);
     clearTimeout(this.#logTimer);
+    this.#acceptErrors.close();
     this.#factory.doStop();
   }
 
