@@ -32,7 +32,8 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
   });
 
   test("closes 200 silent connections after --idle-timeout, but not one with traffic", async () => {
-    await withServer(startServer(pair, "bin/echo.ts", ["--idle-timeout", "0.3", "--grace", "0"]), async (server) => {
+    // The busy connection's gaps (100 ms) stay far below the timeout even when a loaded machine stretches them.
+    await withServer(startServer(pair, "bin/echo.ts", ["--idle-timeout", "1", "--grace", "0"]), async (server) => {
       const silent = await Promise.all(Array.from({ length: 200 }, () => connect(server.port)));
       const started = Date.now();
       const closed = Promise.all(
@@ -42,12 +43,12 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
         }),
       );
       const busy = await connect(server.port);
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 16; i++) {
         expect(await roundTrip(busy, String(i))).toBe(String(i));
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       for (const r of await closed) expect(r.error?.message ?? "").not.toMatch(/still open/);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
       expect(await roundTrip(busy, "alive")).toBe("alive");
       busy.destroy();
     });
