@@ -2,7 +2,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { expect, test } from "vitest";
-import { EchoProtocol, MemoryTransport } from "twine";
+import { EchoProtocol, MemoryTransport } from "../mod.ts";
 import { collect, connect } from "./helpers/client.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
