@@ -66,7 +66,7 @@ afterAll(() => {
 test("the tarball holds built JavaScript, declarations and maps for every module, and no tests or bench", () => {
   const files = packed.files.map((f) => f.path);
   console.log(`${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`);
-  for (const file of files) expect(file).toMatch(/^(dist|src|adapters|bin)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
+  for (const file of files) expect(file).toMatch(/^(dist|src|adapters|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
   expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "dist/mod.js", "dist/mod.d.ts"]));
   const sources = files.filter((f) => /^(src|adapters)\/.*\.ts$|^mod\.ts$/.test(f));
   expect(sources.length).toBeGreaterThan(5);
@@ -216,5 +216,7 @@ describe("the JSR package", () => {
     writeFileSync(join(consumer, "main.ts"), main);
     const out = ok(run(BINARIES.deno, ["run", "--check", "--allow-net", "--no-prompt", "main.ts"], consumer));
     expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ adapter: "deno deno", identical: true });
+    // The command, as `deno run --allow-net jsr:@twine/net/echo` in the README.
+    expect(ok(run(BINARIES.deno, ["run", "--no-prompt", `${spec}/echo`, "--help"], consumer))).toContain("Usage: echo");
   });
 });
