@@ -74,6 +74,7 @@ test("the tarball holds built JavaScript, declarations and maps for every module
     const built = `dist/${source.replace(/\.ts$/, "")}`;
     expect(files).toEqual(expect.arrayContaining([`${built}.js`, `${built}.js.map`, `${built}.d.ts`, `${built}.d.ts.map`]));
   }
+  expect(Object.keys(MANIFEST.bin)).toContain("twine-echo");
   for (const bin of Object.values(MANIFEST.bin)) expect(files).toContain(bin.replace(/^\.\//, ""));
 });
 
@@ -137,13 +138,13 @@ describe.each(["nodenext", "bundler"])("a strict TypeScript consumer with module
 });
 
 describe.each([
-  ["Node 26", Object.keys(MANIFEST.bin)[0]!, [dirname(BINARIES.node)]],
-  ["the system Node", MANIFEST.name, [dirname(systemNode())]],
-])("npx on %s", (_name, bin, pathFirst) => {
-  test(`npx ${bin} --port 0 starts the installed echo server, which answers and stops on SIGTERM to its process group`, async () => {
+  ["Node 26", ["twine-echo"], [dirname(BINARIES.node)]],
+  ["the system Node", ["-p", MANIFEST.name, "twine-echo"], [dirname(systemNode())]],
+])("npx on %s", (_name, npxArgs, pathFirst) => {
+  test(`npx ${npxArgs.join(" ")} --port 0 starts the installed echo server, which answers and stops on SIGTERM to its process group`, async () => {
     const env = { ...process.env, PATH: [...pathFirst, process.env.PATH].join(delimiter) };
     // Its own process group, signalled as a whole as a terminal does on Ctrl-C: npm does not pass SIGTERM on.
-    const child = spawn("npx", ["--offline", bin, "--port", "0"], {
+    const child = spawn("npx", ["--offline", ...npxArgs, "--port", "0"], {
       cwd: project,
       env,
       stdio: ["ignore", "pipe", "pipe"],
