@@ -1,8 +1,19 @@
 // The packages as a new user gets them: `npm pack`, installed offline into an empty project, then used from
 // Node 26, the machine's own Node, Bun, Deno, a strict tsc and npx; and the JSR file set, used from Deno.
-import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import process from "node:process";
@@ -33,7 +44,12 @@ function systemNode(): string {
   throw new Error("Cannot find the system Node: no node on PATH outside node_modules, nor /usr/bin/node");
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SpawnSyncReturns<string> {
   return spawnSync(command, args, { cwd, env, encoding: "utf8", timeout: 120_000 });
 }
 
@@ -65,17 +81,39 @@ afterAll(() => {
 
 test("the tarball holds built JavaScript, declarations and maps for every module, and no tests or bench", () => {
   const files = packed.files.map((f) => f.path);
-  console.log(`${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`);
-  for (const file of files) expect(file).toMatch(/^(dist|src|adapters|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
-  expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "dist/mod.js", "dist/mod.d.ts"]));
+  console.log(
+    `${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`,
+  );
+  for (const file of files) {
+    expect(file).toMatch(/^(dist|src|adapters|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
+  }
+  expect(files).toEqual(
+    expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "dist/mod.js", "dist/mod.d.ts"]),
+  );
   const sources = files.filter((f) => /^(src|adapters)\/.*\.ts$|^mod\.ts$/.test(f));
   expect(sources.length).toBeGreaterThan(5);
   for (const source of sources) {
     const built = `dist/${source.replace(/\.ts$/, "")}`;
-    expect(files).toEqual(expect.arrayContaining([`${built}.js`, `${built}.js.map`, `${built}.d.ts`, `${built}.d.ts.map`]));
+    expect(files).toEqual(
+      expect.arrayContaining([`${built}.js`, `${built}.js.map`, `${built}.d.ts`, `${built}.d.ts.map`]),
+    );
   }
   expect(Object.keys(MANIFEST.bin)).toContain("twine-echo");
   for (const bin of Object.values(MANIFEST.bin)) expect(files).toContain(bin.replace(/^\.\//, ""));
+});
+
+test("every relative import in the installed JavaScript and declarations leads to a file in the package", () => {
+  const installed = join(project, "node_modules", MANIFEST.name);
+  const modules = packed.files.map((f) => f.path).filter((f) => /^dist\/.*\.(js|d\.ts)$/.test(f));
+  let imports = 0;
+  for (const file of modules) {
+    const code = readFileSync(join(installed, file), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+    for (const [, specifier] of code.matchAll(/(?:from|import\()\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+      imports++;
+      expect(existsSync(join(installed, dirname(file), specifier!)), `${file} imports ${specifier}`).toBe(true);
+    }
+  }
+  expect(imports).toBeGreaterThan(10);
 });
 
 describe.each([
@@ -137,6 +175,21 @@ describe.each(["nodenext", "bundler"])("a strict TypeScript consumer with module
   });
 });
 
+test("deno check type-checks the same consumer against the declarations it resolves by the deno condition", () => {
+  ok(run(BINARIES.deno, ["check", "--quiet", "typed_protocol.ts"], project));
+  const broken = readFileSync(join(project, "typed_protocol.ts"), "utf8").replace(
+    "(data: Uint8Array)",
+    "(data: string)",
+  );
+  writeFileSync(join(project, "typed_protocol_deno_broken.ts"), broken);
+  const result = run(BINARIES.deno, ["check", "--quiet", "typed_protocol_deno_broken.ts"], project, {
+    ...process.env,
+    NO_COLOR: "1",
+  });
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toMatch(/TS2416 \[ERROR\]: Property 'dataReceived'/);
+});
+
 describe.each([
   ["Node 26", ["twine-echo"], [dirname(BINARIES.node)]],
   ["the system Node", ["-p", MANIFEST.name, "twine-echo"], [dirname(systemNode())]],
@@ -166,7 +219,9 @@ describe.each([
         });
         child.on("exit", (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
       });
-      const expected = pathFirst[0] === dirname(BINARIES.node) ? "node 26." : `node ${run(systemNode(), ["--version"], project).stdout.trim().slice(1)}`;
+      const expected = pathFirst[0] === dirname(BINARIES.node)
+        ? "node 26."
+        : `node ${run(systemNode(), ["--version"], project).stdout.trim().slice(1)}`;
       expect(output).toContain(`(${expected}`);
       const socket = await connect(port);
       const reply = collect(socket);
@@ -196,7 +251,9 @@ describe("the JSR package", () => {
     expect(dryRun.status, output).toBe(0);
     expect(output).not.toMatch(/^\s*(warning|error)\b/im);
     expect(output).toContain("Dry run complete");
-    expect(published.map((f) => f.slice(ROOT.length))).toEqual(expect.arrayContaining(["LICENSE", "deno.json", "mod.ts"]));
+    expect(published.map((f) => f.slice(ROOT.length))).toEqual(
+      expect.arrayContaining(["LICENSE", "deno.json", "mod.ts"]),
+    );
     expect(published.some((f) => /^(test|bench|dist|tools)\//.test(f.slice(ROOT.length)))).toBe(false);
   });
 
@@ -213,7 +270,10 @@ describe("the JSR package", () => {
       JSON.stringify({ imports: { [DENO_MANIFEST.name]: spec }, links: [pkg] }),
     );
     // As after `deno add jsr:<name>`; the fixture names the package "@twine/net", whatever deno.json calls it.
-    const main = readFileSync(join(FIXTURES, "jsr_consumer.ts"), "utf8").replaceAll('"@twine/net', `"${DENO_MANIFEST.name}`);
+    const main = readFileSync(join(FIXTURES, "jsr_consumer.ts"), "utf8").replaceAll(
+      '"@twine/net',
+      `"${DENO_MANIFEST.name}`,
+    );
     writeFileSync(join(consumer, "main.ts"), main);
     const out = ok(run(BINARIES.deno, ["run", "--check", "--allow-net", "--no-prompt", "main.ts"], consumer));
     expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ adapter: "deno deno", identical: true });
