@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The echo server: `node bin/echo.ts`, `bun run bin/echo.ts`, `deno run --allow-net bin/echo.ts`.
  *

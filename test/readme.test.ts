@@ -1,10 +1,23 @@
 // The README's examples, so that they are known to run.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { expect, test } from "vitest";
-import { EchoProtocol, MemoryTransport } from "twine";
+import * as twine from "../mod.ts";
+import { EchoProtocol, MemoryTransport } from "../mod.ts";
 import { collect, connect } from "./helpers/client.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
+
+const README = readFileSync(join(ROOT, "README.md"), "utf8");
+const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
+const NPM_NAME = (JSON.parse(read("package.json")) as { name: string }).name;
+const JSR_NAME = (JSON.parse(read("deno.json")) as { name: string }).name;
+
+/** The bodies of the README's ```ts blocks. */
+function tsBlocks(): string[] {
+  return [...README.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
 
 test("echo survives one-byte chunks and a slow peer", () => {
   const t = new MemoryTransport({ writeLimit: 3 }); // the "socket" takes 3 bytes, then waits for drain()
@@ -37,4 +50,38 @@ test.each([
 test("README names no flag the CLI does not have", () => {
   const help = execFileSync(BINARIES.node, ["bin/echo.ts", "--help"], { cwd: ROOT, encoding: "utf8" });
   for (const flag of ["--port", "--host", "--adapter", "--grace", "--help"]) expect(help).toContain(flag);
+});
+
+test("README's import lines name the packages and only what they export", () => {
+  const imports = tsBlocks().flatMap((b) => [...b.matchAll(/^import \{([^}]*)\} from "([^"]+)";/gm)]);
+  expect(imports.length).toBeGreaterThan(3);
+  for (const [, names, from] of imports) {
+    if (from === "vitest") continue;
+    expect([NPM_NAME, JSR_NAME, `jsr:${JSR_NAME}`]).toContain(from);
+    for (const name of names!.split(",").map((n) => n.trim())) expect(Object.keys(twine)).toContain(name);
+  }
+});
+
+test("every line of the README's examples is in code these tests run", () => {
+  const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".ts"));
+  // examples/upper.ts takes its port from the command line so that the test can pass 0.
+  const tested = [read("test/readme.test.ts"), ...examples.map((f) => read(`examples/${f}`))]
+    .join("\n")
+    .replaceAll("Number(process.argv[2] ?? 8001)", "8001");
+  for (const block of tsBlocks()) {
+    for (const line of block.split("\n")) {
+      if (line.trim() === "" || line.startsWith("import ") || line.startsWith("//")) continue;
+      expect(tested, "a README example line not in examples/ nor test/readme.test.ts").toContain(line);
+    }
+  }
+});
+
+test("links between the README and docs/ lead to files that exist", () => {
+  const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).map((f) => `docs/${f}`)].filter((f) => f.endsWith(".md"));
+  for (const page of pages) {
+    for (const [, target] of read(page).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      expect(existsSync(join(ROOT, dirname(page), target!)), `${page} links to ${target}`).toBe(true);
+    }
+  }
 });
