@@ -13,7 +13,8 @@ import { chunkSizes, feed } from "./helpers/chunks.ts";
 type Receiver = IntNStringReceiver & { strings: string[]; losses: Reason[] };
 
 function recorder(base: typeof Int32StringReceiver | typeof Int16StringReceiver | typeof Int8StringReceiver): Receiver {
-  class R extends base {
+  const Base = base as typeof Int32StringReceiver;
+  class R extends Base {
     strings: string[] = [];
     losses: Reason[] = [];
     override stringReceived(data: Uint8Array): void {
