@@ -1,0 +1,95 @@
+import { execFile } from "node:child_process";
+import type dgram from "node:dgram";
+import { promisify } from "node:util";
+import { describe, expect, test } from "vitest";
+import { BINARIES, PAIRS, ROOT } from "../tools/runtimes.ts";
+import { startProcess } from "../tools/server_process.ts";
+import { udpCommand } from "../tools/udp.ts";
+import { bindClient, burst, echoMany, roundTrip } from "./helpers/udp_client.ts";
+import { withServer } from "./helpers/with_server.ts";
+
+const run = promisify(execFile);
+
+describe.each(PAIRS)("$name UDP echo", (pair) => {
+  const start = (args: string[] = []) =>
+    startProcess(pair.name, [...udpCommand(pair), "bin/echo.ts", "--port", "0", "--adapter", pair.adapter, "--udp", "--grace", "0", ...args]);
+
+  test("serves TCP and UDP on the same port and echoes 1,000 datagrams of up to 8 KiB exactly, to the right source", async () => {
+    await withServer(start(["--udp-rate", "0"]), async (server) => {
+      expect(server.output()).toMatch(new RegExp(`listening on 127\\.0\\.0\\.1:${server.port} and UDP 127\\.0\\.0\\.1:${server.port} `));
+      const tally = await echoMany(server.port, 1000, 8192);
+      expect(tally).toEqual({ sent: 1000, echoed: 1000, lost: 0, wrong: 0 });
+      // The biggest datagram IPv4 carries comes back whole too.
+      const sock = await bindClient();
+      try {
+        const big = new Uint8Array(65_507).map((_, i) => i * 7);
+        expect(await roundTrip(sock, server.port, big)).toEqual(Buffer.from(big));
+      } finally {
+        sock.close();
+      }
+    });
+  });
+
+  test("does not answer a datagram from source port 19 (chargen), and says so on shutdown", async () => {
+    const server = await start();
+    let chargen: dgram.Socket | undefined;
+    try {
+      chargen = await bindClient(19);
+    } catch (error) {
+      await server.stop();
+      throw new Error(`Cannot bind UDP port 19 for this test (needs root): ${(error as Error).message}`);
+    }
+    const other = await bindClient();
+    try {
+      let answered = 0;
+      chargen.on("message", () => answered++);
+      chargen.send("from chargen", server.port, "127.0.0.1");
+      // Datagrams are served in order: once a later one is answered, the first was dealt with.
+      expect((await roundTrip(other, server.port, "after"))?.toString()).toBe("after");
+      expect(answered).toBe(0);
+    } finally {
+      chargen.close();
+      other.close();
+    }
+    const { code, output } = await server.stop();
+    expect(code).toBe(0);
+    expect(output).toMatch(/UDP: echoed 1 datagrams \(5 bytes\), ignored 1 from ports below 1024/);
+  });
+
+  test("enforces --udp-rate per source address, and lets the source go on after a second", async () => {
+    await withServer(start(["--udp-rate", "20"]), async (server) => {
+      const sock = await bindClient();
+      const other = await bindClient();
+      try {
+        const first = await burst(sock, server.port, 200);
+        // Burst of 20 plus what refilled while the burst was served: far below 200.
+        expect(first).toBeGreaterThanOrEqual(20);
+        expect(first).toBeLessThanOrEqual(40);
+        // Another source has its own bucket.
+        expect((await roundTrip(other, server.port, "me too"))?.toString()).toBe("me too");
+        await new Promise((r) => setTimeout(r, 1100));
+        expect(await burst(sock, server.port, 10)).toBe(10);
+      } finally {
+        sock.close();
+        other.close();
+      }
+    });
+  });
+});
+
+test("Deno without --unstable-net says which flag UDP needs, in one line", async () => {
+  const result = await run(BINARIES.deno, ["run", "--allow-net", "--no-prompt", "bin/echo.ts", "--port", "0", "--udp"], {
+    cwd: ROOT,
+  }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  expect("code" in result ? result.code : 0).toBe(1);
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  expect(result.stderr).toMatch(/^echo: Cannot listen on UDP 127\.0\.0\.1:\d+: .*--unstable-net/);
+});
+
+test("--udp-rate rejects what is not a count", async () => {
+  const result = await run(BINARIES.node, ["bin/echo.ts", "--udp", "--udp-rate", "fast"], { cwd: ROOT }).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect("code" in result ? result.code : 0).toBe(2);
+  expect(result.stderr).toBe("echo: Invalid --udp-rate 'fast': expected an integer of at least 0\n");
+});
