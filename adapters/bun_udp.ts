@@ -29,7 +29,10 @@ interface BunUdpApi {
     hostname: string;
     port: number;
     binaryType: "uint8array";
-    socket: { data(socket: BunUdpSocket, data: Uint8Array, port: number, address: string): void };
+    socket: {
+      data(socket: BunUdpSocket, data: Uint8Array, port: number, address: string): void;
+      error(socket: BunUdpSocket, error: Error): void;
+    };
   }): Promise<BunUdpSocket>;
 }
 
@@ -42,7 +45,14 @@ class BunDatagramSocket implements DatagramSocket {
 
   // Bun throws for EMSGSIZE and the like, and returns false when its buffer is full; the port counts both.
   send(data: Uint8Array, host: string, port: number): boolean {
-    return this.#sock.send(data, port, host);
+    try {
+      return this.#sock.send(data, port, host);
+    } catch (error) {
+      // Bun arms IP_RECVERR, so an ICMP error for an earlier datagram (a peer that has
+      // gone) can fail this send instead, once (oven-sh/bun #36249): try once more.
+      if ((error as { code?: string }).code !== "ECONNREFUSED") throw error;
+      return this.#sock.send(data, port, host);
+    }
   }
 
   close(): void {
@@ -80,6 +90,12 @@ export async function listenUDP(protocol: DatagramProtocol, options: DatagramLis
       socket: {
         data(_socket, data, fromPort, fromHost) {
           bound?.received(data, fromHost, fromPort);
+        },
+        // Without a handler Bun makes the ICMP "port unreachable" sent back by a client
+        // that closed before its reply an uncaught exception, ending the process
+        // (oven-sh/bun #35922). For UDP it only says an earlier datagram went nowhere.
+        error() {
+          bound?.sendFailed();
         },
       },
     });

@@ -93,6 +93,9 @@ export interface ScenarioRun {
   serverCpu?: number;
   /** Server peak resident bytes during the scenario. */
   peakRss?: number;
+  /** udp: datagrams sent in the window, and those not echoed within the load generator's timeout. */
+  sent?: number;
+  lost?: number;
   /** Server resident bytes before and while holding idle connections. */
   rssBefore?: number;
   rssHolding?: number;
@@ -184,5 +187,7 @@ export async function runJob(
     peakRss: pid !== undefined ? peakRss(pid) : undefined,
     rssBefore,
     rssHolding,
+    sent: outcome?.sent,
+    lost: outcome?.lost,
   };
 }

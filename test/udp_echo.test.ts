@@ -30,6 +30,33 @@ describe.each(PAIRS)("$name UDP echo", (pair) => {
     });
   });
 
+  test("goes on serving after clients close before their replies arrive (ICMP port unreachable)", async () => {
+    await withServer(start(["--udp-rate", "0"]), async (server) => {
+      for (let i = 0; i < 5; i++) {
+        const gone = await bindClient();
+        // Close once the last of a burst is sent: the server is still answering the burst.
+        await new Promise<void>((resolve) => {
+          for (let j = 0; j < 200; j++) gone.send(`gone ${j}`, server.port, "127.0.0.1", j === 199 ? () => resolve() : undefined);
+        });
+        gone.close();
+      }
+      const sock = await bindClient();
+      try {
+        // The bursts may have filled the server's receive buffer, dropping a datagram or two: UDP may lose, so ask again.
+        for (let i = 0; i < 5; i++) {
+          let reply: string | undefined;
+          for (let attempt = 0; attempt < 5 && reply === undefined; attempt++) {
+            const got = (await roundTrip(sock, server.port, `still ${i}`, 1000))?.toString();
+            if (got === `still ${i}`) reply = got;
+          }
+          expect(reply).toBe(`still ${i}`);
+        }
+      } finally {
+        sock.close();
+      }
+    });
+  });
+
   test("does not answer a datagram from source port 19 (chargen), and says so on shutdown", async () => {
     const server = await start();
     let chargen: dgram.Socket | undefined;
