@@ -93,8 +93,9 @@ export interface ScenarioRun {
   serverCpu?: number;
   /** Server peak resident bytes during the scenario. */
   peakRss?: number;
-  /** udp: datagrams sent in the window, and those not echoed within the load generator's timeout. */
+  /** udp: datagrams sent in the window; echoed after the load generator gave up on them; never echoed. */
   sent?: number;
+  late?: number;
   lost?: number;
   /** Server resident bytes before and while holding idle connections. */
   rssBefore?: number;
@@ -188,6 +189,7 @@ export async function runJob(
     rssBefore,
     rssHolding,
     sent: outcome?.sent,
+    late: outcome?.late,
     lost: outcome?.lost,
   };
 }

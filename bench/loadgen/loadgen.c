@@ -476,7 +476,7 @@ int main(int argc, char **argv) {
          udp ? "udp" : names[scenario], (unsigned long long)operations, (unsigned long long)bytes_in_window,
          scenario == IDLE ? 0.0 : t_stop - t_measure, cpu_fraction, (unsigned long long)verified, nlat);
   for (int i = 0; i < nerrors; i++) printf("%s\"%s\"", i ? "," : "", errors[i]);
-  if (udp) printf("],\"sent\":%llu,\"lost\":%llu}}\n", (unsigned long long)udp_sent, (unsigned long long)udp_lost);
+  if (udp) udp_outcome();
   else printf("]}}\n");
   return nerrors ? 1 : 0;
 }
