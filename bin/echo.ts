@@ -11,6 +11,7 @@ import {
   type AutoListeningPort,
   detectRuntime,
   listen,
+  listenUDP,
 } from "../adapters/mod.ts";
 import { EchoDatagramProtocol, EchoFactory, formatAddress } from "../src/mod.ts";
 import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
@@ -125,10 +126,11 @@ async function main(): Promise<void> {
   const adapter = args.adapter as AdapterChoice;
   const listenTcp = (p: number) => listen(factory, { host: args.host, port: p, adapter, ...limits });
   const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
+  const listenUdp = (p: number) => listenUDP(udpEcho, { host: args.host, port: p, adapter });
   let server: AutoListeningPort;
   let udp: AutoListeningDatagramPort | undefined;
   try {
-    if (args.udp) ({ tcp: server, udp } = await listenTcpAndUdp(listenTcp, port, args.host, adapter, udpEcho));
+    if (args.udp) ({ tcp: server, udp } = await listenTcpAndUdp(listenTcp, listenUdp, port));
     else server = await listenTcp(port);
   } catch (error) {
     // A value the core rejects is a usage error; failing to bind is not.

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { type AdapterChoice, type AutoListeningDatagramPort, type AutoListeningPort, listenUDP } from "../adapters/mod.ts";
-import { EchoDatagramProtocol, ListenError } from "../src/mod.ts";
+import type { AutoListeningDatagramPort, AutoListeningPort } from "../adapters/mod.ts";
+import { type EchoDatagramProtocol, ListenError } from "../src/mod.ts";
 
 /** How many times to look for a port free for both TCP and UDP when asked for port 0. */
 const ATTEMPTS = 20;
@@ -14,24 +14,20 @@ const ATTEMPTS = 20;
  * taken for UDP; then TCP is bound again elsewhere, up to {@link ATTEMPTS} times.
  *
  * @param listenTcp Binds TCP on the given port.
+ * @param listenUdp Binds UDP on the given port.
  * @param requested The port asked for (0 for any).
- * @param host The address to bind.
- * @param adapter Which adapter.
- * @param echo The UDP echo protocol.
  * @returns Both ports.
  * @throws {ListenError} If UDP cannot be bound.
  */
 export async function listenTcpAndUdp(
   listenTcp: (port: number) => Promise<AutoListeningPort>,
+  listenUdp: (port: number) => Promise<AutoListeningDatagramPort>,
   requested: number,
-  host: string,
-  adapter: AdapterChoice,
-  echo: EchoDatagramProtocol,
 ): Promise<{ tcp: AutoListeningPort; udp: AutoListeningDatagramPort }> {
   for (let attempt = 1; ; attempt++) {
     const tcp = await listenTcp(requested);
     try {
-      const udp = await listenUDP(echo, { host, port: tcp.address.port, adapter });
+      const udp = await listenUdp(tcp.address.port);
       return { tcp, udp };
     } catch (error) {
       await tcp.close();

@@ -59,7 +59,9 @@ const encoder = new TextEncoder();
  * reports errors alike.
  */
 export class DatagramPort implements DatagramTransport, ListeningDatagramPort {
+  /** {@inheritDoc ListeningDatagramPort.address} */
   readonly address: DatagramAddress;
+  /** {@inheritDoc ListeningDatagramPort.sendDrops} */
   sendDrops = 0;
   readonly #socket: DatagramSocket;
   readonly #protocol: DatagramProtocol;

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import type dgram from "node:dgram";
+import dgram from "node:dgram";
+import { once } from "node:events";
 import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
 import { BINARIES, PAIRS, ROOT } from "../tools/runtimes.ts";
@@ -51,6 +52,22 @@ describe.each(PAIRS)("$name UDP echo", (pair) => {
           }
           expect(reply).toBe(`still ${i}`);
         }
+      } finally {
+        sock.close();
+      }
+    });
+  });
+
+  test("answers over IPv6 loopback (--host ::1)", async () => {
+    await withServer(start(["--host", "::1"]), async (server) => {
+      const sock = dgram.createSocket("udp6");
+      sock.bind(0, "::1");
+      await once(sock, "listening");
+      try {
+        const reply = new Promise<[Buffer, dgram.RemoteInfo]>((resolve) => sock.once("message", (m, r) => resolve([m, r])));
+        sock.send("over v6", server.port, "::1");
+        const [msg, from] = await reply;
+        expect([msg.toString(), from.address, from.port]).toEqual(["over v6", "::1", server.port]);
       } finally {
         sock.close();
       }
