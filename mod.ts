@@ -14,10 +14,13 @@
 export * from "./src/mod.ts";
 export {
   type AdapterChoice,
+  type AutoDatagramListenOptions,
+  type AutoListeningDatagramPort,
   type AutoListeningPort,
   type AutoListenOptions,
   detectRuntime,
   listen,
+  listenUDP,
   loadAdapter,
   type Runtime,
   type RuntimeName,

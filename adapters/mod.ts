@@ -8,6 +8,7 @@ import { type Factory, ListenError, type ListeningPort, type ListenOptions, reso
 import { detectRuntime } from "./runtime.ts";
 
 export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
+export { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDP } from "./udp.ts";
 
 /** Which adapter to use: the runtime's own API, or its `node:net`. */
 export type AdapterChoice = "native" | "node";

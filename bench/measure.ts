@@ -93,6 +93,10 @@ export interface ScenarioRun {
   serverCpu?: number;
   /** Server peak resident bytes during the scenario. */
   peakRss?: number;
+  /** udp: datagrams sent in the window; echoed after the load generator gave up on them; never echoed. */
+  sent?: number;
+  late?: number;
+  lost?: number;
   /** Server resident bytes before and while holding idle connections. */
   rssBefore?: number;
   rssHolding?: number;
@@ -184,5 +188,8 @@ export async function runJob(
     peakRss: pid !== undefined ? peakRss(pid) : undefined,
     rssBefore,
     rssHolding,
+    sent: outcome?.sent,
+    late: outcome?.late,
+    lost: outcome?.lost,
   };
 }

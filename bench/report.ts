@@ -39,6 +39,13 @@ export function metricsOf(scenario: ScenarioName, run: ScenarioRun, connections:
     put("p99us", lat?.p99);
     put("p999us", lat?.p999);
     if (run.serverCpu !== undefined) put("cpuSecPerMillionMsg", run.serverCpu / (run.operations / 1e6));
+  } else if (scenario === "udp") {
+    put("msgPerSec", run.operations / run.seconds);
+    put("p50us", lat?.p50);
+    put("p99us", lat?.p99);
+    if (run.sent !== undefined && run.lost !== undefined && run.sent > 0) put("lossPct", (run.lost / run.sent) * 100);
+    if (run.sent !== undefined && run.late !== undefined && run.sent > 0) put("latePct", (run.late / run.sent) * 100);
+    if (run.serverCpu !== undefined) put("cpuSecPerMillionMsg", run.serverCpu / (run.operations / 1e6));
   } else if (scenario === "stream") {
     put("MBps", run.bytes / run.seconds / 1e6);
     if (run.serverCpu !== undefined) put("cpuSecPerGB", run.serverCpu / (run.bytes / 1e9));
@@ -135,6 +142,20 @@ export function markdown(summary: Summary, targets: Target[], samples: Sample[],
       c(t, "rr64", "loadgenCores"),
     ]),
   );
+  const udpRows = names.filter((t) => samples.some((s) => s.target === t && s.scenario === "udp"));
+  const udp = udpRows.length === 0 ? "" : table(
+    ["server", `udp ${connections} sockets msg/s`, "lost %", "late %", "p50 µs", "p99 µs", "CPU s per M msg", "peak RSS MB"],
+    udpRows.map((t) => [
+      t,
+      c(t, "udp", "msgPerSec"),
+      c(t, "udp", "lossPct"),
+      c(t, "udp", "latePct"),
+      c(t, "udp", "p50us"),
+      c(t, "udp", "p99us"),
+      c(t, "udp", "cpuSecPerMillionMsg"),
+      c(t, "udp", "peakRssMB"),
+    ]),
+  );
   const cost = abstractionCost(samples);
   const costTable = cost.length === 0 ? "" : table(
     ["runtime", "native adapter vs bare, rr msg/s", "stream MB/s", "peak RSS rr, MB more", "peak RSS stream, MB more"],
@@ -146,6 +167,7 @@ export function markdown(summary: Summary, targets: Target[], samples: Sample[],
     "",
     "### Efficiency (server process; CPU is user + system)",
     efficiency,
+    ...(udp ? ["", "### UDP request/response (64-byte datagrams, one in flight per socket; lost: never echoed; late: echoed after the 200 ms the load generator waits)", udp] : []),
     ...(costTable ? ["", "### Cost of the abstraction (native adapter against the bare server on the same runtime; median of per-repetition ratios)", costTable] : []),
   ].join("\n");
 }

@@ -13,7 +13,7 @@ import { chartSvg } from "./chart.ts";
 import { environment, hasTaskset } from "./environment.ts";
 import { type RunningServer, runJob, startServer } from "./measure.ts";
 import { abstractionCost, markdown, metricsOf, type Sample, summarize } from "./report.ts";
-import { jobFor, type ScenarioName, SCENARIOS } from "./scenarios.ts";
+import { jobFor, OPT_IN_SCENARIOS, type ScenarioName, SCENARIOS } from "./scenarios.ts";
 import { builtinTargets, type Target } from "./targets.ts";
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -25,7 +25,8 @@ Options:
                           bare-bun, bare-deno, bare-node, bare-c (default: all)
   --runtimes LIST         only targets on these runtimes: bun, deno, node, c
   --target HOST:PORT      benchmark an already running echo server instead
-  --scenarios LIST        startup, rr1, rr64, stream, churn, idle (default: all)
+  --scenarios LIST        startup, rr1, rr64, stream, churn, idle (default: all);
+                          udp (only when named: UDP request/response on twine's targets)
   --duration SECONDS      measured time per scenario (default 1.2)
   --warmup SECONDS        unmeasured time before it (default 0.4)
   --reps N                repetitions, interleaved across targets (default 3)
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
     return await runCost(process.argv.slice(2).filter((a) => a !== "--cost"));
   }
   const opts = parse();
-  for (const s of opts.scenarios) if (!SCENARIOS.includes(s)) fail(`Unknown scenario '${s}' (see --help)`);
+  for (const s of opts.scenarios) {
+    if (!SCENARIOS.includes(s) && !OPT_IN_SCENARIOS.includes(s)) fail(`Unknown scenario '${s}' (see --help)`);
+  }
   let native;
   try {
     native = buildNative();
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
       (opts.runtimes === undefined || opts.runtimes.includes(t.runtime))
     );
     if (targets.length === 0) fail("No target left after --targets and --runtimes");
+    if (opts.scenarios.includes("udp")) targets = targets.map(withUdp);
   }
 
   const samples: Sample[] = [];
@@ -181,6 +185,7 @@ async function main(): Promise<void> {
         }
         if (startup && server.startupMs !== undefined) record(t, "startup", rep, { startupMs: server.startupMs }, []);
         for (const scenario of group) {
+          if (scenario === "udp" && !servesUdp(t)) continue;
           progress(`${where}: ${scenario} (${timed.indexOf(scenario) + 1}/${timed.length})`);
           const job = jobFor(scenario, opts)!;
           const run = await runJob(native.loadgen, job, server, opts, loadgenCpu);
@@ -221,6 +226,18 @@ async function main(): Promise<void> {
     for (const f of failures) console.error(`bench: FAILED ${f.target} / ${f.scenario} / rep ${f.rep}: ${f.errors.join("; ")}`);
     process.exit(1);
   }
+}
+
+/** Whether the target serves UDP echo: twine's, started with --udp. */
+function servesUdp(t: Target): boolean {
+  return t.kind === "twine";
+}
+
+/** Adds --udp (without a rate limit, which would cap the row) to twine's targets; Deno also needs --unstable-net. */
+function withUdp(t: Target): Target {
+  if (!servesUdp(t) || t.command === undefined) return t;
+  const command = t.runtime === "deno" ? [t.command[0]!, t.command[1]!, "--unstable-net", ...t.command.slice(2)] : t.command;
+  return { ...t, command: [...command, "--udp", "--udp-rate", "0"] };
 }
 
 await main();

@@ -1,12 +1,18 @@
 /** The scenarios the benchmark drives, and how each becomes a load generator job. */
-export type ScenarioName = "rr1" | "rr64" | "stream" | "churn" | "idle" | "startup";
+export type ScenarioName = "rr1" | "rr64" | "stream" | "churn" | "idle" | "startup" | "udp";
 
 /** In run order; idle runs last, on a fresh server of its own (see run.ts). */
 export const SCENARIOS: readonly ScenarioName[] = ["startup", "rr1", "rr64", "stream", "churn", "idle"];
 
+/**
+ * Scenarios run only when named in --scenarios: udp needs servers started with --udp
+ * and runs on twine's targets only (the bare servers speak TCP).
+ */
+export const OPT_IN_SCENARIOS: readonly ScenarioName[] = ["udp"];
+
 /** What the load generator is asked for one scenario. */
 export interface Job {
-  mode: "rr" | "stream" | "churn" | "idle";
+  mode: "rr" | "stream" | "churn" | "idle" | "udp";
   connections: number;
   size: number;
 }
@@ -33,6 +39,8 @@ export function jobFor(name: ScenarioName, o: ScenarioOptions): Job | null {
       return { mode: "churn", connections: o.churnConcurrency, size: o.size };
     case "idle":
       return { mode: "idle", connections: o.idle, size: 1 };
+    case "udp":
+      return { mode: "udp", connections: o.connections, size: o.size };
     case "startup":
       return null;
   }

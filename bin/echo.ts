@@ -6,8 +6,16 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type AdapterChoice, detectRuntime, listen } from "../adapters/mod.ts";
-import { EchoFactory, formatAddress } from "../src/mod.ts";
+import {
+  type AdapterChoice,
+  type AutoListeningDatagramPort,
+  type AutoListeningPort,
+  detectRuntime,
+  listen,
+  listenUDP,
+} from "../adapters/mod.ts";
+import { EchoDatagramProtocol, EchoFactory, formatAddress } from "../src/mod.ts";
+import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
 
 const USAGE = `Usage: echo [options]
 
@@ -22,6 +30,9 @@ Options:
   --idle-timeout SECONDS  close a connection with no traffic for this long (default: never)
   --high-water BYTES      queued output above which a peer is no longer read (default 131072)
   --low-water BYTES       queued output at which reading resumes (default 32768)
+  --udp             also serve UDP echo on the same port (on Deno, needs --unstable-net)
+  --udp-rate N      UDP datagrams answered per second per source address; 0: no limit (default 1000)
+                    Datagrams from source ports below 1024 are never answered (loop protection)
   -h, --help        show this help`;
 
 /** Exit status for a usage error, as BSD's sysexits and most CLIs. */
@@ -45,6 +56,8 @@ function parseCommandLine(argv: string[]) {
         "idle-timeout": { type: "string" },
         "high-water": { type: "string" },
         "low-water": { type: "string" },
+        udp: { type: "boolean", default: false },
+        "udp-rate": { type: "string", default: "1000" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -108,10 +121,18 @@ async function main(): Promise<void> {
   if (args.adapter !== "native" && args.adapter !== "node") {
     fail(`Invalid adapter '${args.adapter}': expected native or node`, EXIT_USAGE);
   }
+  const udpRate = parseRate(args["udp-rate"]);
+  if (Number.isNaN(udpRate)) fail(`Invalid --udp-rate '${args["udp-rate"]}': expected an integer of at least 0`, EXIT_USAGE);
   const factory = new EchoFactory();
-  let server;
+  const adapter = args.adapter as AdapterChoice;
+  const listenTcp = (p: number) => listen(factory, { host: args.host, port: p, adapter, ...limits });
+  const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
+  const listenUdp = (p: number) => listenUDP(udpEcho, { host: args.host, port: p, adapter });
+  let server: AutoListeningPort;
+  let udp: AutoListeningDatagramPort | undefined;
   try {
-    server = await listen(factory, { host: args.host, port, adapter: args.adapter as AdapterChoice, ...limits });
+    if (args.udp) ({ tcp: server, udp } = await listenTcpAndUdp(listenTcp, listenUdp, port));
+    else server = await listenTcp(port);
   } catch (error) {
     // A value the core rejects is a usage error; failing to bind is not.
     fail((error as Error).message, error instanceof RangeError || error instanceof TypeError ? EXIT_USAGE : 1);
@@ -123,9 +144,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    void server.close({ grace: grace * 1000 }).then(() => {
+    void Promise.all([server.close({ grace: grace * 1000 }), udp?.close()]).then(() => {
       console.log(
-        `Stopped on ${signal}: served ${plural(factory.connectionsServed, "connection")}, echoed ${plural(factory.bytesEchoed, "byte")}`,
+        `Stopped on ${signal}: served ${plural(factory.connectionsServed, "connection")}, echoed ${plural(factory.bytesEchoed, "byte")}${udp === undefined ? "" : udpSummary(udpEcho, udp)}`,
       );
       process.exit(0);
     });
@@ -134,8 +155,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
+  const udpPart = udp === undefined ? "" : ` and UDP ${formatAddress(udp.address)}`;
+  const udpAdapter = udp === undefined ? "" : `, UDP adapter ${udp.adapter}`;
   console.log(
-    `Echo server listening on ${formatAddress(server.address)} (${runtime.name} ${runtime.version}, adapter ${server.adapter})`,
+    `Echo server listening on ${formatAddress(server.address)}${udpPart} (${runtime.name} ${runtime.version}, adapter ${server.adapter}${udpAdapter})`,
   );
 }
 

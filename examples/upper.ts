@@ -1,13 +1,17 @@
-// The README's "Writing your own protocol" example, runnable: bun run / deno run --allow-net / node examples/upper.ts
+// The README's "Writing your own protocol" example, runnable: bun run / deno run --allow-net / node examples/upper.ts [PORT]
 import process from "node:process";
-import { Factory, listen, Protocol } from "../mod.ts";
+import { Factory, listen, TextLineReceiver } from "../mod.ts";
 
-class Upper extends Protocol {
+class Upper extends TextLineReceiver {
+  override delimiter = "\n";
+
   override connectionMade(): void {
-    this.transport.write(`hello ${this.transport.getPeer().host}\n`);
+    this.sendLine(`hello ${this.transport.getPeer().host}`);
   }
-  override dataReceived(data: Uint8Array): void {
-    this.transport.write(new TextDecoder().decode(data).toUpperCase());
+
+  // Whole lines, decoded once complete: an "é" split across two reads arrives intact.
+  override lineReceived(line: string): void {
+    this.sendLine(line.toUpperCase());
   }
 }
 

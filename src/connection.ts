@@ -96,6 +96,7 @@ export class Connection implements Transport {
   #writeShut = false;
   #closeRequested = false;
   #abortReason: Reason | undefined;
+  #loseReason: Reason | undefined;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #producer: Producer | undefined;
   #inCallback = 0;
@@ -178,8 +179,9 @@ export class Connection implements Transport {
   }
 
   /** {@inheritDoc Transport.loseConnection} */
-  loseConnection(): void {
+  loseConnection(reason?: Reason): void {
     if (this.#state !== "open") return;
+    this.#loseReason = reason;
     this.#state = "disconnecting";
     // Keep reading (and discarding) so the peer's FIN is seen and the close stays clean.
     this.#userPaused = false;
@@ -327,7 +329,7 @@ export class Connection implements Transport {
     this.#queue = [];
     this.#queued = 0;
     const reason = this.#abortReason ??
-      (error === undefined ? connectionDone : new ConnectionLost(describe(error), { cause: error }));
+      (error === undefined ? (this.#loseReason ?? connectionDone) : new ConnectionLost(describe(error), { cause: error }));
     const protocol = this.protocol;
     if (protocol !== undefined) {
       protocol.connected = false;

@@ -16,3 +16,20 @@ export { Protocol } from "./protocol.ts";
 export type { Socket } from "./socket.ts";
 export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
+export { FramingError, NetstringParseError } from "./framing_error.ts";
+export { BaseLineReceiver, LineReceiver } from "./line_receiver.ts";
+export { LineOnlyReceiver } from "./line_only_receiver.ts";
+export { TextLineReceiver } from "./text_line_receiver.ts";
+export { formatNetstring, NetstringReceiver } from "./netstring_receiver.ts";
+export { Int16StringReceiver, Int32StringReceiver, Int8StringReceiver, IntNStringReceiver } from "./int_string_receiver.ts";
+export { type DatagramAddress, DatagramProtocol, type DatagramTransport, udpAddress } from "./datagram_protocol.ts";
+export {
+  type DatagramListenOptions,
+  DatagramPort,
+  type DatagramSocket,
+  type ListeningDatagramPort,
+  MAX_DATAGRAM_SIZE,
+  resolveDatagramOptions,
+} from "./datagram_port.ts";
+export { type TokenBucketOptions, TokenBuckets } from "./token_bucket.ts";
+export { type EchoDatagramOptions, EchoDatagramProtocol } from "./udp_echo.ts";

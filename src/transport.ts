@@ -1,4 +1,5 @@
 import type { Address } from "./address.ts";
+import type { Reason } from "./errors.ts";
 
 /**
  * Something that produces data and can be told to stop and go on, as Twisted's
@@ -36,8 +37,14 @@ export interface Transport extends Producer {
    * @param data The chunks, in order.
    */
   writeSequence(data: Iterable<Uint8Array | string>): void;
-  /** Closes the connection once everything queued has been sent. Safe to call twice. */
-  loseConnection(): void;
+  /**
+   * Closes the connection once everything queued has been sent. Safe to call twice.
+   *
+   * @param reason What `connectionLost` receives if the close completes cleanly, e.g. a
+   * protocol error saying what the peer got wrong. Only the first call's reason counts.
+   * @default connectionDone
+   */
+  loseConnection(reason?: Reason): void;
   /** Closes the connection now, discarding queued output. Safe to call at any time. */
   abortConnection(): void;
   /** @returns The address of the other end. */

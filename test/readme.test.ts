@@ -40,8 +40,8 @@ test.each([
     const port = Number(/listening on (\d+)/.exec(line.toString())?.[1]);
     const sock = await connect(port);
     const result = collect(sock);
-    sock.end("shout");
-    expect((await result).received.toString()).toBe("hello 127.0.0.1\nSHOUT");
+    sock.end("shout\n");
+    expect((await result).received.toString()).toBe("hello 127.0.0.1\nSHOUT\n");
   } finally {
     child.kill();
   }

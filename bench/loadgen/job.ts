@@ -1,5 +1,5 @@
 /** What the runner asks of one load generator process, and what it reports back. */
-export type Scenario = "rr" | "stream" | "churn" | "idle";
+export type Scenario = "rr" | "stream" | "churn" | "idle" | "udp";
 
 export interface Job {
   scenario: Scenario;

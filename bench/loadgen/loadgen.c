@@ -10,7 +10,7 @@
  * and churn runs exactly LIMIT cycles, whatever DURATION says.
  *
  * SCENARIO: rr (request/response), stream (bulk), churn (connect/echo/close),
- * idle (hold connections until "release" on stdin). Prints event lines
+ * idle (hold connections until "release" on stdin), udp (request/response over UDP, udp.c). Prints event lines
  * ({"event":"measure"|"stop"|"holding"}) and then one {"outcome":{...}} line.
  * Latencies of the measured window go to LATENCY_FILE as little-endian uint32 µs.
  */
@@ -360,6 +360,8 @@ static void run_timed(void) {
   }
 }
 
+#include "udp.c"
+
 /* After a limited run: the window closes when the last connection does. */
 static void finish_limited(void) {
   if (!limit || !measuring) return;
@@ -420,13 +422,16 @@ static void run_idle(void) {
 
 int main(int argc, char **argv) {
   if (argc != 9 && argc != 10) {
-    fprintf(stderr, "usage: loadgen rr|stream|churn|idle HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
+    fprintf(stderr, "usage: loadgen rr|stream|churn|idle|udp HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
     return 2;
   }
   const char *names[] = {"rr", "stream", "churn", "idle"};
   scenario = -1;
   for (int i = 0; i < 4; i++)
     if (strcmp(argv[1], names[i]) == 0) scenario = i;
+  /* udp (udp.c) shares rr's arguments and outcome, plus sent and lost. */
+  int udp = strcmp(argv[1], "udp") == 0;
+  if (udp) scenario = RR;
   nconn = atoi(argv[4]);
   size = strtoul(argv[5], NULL, 10);
   duration = atof(argv[6]);
@@ -454,7 +459,8 @@ int main(int argc, char **argv) {
       memcpy(conns[i].msg, &i, 4);
     }
   }
-  if (scenario == IDLE) run_idle();
+  if (udp) udp_main();
+  else if (scenario == IDLE) run_idle();
   else {
     run_timed();
     finish_limited();
@@ -467,9 +473,10 @@ int main(int argc, char **argv) {
   }
   printf("{\"outcome\":{\"scenario\":\"%s\",\"operations\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"loadgenCpu\":%.4f,"
          "\"verifiedBytes\":%llu,\"latencySamples\":%zu,\"errors\":[",
-         names[scenario], (unsigned long long)operations, (unsigned long long)bytes_in_window,
+         udp ? "udp" : names[scenario], (unsigned long long)operations, (unsigned long long)bytes_in_window,
          scenario == IDLE ? 0.0 : t_stop - t_measure, cpu_fraction, (unsigned long long)verified, nlat);
   for (int i = 0; i < nerrors; i++) printf("%s\"%s\"", i ? "," : "", errors[i]);
-  printf("]}}\n");
+  if (udp) udp_outcome();
+  else printf("]}}\n");
   return nerrors ? 1 : 0;
 }

@@ -1,0 +1,68 @@
+/**
+ * `listenUDP`: binds a UDP socket with the adapter native to this runtime, or with
+ * `node:dgram` when asked (Bun and Deno both implement it).
+ *
+ * @module
+ */
+import { type DatagramListenOptions, type DatagramProtocol, ListenError, type ListeningDatagramPort } from "../src/mod.ts";
+import type { AdapterChoice } from "./mod.ts";
+import { detectRuntime } from "./runtime.ts";
+
+/** Options of {@link listenUDP}: address, error reporting, and which adapter. */
+export interface AutoDatagramListenOptions extends DatagramListenOptions {
+  /**
+   * `native` for `Bun.udpSocket`, `Deno.listenDatagram` or `node:dgram` on Node; `node` for `node:dgram` anywhere.
+   * @default "native"
+   */
+  adapter?: AdapterChoice;
+}
+
+/** A bound UDP socket, and the name of the adapter that made it. */
+export interface AutoListeningDatagramPort extends ListeningDatagramPort {
+  /** `bun`, `deno` or `node:dgram`. */
+  readonly adapter: string;
+}
+
+/**
+ * Binds a UDP socket on this runtime and serves `protocol` on it, as Twisted's
+ * `reactor.listenUDP(port, protocol, interface)`.
+ *
+ * @param protocol The protocol; one instance serves every sender.
+ * @param options Address, adapter, error reporting.
+ * @returns The bound port.
+ * @throws {RangeError} For a port out of range.
+ * @throws {TypeError} For an unknown adapter.
+ * @throws {ListenError} If the address cannot be bound, or (on Deno) `--unstable-net` is missing.
+ * @example
+ * ```ts
+ * import { listenUDP } from "./udp.ts";
+ * import { EchoDatagramProtocol } from "../src/mod.ts";
+ * const port = await listenUDP(new EchoDatagramProtocol(), { port: 0 });
+ * console.log(port.address.port, port.adapter);
+ * await port.close();
+ * ```
+ */
+export async function listenUDP(
+  protocol: DatagramProtocol,
+  options: AutoDatagramListenOptions = {},
+): Promise<AutoListeningDatagramPort> {
+  const choice = options.adapter ?? "native";
+  if (choice !== "native" && choice !== "node") {
+    throw new TypeError(`Cannot use adapter '${String(choice)}': expected native or node`);
+  }
+  const runtime = detectRuntime().name;
+  const adapter = choice === "node" || runtime === "node"
+    ? await import("./node_udp.ts")
+    : runtime === "bun"
+    ? await import("./bun_udp.ts")
+    : await import("./deno_udp.ts");
+  try {
+    const port = await adapter.listenUDP(protocol, options);
+    return Object.assign(port, { adapter: adapter.name });
+  } catch (error) {
+    // The adapters share TCP's one-line errors; say which protocol could not be bound.
+    if (!(error instanceof ListenError) || error.message.startsWith("Cannot listen on UDP")) throw error;
+    const message = error.message.replace("Cannot listen on ", "Cannot listen on UDP ");
+    throw new ListenError(message, error.code, { cause: error.cause });
+  }
+}

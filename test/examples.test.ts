@@ -1,0 +1,126 @@
+// The examples, run as users run them, on every runtime (and adapter, for chat).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import type net from "node:net";
+import { describe, expect, test } from "vitest";
+import { PAIRS, ROOT } from "../tools/runtimes.ts";
+import { startProcess } from "../tools/server_process.ts";
+import { collect, connect } from "./helpers/client.ts";
+
+/** Reads lines from `sock` as they come. */
+class Lines {
+  readonly lines: string[] = [];
+  ended = false;
+  #rest = "";
+  #waiters: (() => void)[] = [];
+  constructor(sock: net.Socket) {
+    sock.setEncoding("utf8");
+    sock.on("data", (s: string) => {
+      const parts = (this.#rest + s).split("\n");
+      this.#rest = parts.pop()!;
+      this.lines.push(...parts);
+      this.#wake();
+    });
+    sock.on("close", () => {
+      this.ended = true;
+      this.#wake();
+    });
+    sock.on("error", () => {});
+  }
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+  /** Resolves once `count` lines have arrived (or the socket closed). */
+  async until(count: number, timeoutMs = 20_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length < count && !this.ended && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    return this.lines;
+  }
+}
+
+const RUNTIMES = PAIRS.filter((p) => p.adapter === "native");
+
+describe.each(RUNTIMES)("examples/upper.ts on $runtime", (pair) => {
+  test("answers whole lines upper-cased, with a character split across reads intact", async () => {
+    // upper.ts prints the README's short "listening on PORT".
+    const child = spawn(pair.command[0]!, [...pair.command.slice(1), "examples/upper.ts", "0"], { cwd: ROOT });
+    try {
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const sock = await connect(Number(/listening on (\d+)/.exec(line.toString())?.[1]));
+      const result = collect(sock);
+      for (const byte of new TextEncoder().encode("shout é\nno newline")) {
+        sock.write(Uint8Array.of(byte));
+        await new Promise((r) => setImmediate(r));
+      }
+      sock.end();
+      expect((await result).received.toString()).toBe("hello 127.0.0.1\nSHOUT É\n");
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+describe.each(PAIRS)("examples/chat.ts on $name", (pair) => {
+  const start = () => startProcess(pair.name, [...pair.command, "examples/chat.ts", "0", pair.adapter]);
+
+  async function join(port: number, name: string): Promise<{ sock: net.Socket; lines: Lines }> {
+    const sock = await connect(port);
+    const lines = new Lines(sock);
+    sock.write(`${name}\n`);
+    await lines.until(2);
+    return { sock, lines };
+  }
+
+  test("asks for a name, refuses a taken one, and sends each line to the others only", async () => {
+    const server = await start();
+    try {
+      const ann = await join(server.port, "ann");
+      expect(ann.lines.lines).toEqual(["Welcome! What is your name?", "Hello ann; 0 others here."]);
+      const bob = await join(server.port, "ann");
+      expect(bob.lines.lines[1]).toBe("ann is taken. What is your name?");
+      bob.sock.write("bob\r\n");
+      expect((await bob.lines.until(3))[2]).toBe("Hello bob; 1 others here.");
+      expect((await ann.lines.until(3))[2]).toBe("* bob joined");
+      bob.sock.write("hi ann, ");
+      bob.sock.write("ça va?\n");
+      expect((await ann.lines.until(4))[3]).toBe("bob: hi ann, ça va?");
+      ann.sock.end();
+      expect((await bob.lines.until(4))[3]).toBe("* ann left");
+      expect(bob.lines.lines).not.toContain("ann: ");
+      bob.sock.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("disconnects a client that stops reading, and goes on serving the others", async () => {
+    const server = await start();
+    try {
+      const talker = await join(server.port, "talker");
+      const reader = await join(server.port, "reader");
+      const slow = await join(server.port, "slow");
+      slow.sock.pause();
+      const line = "x".repeat(1000);
+      // 16 MB in steps the reader keeps up with; the slow client's kernel buffers fill long before.
+      const batch = 32;
+      const batches = 500;
+      const before = reader.lines.lines.length;
+      for (let b = 0; b < batches && !/Disconnected slow/.test(server.output()); b++) {
+        talker.sock.write(`${line}\n`.repeat(batch));
+        await reader.lines.until(before + (b + 1) * batch);
+      }
+      await expect.poll(() => server.output(), { timeout: 10_000 }).toMatch(/Disconnected slow \(127\.0\.0\.1:\d+\): more than 65536 bytes queued/);
+      await expect.poll(() => reader.lines.lines.includes("* slow left"), { timeout: 10_000 }).toBe(true);
+      talker.sock.write("still here\n");
+      await expect.poll(() => reader.lines.lines.at(-1)).toBe("talker: still here");
+      for (const c of [talker, reader, slow]) c.sock.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+});
