@@ -3,10 +3,12 @@
  *
  * @module
  */
+import os from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { type AdapterChoice, detectRuntime, listen } from "../adapters/mod.ts";
 import { EchoFactory, formatAddress } from "../src/mod.ts";
+import { supervise } from "./supervisor.ts";
 
 const USAGE = `Usage: echo [options]
 
@@ -17,10 +19,14 @@ Options:
   --host ADDR       address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
   --grace SECONDS   on SIGINT or SIGTERM, how long open connections may finish (default 5)
-  --max-connections N     connections served at once; more are closed at once (default: no limit)
+  --max-connections N     connections served at once, per worker; more are closed at once (default: no limit)
   --idle-timeout SECONDS  close a connection with no traffic for this long (default: never)
   --high-water BYTES      queued output above which a peer is no longer read (default 131072)
   --low-water BYTES       queued output at which reading resumes (default 32768)
+  --workers N|auto  processes sharing the port with SO_REUSEPORT, auto for one per core (default 1);
+                    (on Deno it also needs --allow-run --allow-env)
+  --proxy-protocol  read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
+                    address is then the one it gives, and a connection without one is closed
   -h, --help        show this help`;
 
 /** Exit status for a usage error, as BSD's sysexits and most CLIs. */
@@ -44,6 +50,10 @@ function parseCommandLine(argv: string[]) {
         "idle-timeout": { type: "string" },
         "high-water": { type: "string" },
         "low-water": { type: "string" },
+        workers: { type: "string", default: "1" },
+        "proxy-protocol": { type: "boolean", default: false },
+        // Internal: started by --workers; shares the port and stops when the supervisor goes.
+        worker: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -64,6 +74,17 @@ function parseCommandLine(argv: string[]) {
     }
     fail(`${e.message.split(/\.\s|\n/)[0]} (see --help)`, EXIT_USAGE);
   }
+}
+
+/** `argv` without the given options and their values (`--port 0` or `--port=0`). */
+function withoutOptions(argv: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (names.includes(arg)) i++;
+    else if (!names.some((n) => arg.startsWith(`${n}=`))) out.push(arg);
+  }
+  return out;
 }
 
 function plural(n: number, noun: string): string {
@@ -107,10 +128,22 @@ async function main(): Promise<void> {
   if (args.adapter !== "native" && args.adapter !== "node") {
     fail(`Invalid adapter '${args.adapter}': expected native or node`, EXIT_USAGE);
   }
+  const workers = args.workers === "auto" ? os.availableParallelism() : parseCount(args.workers, "--workers", 1)!;
+  if (workers > 1 && !args.worker) {
+    const argv = process.argv.slice(2);
+    await supervise({ workers, port, grace, args: withoutOptions(argv, ["--port", "--workers"]) });
+  }
   const factory = new EchoFactory();
   let server;
   try {
-    server = await listen(factory, { host: args.host, port, adapter: args.adapter as AdapterChoice, ...limits });
+    server = await listen(factory, {
+      host: args.host,
+      port,
+      adapter: args.adapter as AdapterChoice,
+      proxyProtocol: args["proxy-protocol"],
+      reusePort: args.worker,
+      ...limits,
+    });
   } catch (error) {
     // A value the core rejects is a usage error; failing to bind is not.
     fail((error as Error).message, error instanceof RangeError || error instanceof TypeError ? EXIT_USAGE : 1);
@@ -131,6 +164,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // A worker's stdin is a pipe from its supervisor: its end means the supervisor is gone.
+  if (args.worker) process.stdin.on("end", () => stop("supervisor exit")).resume();
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
   console.log(

@@ -15,3 +15,12 @@ export { Protocol } from "./protocol.ts";
 export type { Socket } from "./socket.ts";
 export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
+export {
+  DEFAULT_V2_MAX_LENGTH,
+  formatIPv6,
+  type ProxyHeader,
+  ProxyHeaderParser,
+  type ProxyParseResult,
+  V1_MAX_LENGTH,
+} from "./proxy_header.ts";
+export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver, RateLimitedLog } from "./proxy_protocol.ts";
