@@ -164,8 +164,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  // A worker's stdin is a pipe from its supervisor: its end means the supervisor is gone.
-  if (args.worker) process.stdin.on("end", () => stop("supervisor exit")).resume();
+  if (args.worker) {
+    // A worker whose supervisor died is adopted by another process: drain and go rather than linger.
+    // (Deno's process.stdin reported a spurious end here, so a pipe's end cannot say it.)
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent && !stopping) stop("supervisor exit");
+    }, 1000);
+    watch.unref?.();
+  }
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
   console.log(

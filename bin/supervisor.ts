@@ -82,7 +82,7 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
     try {
       // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
       child = spawn(command[0]!, [...command.slice(1), ...options.args, "--port", String(port), "--worker"], {
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       });
     } catch (error) {

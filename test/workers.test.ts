@@ -1,0 +1,155 @@
+import net from "node:net";
+import { describe, expect, test } from "vitest";
+import { collect, connect, echo, Pattern, writeAll } from "./helpers/client.ts";
+import { BINARIES, PAIRS, type Pair } from "../tools/runtimes.ts";
+import { startProcess } from "../tools/server_process.ts";
+
+/** The pair's command with what a supervisor needs on top: Deno asks for child processes and the environment. */
+function supervisorCommand(pair: Pair, args: string[]): string[] {
+  const runtime = pair.runtime === "deno"
+    ? [BINARIES.deno, "run", "--allow-net", "--allow-run", "--allow-env", "--no-prompt"]
+    : pair.command;
+  return [...runtime, "bin/echo.ts", "--port", "0", "--adapter", pair.adapter, ...args];
+}
+
+function workerPids(output: string): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const m of output.matchAll(/Worker (\d+) started \(pid (\d+)\)/g)) pids.set(Number(m[1]), Number(m[2]));
+  return pids;
+}
+
+function summary(output: string) {
+  const m = /Stopped on (\w+): served (\d+) connections?, echoed (\d+) bytes? over (\d+) workers? \(([\d +]+) connections\)/.exec(output);
+  expect(m, output).not.toBeNull();
+  return { served: Number(m![2]), echoed: Number(m![3]), each: m![5]!.split(" + ").map(Number) };
+}
+
+async function roundTrip(sock: net.Socket, text: string): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    sock.once("data", (d: Buffer) => resolve(d.toString()));
+    sock.once("close", () => reject(new Error("closed")));
+    sock.write(text);
+  });
+}
+
+describe.each(PAIRS)("$name with --workers 2", (pair) => {
+  test("200 connections are spread over both workers, every byte comes back, and the summary sums them", async () => {
+    const server = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2"]));
+    const payload = new Uint8Array(16 * 1024).map((_, i) => (i * 13) & 0xff);
+    let done = 0;
+    for (let batch = 0; batch < 4; batch++) {
+      const results = await Promise.all(Array.from({ length: 50 }, () => echo(server.port, payload, [4096])));
+      for (const r of results) {
+        expect(r.error).toBeUndefined();
+        expect(r.received.equals(payload)).toBe(true);
+        done++;
+      }
+    }
+    expect(done).toBe(200);
+    const { code, output } = await server.stop("SIGTERM");
+    expect(code).toBe(0);
+    const s = summary(output);
+    expect(s.served).toBe(200);
+    expect(s.echoed).toBe(200 * payload.length);
+    expect(s.each).toHaveLength(2);
+    for (const n of s.each) expect(n).toBeGreaterThan(0);
+  });
+
+  test("a SIGKILLed worker's connections drop, it is replaced, and new connections succeed throughout", async () => {
+    const server = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2", "--grace", "1"]));
+    const before = workerPids(server.output());
+    expect(before.size).toBe(2);
+    const open = await Promise.all(Array.from({ length: 20 }, () => connect(server.port)));
+    for (const [i, sock] of open.entries()) expect(await roundTrip(sock, `hello ${i}`)).toBe(`hello ${i}`);
+    // The client half-closes nothing, so a worker's death shows as the server's FIN or a reset.
+    const closed = open.map((sock) => new Promise<boolean>((resolve) => {
+      sock.on("error", () => resolve(true));
+      sock.once("end", () => resolve(true));
+      sock.once("close", () => resolve(true));
+    }));
+    const killed = before.get(1)!;
+    process.kill(killed, "SIGKILL");
+    // Connections queued on the dying listener are reset by the kernel; once it is gone, none may fail.
+    await expect.poll(() => server.output(), { timeout: 10_000 }).toMatch(
+      new RegExp(`Worker 1 \\(pid ${killed}\\) exited \\(SIGKILL\\); restarting in`),
+    );
+    let replaced = false;
+    let afterReplace = 0;
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; Date.now() < deadline && afterReplace < 20; i++) {
+      const { received, error } = await echo(server.port, new TextEncoder().encode(`new ${i}`));
+      expect(error).toBeUndefined();
+      expect(received.toString()).toBe(`new ${i}`);
+      if (!replaced) replaced = workerPids(server.output()).get(1) !== killed;
+      else afterReplace++;
+    }
+    expect(replaced).toBe(true);
+    // Those the killed worker held are gone; the others still echo.
+    const gone = await Promise.all(closed.map((c) => Promise.race([c, new Promise<boolean>((r) => setTimeout(() => r(false), 500))])));
+    const survivors = open.filter((_, i) => !gone[i]);
+    expect(gone.filter(Boolean).length).toBeGreaterThan(0);
+    expect(survivors.length).toBeGreaterThan(0);
+    for (const sock of survivors) expect(await roundTrip(sock, "still")).toBe("still");
+    for (const sock of open) sock.destroy();
+    const { code } = await server.stop("SIGTERM");
+    expect(code).toBe(0);
+  });
+
+  test("SIGTERM to the supervisor with transfers in flight echoes every accepted byte and exits 0", async () => {
+    const server = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2", "--grace", "10"]));
+    const pattern = new Pattern();
+    const size = 1024 * 1024;
+    const socks = await Promise.all(Array.from({ length: 20 }, () => connect(server.port)));
+    const results = socks.map((sock) => collect(sock, 30_000));
+    // A connection still in the kernel's accept queue is not yet accepted: wait for an echo from each.
+    const first = socks.map((sock) => new Promise<void>((resolve) => sock.once("data", () => resolve())));
+    await Promise.all(socks.map((sock) => writeAll(sock, [pattern.slice(0, size / 2)], false)));
+    await Promise.all(first);
+    const stopped = server.stop("SIGTERM");
+    await Promise.all(socks.map((sock) => writeAll(sock, [pattern.slice(size / 2, size / 2)])));
+    for (const r of await Promise.all(results)) {
+      expect(r.error).toBeUndefined();
+      expect(r.received.length).toBe(size);
+      expect(pattern.mismatch(0, r.received)).toBe(-1);
+    }
+    const { code, output } = await stopped;
+    expect(code).toBe(0);
+    expect(summary(output).echoed).toBe(20 * size);
+  });
+
+  test("workers whose supervisor is SIGKILLed drain and exit instead of lingering", async () => {
+    const server = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2", "--grace", "1"]));
+    const pids = [...workerPids(server.output()).values()];
+    expect(pids).toHaveLength(2);
+    await server.stop("SIGKILL");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(() => pids.filter(alive), { timeout: 15_000, interval: 200 }).toEqual([]);
+  });
+
+  test("a port already in use stops the supervisor at once with one line and a non-zero exit", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen({ host: "127.0.0.1", port: 0, exclusive: true }, resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const command = supervisorCommand(pair, ["--workers", "2"]).map((a, i, all) => (all[i - 1] === "--port" ? String(port) : a));
+      const { execFile } = await import("node:child_process");
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(command[0]!, command.slice(1), { timeout: 30_000 }, (error, _stdout, stderr) => {
+          resolve({ code: (error as { code?: number } | null)?.code ?? 0, stderr });
+        });
+      });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^echo: Worker 1 exited \(status 1\) before listening: Cannot listen on 127\.0\.0\.1:\d+: address already in use$/m);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+});
