@@ -155,7 +155,8 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
   const stopAll = (signal: NodeJS.Signals) => {
     for (const w of workers.values()) {
       try {
-        w.child.kill(signal);
+        // process.kill, not child.kill: Deno's child.kill had not reached the worker when the supervisor exited at once.
+        if (w.child.pid !== undefined) process.kill(w.child.pid, signal);
       } catch {
         // Already gone.
       }
@@ -169,6 +170,7 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
       process.exit(1);
     }
     stopping = signal;
+    console.error(`Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`);
     stopAll(signal);
     if (workers.size === 0) finished(0);
   };

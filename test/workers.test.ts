@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { describe, expect, test } from "vitest";
 import { collect, connect, echo, Pattern, writeAll } from "./helpers/client.ts";
@@ -10,6 +11,15 @@ function supervisorCommand(pair: Pair, args: string[]): string[] {
     ? [BINARIES.deno, "run", "--allow-net", "--allow-run", "--allow-env", "--no-prompt"]
     : pair.command;
   return [...runtime, "bin/echo.ts", "--port", "0", "--adapter", pair.adapter, ...args];
+}
+
+/** Whether `pid` runs: a zombie (dead, not yet reaped by whoever adopted it) does not (Linux). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 function workerPids(output: string): Map<number, number> {
@@ -31,6 +41,18 @@ async function roundTrip(sock: net.Socket, text: string): Promise<string> {
     sock.write(text);
   });
 }
+
+test("deno without --allow-run says which flags to add", async () => {
+  const { execFile } = await import("node:child_process");
+  const command = [BINARIES.deno, "run", "--allow-net", "--no-prompt", "bin/echo.ts", "--port", "0", "--workers", "2"];
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(command[0]!, command.slice(1), { timeout: 30_000 }, (error, _stdout, stderr) => {
+      resolve({ code: (error as { code?: number } | null)?.code ?? 0, stderr });
+    });
+  });
+  expect(stderr).toBe("echo: Cannot start workers: run deno with --allow-run --allow-env\n");
+  expect(code).toBe(1);
+});
 
 describe.each(PAIRS)("$name with --workers 2", (pair) => {
   test("200 connections are spread over both workers, every byte comes back, and the summary sums them", async () => {
@@ -122,15 +144,36 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
     const pids = [...workerPids(server.output()).values()];
     expect(pids).toHaveLength(2);
     await server.stop("SIGKILL");
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await expect.poll(() => pids.filter(alive), { timeout: 15_000, interval: 200 }).toEqual([]);
+  });
+
+  test("a second signal stops the supervisor and every worker at once, with a non-zero exit", async () => {
+    const server = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2", "--grace", "60"]));
+    const pids = [...workerPids(server.output()).values()];
+    // Open connections keep the workers draining for the whole grace period.
+    const socks = await Promise.all(Array.from({ length: 6 }, () => connect(server.port)));
+    for (const sock of socks) expect(await roundTrip(sock, "x")).toBe("x");
+    for (const sock of socks) sock.on("error", () => {});
+    server.child.kill("SIGTERM");
+    // Two signals sent at once may merge into one: send the second once the first is handled.
+    await expect.poll(() => server.output()).toMatch(/Stopping on SIGTERM: 2 workers draining for up to 60 s/);
+    const { code, output } = await server.stop("SIGTERM");
+    expect(code).toBe(1);
+    expect(output).toMatch(/^echo: SIGTERM again, exiting now$/m);
+    await expect.poll(() => pids.filter(alive), { timeout: 10_000, interval: 100 }).toEqual([]);
+    for (const sock of socks) sock.destroy();
+  });
+
+  test.each([["0"], ["abc"], ["-2"]])("rejects --workers %s with one line and exit code 2", async (value) => {
+    const command = supervisorCommand(pair, ["--workers", value]);
+    const { execFile } = await import("node:child_process");
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(command[0]!, command.slice(1), { timeout: 30_000 }, (error, _stdout, stderr) => {
+        resolve({ code: (error as { code?: number } | null)?.code ?? 0, stderr });
+      });
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^echo: Invalid (--workers '[^']+': expected an integer of at least 1|value '-2' for --workers \(see --help\))\n$/);
   });
 
   test("a port already in use stops the supervisor at once with one line and a non-zero exit", async () => {
