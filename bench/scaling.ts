@@ -184,7 +184,7 @@ async function main(): Promise<void> {
         opsPerSecond: run.operations / run.seconds,
         serverCores,
         lbCores: lb !== undefined && run.serverCpu !== undefined ? run.serverCpu / run.seconds : undefined,
-        loadgenCores: run.loadgenCpu / run.seconds,
+        loadgenCores: run.loadgenCpu,
         errors: run.errors,
       });
       console.error(`rep ${rep + 1}/${reps} ${row.name}: ${fmt(run.operations / run.seconds)} echoes/s${run.errors.length ? ` ERRORS ${run.errors.join("; ")}` : ""}`);

@@ -153,10 +153,8 @@ export class ProxyProtocolReceiver extends Protocol {
     this.wrapped = protocol;
     this.keepsData = protocol.keepsData;
     protocol.makeConnection(new ProxiedTransport(this.transport, peer, host));
-    if (result.rest.length > 0 && !this.transport.disconnecting) {
-      // The rest may sit in a lent buffer, which only a protocol that keeps nothing may be given.
-      protocol.dataReceived(protocol.keepsData ? result.rest.slice() : result.rest);
-    }
+    // The rest lies in the parser's own copy, never in a lent read buffer: any protocol may keep it.
+    if (result.rest.length > 0 && !this.transport.disconnecting) protocol.dataReceived(result.rest);
   }
 
   override readConnectionLost(): void {
