@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { availableParallelism } from "node:os";
 import { describe, expect, test } from "vitest";
 import { collect, connect, echo, Pattern, writeAll } from "./helpers/client.ts";
 import { BINARIES, PAIRS, type Pair } from "../tools/runtimes.ts";
@@ -52,6 +53,17 @@ test("deno without --allow-run says which flags to add", async () => {
   });
   expect(stderr).toBe("echo: Cannot start workers: run deno with --allow-run --allow-env\n");
   expect(code).toBe(1);
+});
+
+test("--workers auto starts one worker per available core", async () => {
+  const node = PAIRS.find((p) => p.runtime === "node")!;
+  const server = await startProcess(node.name, supervisorCommand(node, ["--workers", "auto"]));
+  const cores = availableParallelism();
+  // One core means one process and no supervisor.
+  expect(workerPids(server.output()).size).toBe(cores > 1 ? cores : 0);
+  const { code, output } = await server.stop("SIGTERM");
+  expect(code).toBe(0);
+  if (cores > 1) expect(summary(output).each).toHaveLength(cores);
 });
 
 describe.each(PAIRS)("$name with --workers 2", (pair) => {
