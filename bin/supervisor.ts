@@ -140,7 +140,9 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
         if (count > MAX_START_FAILURES) {
           console.error(`echo: Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`);
           gaveUp = true;
-          onSignal("SIGTERM");
+          stopping = "SIGTERM";
+          stopAll("SIGTERM");
+          if (workers.size === 0) finished(1);
           return;
         }
         const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (count - 1), MAX_BACKOFF_MS);

@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { collect, connect, echo, Pattern, writeAll } from "./helpers/client.ts";
 import { BINARIES, PAIRS, type Pair } from "../tools/runtimes.ts";
@@ -65,6 +67,29 @@ test("--workers auto starts one worker per available core", async () => {
   expect(code).toBe(0);
   if (cores > 1) expect(summary(output).each).toHaveLength(cores);
 });
+
+// Deno is left out: the marker file needs --allow-read, which the supervisor does not give Deno workers.
+test.each(PAIRS.filter((p) => p.runtime !== "deno" && p.adapter === "native"))(
+  "$name: the supervisor gives up with exit 1 when a restarted worker keeps dying at start",
+  async (pair) => {
+    const dir = mkdtempSync(join(tmpdir(), "twine-workers-"));
+    const marker = join(dir, "fail");
+    try {
+      const server = await startProcess(pair.name, [...pair.command, "test/fixtures/dying_worker.ts", "--marker", marker]);
+      writeFileSync(marker, "");
+      process.kill(workerPids(server.output()).get(1)!, "SIGKILL");
+      const [code] = (await once(server.child, "exit")) as [number | null];
+      expect(code).toBe(1);
+      const output = server.output();
+      expect(output).toMatch(/^Worker 1 \(pid \d+\) exited \(SIGKILL\); restarting in 0\.1 s$/m);
+      expect(output).toMatch(/^Worker 1 \(pid \d+\) exited \(status 1\); restarting in 1\.6 s$/m);
+      expect(output).toMatch(/^echo: Worker 1 keeps dying \(6 times in a row, last status 1\); giving up$/m);
+      expect(output).not.toMatch(/Stopped on/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 describe.each(PAIRS)("$name with --workers 2", (pair) => {
   test("200 connections are spread over both workers, every byte comes back, and the summary sums them", async () => {
