@@ -24,7 +24,7 @@ Options:
   --high-water BYTES      queued output above which a peer is no longer read (default 131072)
   --low-water BYTES       queued output at which reading resumes (default 32768)
   --workers N|auto  processes sharing the port with SO_REUSEPORT, auto for one per core (default 1);
-                    (on Deno it also needs --allow-run --allow-env)
+                    on Deno this needs --allow-run --allow-env besides --allow-net
   --proxy-protocol  read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
                     address is then the one it gives, and a connection without one is closed
   -h, --help        show this help`;
