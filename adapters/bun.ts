@@ -56,6 +56,7 @@ interface BunApi {
     hostname: string;
     port: number;
     exclusive: boolean;
+    reusePort: boolean;
     allowHalfOpen: boolean;
     socket: BunHandlers;
   }): BunListener;
@@ -160,7 +161,8 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   try {
     // exclusive: without it Bun binds with SO_REUSEPORT and a second server on the
     // same port would silently share it instead of failing.
-    listener = api.listen({ hostname: host, port, exclusive: true, allowHalfOpen: true, socket: handlers });
+    const reusePort = options.reusePort === true;
+    listener = api.listen({ hostname: host, port, exclusive: !reusePort, reusePort, allowHalfOpen: true, socket: handlers });
   } catch (error) {
     return Promise.reject(listenError(host, port, error));
   }

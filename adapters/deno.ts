@@ -38,7 +38,7 @@ export interface DenoListener {
 
 /** The slice of the `Deno` global this adapter uses. */
 export interface DenoApi {
-  listen(options: { hostname: string; port: number; transport: "tcp" }): DenoListener;
+  listen(options: { hostname: string; port: number; transport: "tcp"; reusePort?: boolean }): DenoListener;
   permissions: { querySync(desc: { name: "net"; host?: string }): { state: string } };
 }
 
@@ -269,7 +269,8 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   const { host, port } = resolveListenOptions(options);
   let listener: DenoListener;
   try {
-    listener = denoApi().listen({ hostname: host, port, transport: "tcp" });
+    // reusePort needs --unstable-net (Deno 2.9); without it Deno throws a one-line error saying so.
+    listener = denoApi().listen({ hostname: host, port, transport: "tcp", ...(options.reusePort ? { reusePort: true } : {}) });
   } catch (error) {
     return Promise.reject(listenError(host, port, error));
   }

@@ -121,7 +121,8 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host, port, exclusive: true }, () => {
+      const reusePort = options.reusePort === true;
+      server.listen({ host, port, exclusive: !reusePort, reusePort }, () => {
         server.off("error", reject);
         resolve();
       });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import os from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import {
@@ -16,6 +17,7 @@ import {
 } from "../adapters/mod.ts";
 import { EchoDatagramProtocol, EchoFactory, formatAddress } from "../src/mod.ts";
 import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
+import { supervise } from "./supervisor.ts";
 
 const USAGE = `Usage: echo [options]
 
@@ -26,13 +28,17 @@ Options:
   --host ADDR       address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
   --grace SECONDS   on SIGINT or SIGTERM, how long open connections may finish (default 5)
-  --max-connections N     connections served at once; more are closed at once (default: no limit)
+  --max-connections N     connections served at once, per worker; more are closed at once (default: no limit)
   --idle-timeout SECONDS  close a connection with no traffic for this long (default: never)
   --high-water BYTES      queued output above which a peer is no longer read (default 131072)
   --low-water BYTES       queued output at which reading resumes (default 32768)
   --udp             also serve UDP echo on the same port (on Deno, needs --unstable-net)
   --udp-rate N      UDP datagrams answered per second per source address; 0: no limit (default 1000)
                     Datagrams from source ports below 1024 are never answered (loop protection)
+  --workers N|auto  processes sharing the port with SO_REUSEPORT, auto for one per core (default 1);
+                    on Deno this needs --allow-run --allow-env besides --allow-net
+  --proxy-protocol  read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
+                    address is then the one it gives, and a connection without one is closed
   -h, --help        show this help`;
 
 /** Exit status for a usage error, as BSD's sysexits and most CLIs. */
@@ -58,6 +64,10 @@ function parseCommandLine(argv: string[]) {
         "low-water": { type: "string" },
         udp: { type: "boolean", default: false },
         "udp-rate": { type: "string", default: "1000" },
+        workers: { type: "string", default: "1" },
+        "proxy-protocol": { type: "boolean", default: false },
+        // Internal: started by --workers; shares the port and stops when the supervisor goes.
+        worker: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -78,6 +88,17 @@ function parseCommandLine(argv: string[]) {
     }
     fail(`${e.message.split(/\.\s|\n/)[0]} (see --help)`, EXIT_USAGE);
   }
+}
+
+/** `argv` without the given options and their values (`--port 0` or `--port=0`). */
+function withoutOptions(argv: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (names.includes(arg)) i++;
+    else if (!names.some((n) => arg.startsWith(`${n}=`))) out.push(arg);
+  }
+  return out;
 }
 
 function plural(n: number, noun: string): string {
@@ -123,9 +144,23 @@ async function main(): Promise<void> {
   }
   const udpRate = parseRate(args["udp-rate"]);
   if (Number.isNaN(udpRate)) fail(`Invalid --udp-rate '${args["udp-rate"]}': expected an integer of at least 0`, EXIT_USAGE);
+  const workers = args.workers === "auto" ? os.availableParallelism() : parseCount(args.workers, "--workers", 1)!;
+  if (workers > 1 && args.udp) fail("Cannot combine --udp with --workers: UDP is served by one process", EXIT_USAGE);
+  if (workers > 1 && !args.worker) {
+    const argv = process.argv.slice(2);
+    await supervise({ workers, port, grace, args: withoutOptions(argv, ["--port", "--workers"]) });
+  }
   const factory = new EchoFactory();
   const adapter = args.adapter as AdapterChoice;
-  const listenTcp = (p: number) => listen(factory, { host: args.host, port: p, adapter, ...limits });
+  const listenTcp = (p: number) =>
+    listen(factory, {
+      host: args.host,
+      port: p,
+      adapter,
+      proxyProtocol: args["proxy-protocol"],
+      reusePort: args.worker,
+      ...limits,
+    });
   const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
   const listenUdp = (p: number) => listenUDP(udpEcho, { host: args.host, port: p, adapter });
   let server: AutoListeningPort;
@@ -153,6 +188,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  if (args.worker) {
+    // A worker whose supervisor died is adopted by another process: drain and go rather than linger.
+    // (Deno's process.stdin reported a spurious end here, so a pipe's end cannot say it.)
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent && !stopping) stop("supervisor exit");
+    }, 1000);
+    watch.unref?.();
+  }
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
   const udpPart = udp === undefined ? "" : ` and UDP ${formatAddress(udp.address)}`;

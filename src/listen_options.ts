@@ -48,6 +48,12 @@ export function resolveListenOptions(options: ListenOptions): { host: string; po
   atLeast("highWaterMark", options.highWaterMark, 0);
   atLeast("lowWaterMark", options.lowWaterMark, 0);
   atLeast("lingerTimeout", options.lingerTimeout, 0);
+  atLeast("proxyHeaderTimeout", options.proxyHeaderTimeout, 1);
+  for (const flag of ["proxyProtocol", "reusePort"] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+      throw new TypeError(`Cannot listen with ${flag} ${String(options[flag])}: must be true or false`);
+    }
+  }
   const high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   if ((options.lowWaterMark ?? 0) > high) {
     throw new RangeError(`Cannot listen with lowWaterMark ${options.lowWaterMark} above highWaterMark ${high}`);

@@ -33,3 +33,12 @@ export {
 } from "./datagram_port.ts";
 export { type TokenBucketOptions, TokenBuckets } from "./token_bucket.ts";
 export { type EchoDatagramOptions, EchoDatagramProtocol } from "./udp_echo.ts";
+export {
+  DEFAULT_V2_MAX_LENGTH,
+  formatIPv6,
+  type ProxyHeader,
+  ProxyHeaderParser,
+  type ProxyParseResult,
+  V1_MAX_LENGTH,
+} from "./proxy_header.ts";
+export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver, RateLimitedLog } from "./proxy_protocol.ts";

@@ -3,6 +3,7 @@ import { type Address, formatAddress } from "./address.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { Factory } from "./factory.ts";
 import { Protocol } from "./protocol.ts";
+import { ProxyProtocolReceiver, RateLimitedLog } from "./proxy_protocol.ts";
 import type { Socket } from "./socket.ts";
 
 /** Options of `listen`, the same on every runtime. */
@@ -27,6 +28,25 @@ export interface ListenOptions extends ConnectionOptions {
    * @default console.error
    */
   log?: (line: string) => void;
+  /**
+   * Read a PROXY protocol header (v1 or v2, as HAProxy's `send-proxy` and `send-proxy-v2`
+   * send) before the protocol sees any data; `getPeer()` and `getHost()` are then the
+   * original client and destination. A connection without a valid header is closed.
+   * Without this option a PROXY header is data like any other.
+   * @default false
+   */
+  proxyProtocol?: boolean;
+  /**
+   * With `proxyProtocol`, how long the header may take to arrive, in milliseconds.
+   * @default 3000
+   */
+  proxyHeaderTimeout?: number;
+  /**
+   * Let other processes bind the same address and port (`SO_REUSEPORT`), so that the
+   * kernel spreads connections over them: how `--workers` shares one port.
+   * @default false
+   */
+  reusePort?: boolean;
 }
 
 /** Options of {@link ListeningPort.close}. */
@@ -72,7 +92,7 @@ class Refused extends Protocol {
 export class Port implements ListeningPort {
   readonly address: Address;
   readonly #factory: Factory;
-  readonly #options: ConnectionOptions;
+  readonly #options: ListenOptions;
   readonly #stopListening: () => void | Promise<void>;
   readonly #open = new Set<Connection>();
   #waiters: (() => void)[] = [];
@@ -83,6 +103,7 @@ export class Port implements ListeningPort {
   #refusedUnlogged = 0;
   #logTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #acceptErrors: AcceptErrors;
+  readonly #proxyLog: RateLimitedLog | undefined;
 
   /**
    * @param factory The factory to build protocols with; its `doStart` runs now.
@@ -103,6 +124,7 @@ export class Port implements ListeningPort {
     this.#max = options.maxConnections ?? Infinity;
     this.#log = options.log ?? ((line) => console.error(line));
     this.#acceptErrors = new AcceptErrors({ address: formatAddress(address), log: this.#log });
+    if (options.proxyProtocol === true) this.#proxyLog = new RateLimitedLog(this.#log);
     factory.doStart();
   }
 
@@ -145,7 +167,10 @@ export class Port implements ListeningPort {
     }
     let protocol: Protocol | null;
     try {
-      protocol = this.#factory.buildProtocol(peer);
+      // The factory builds the real protocol once the header says who the peer is.
+      protocol = this.#proxyLog !== undefined
+        ? new ProxyProtocolReceiver(this.#factory, this.#proxyLog, this.#options.proxyHeaderTimeout)
+        : this.#factory.buildProtocol(peer);
     } catch (error) {
       (this.#options.onError ?? ((e) => console.error(`buildProtocol failed: ${String(e)}`)))(error, peer);
       protocol = null;

@@ -1,0 +1,220 @@
+/**
+ * Runs N copies of the echo server sharing one port (`SO_REUSEPORT`), on the runtime and
+ * adapter it was started with, through `node:child_process` (which Bun, Deno and Node all
+ * implement): restarts a worker that dies, forwards SIGINT and SIGTERM, and sums what the
+ * workers served into one line.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import { detectRuntime } from "../adapters/mod.ts";
+
+/** What {@link supervise} needs. */
+export interface SupervisorOptions {
+  /** How many workers. */
+  workers: number;
+  /** The port asked for; 0 lets the first worker pick one that the others then share. */
+  port: number;
+  /** The command-line arguments every worker gets, except `--port` and `--workers`. */
+  args: string[];
+  /** Seconds the workers may take to drain on SIGINT or SIGTERM. */
+  grace: number;
+}
+
+// A worker that dies before listening this many times in a row is not going to start.
+const MAX_START_FAILURES = 5;
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5000;
+// A worker that ran this long has started well: its next death starts the back-off afresh.
+const HEALTHY_MS = 10_000;
+
+interface Worker {
+  readonly slot: number;
+  child: ChildProcess;
+  listening: boolean;
+  startedAt: number;
+  served: number;
+  echoed: number;
+  stopped: boolean;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** The command that runs this script again on the same runtime, with the permissions a worker needs. */
+function workerCommand(): string[] {
+  const script = process.argv[1]!;
+  switch (detectRuntime().name) {
+    case "bun":
+      return [process.execPath, "run", script];
+    case "deno":
+      // Deno.listen's reusePort is behind --unstable-net (Deno 2.9).
+      return [process.execPath, "run", "--allow-net", "--no-prompt", "--unstable-net", script];
+    default:
+      return [process.execPath, ...process.execArgv, script];
+  }
+}
+
+/**
+ * Starts the workers and supervises them until a signal stops them; never returns.
+ *
+ * @param options Worker count, port, arguments and grace period.
+ * @returns Never: exits 0 once every worker has drained after a signal, 1 if workers keep dying.
+ */
+export async function supervise(options: SupervisorOptions): Promise<never> {
+  const command = workerCommand();
+  const workers = new Map<number, Worker>();
+  let port = options.port;
+  let describe = "";
+  let stopping: string | undefined;
+  let started = false;
+  let gaveUp = false;
+  const failures = new Map<number, number>();
+  // Every worker that ever ran: the summary counts those that drained after a restart too.
+  const ever: Worker[] = [];
+  let finished: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (finished = resolve));
+
+  const start = (slot: number): Promise<void> => {
+    let child: ChildProcess;
+    try {
+      // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
+      child = spawn(command[0]!, [...command.slice(1), ...options.args, "--port", String(port), "--worker"], {
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+    } catch (error) {
+      console.error(`echo: Cannot start workers: ${cannotSpawn(error)}`);
+      process.exit(1);
+    }
+    const worker: Worker = { slot, child, listening: false, startedAt: Date.now(), served: 0, echoed: 0, stopped: false };
+    workers.set(slot, worker);
+    ever.push(worker);
+    return new Promise((resolve) => {
+      let errors = "";
+      lines(child.stdout!, (line) => {
+        const listening = /listening on (\S+) \((.*)\)$/.exec(line);
+        if (listening !== null && !worker.listening) {
+          worker.listening = true;
+          port = Number(/:(\d+)$/.exec(listening[1]!)![1]);
+          describe ||= `${listening[1]} (${listening[2]}`;
+          console.log(`Worker ${slot} started (pid ${child.pid})`);
+          resolve();
+          return;
+        }
+        const stopped = /served (\d+) connections?, echoed (\d+) bytes?/.exec(line);
+        if (stopped !== null) {
+          worker.served = Number(stopped[1]);
+          worker.echoed = Number(stopped[2]);
+          worker.stopped = true;
+        }
+      });
+      lines(child.stderr!, (line) => {
+        errors ||= line;
+        console.error(`worker ${slot} (pid ${child.pid}): ${line}`);
+      });
+      child.on("error", (error) => {
+        console.error(`echo: Cannot start workers: ${cannotSpawn(error)}`);
+        process.exit(1);
+      });
+      // "close", not "exit": the worker's last stdout line (its counts) has been read by then.
+      child.on("close", (code, signal) => {
+        if (workers.get(slot) === worker) workers.delete(slot);
+        resolve();
+        if (stopping !== undefined) {
+          if (workers.size === 0) finished(0);
+          return;
+        }
+        const how = signal !== null ? signal : `status ${code}`;
+        if (!started) {
+          // The first start failing is a configuration problem (a port in use, a bad flag): say it once and stop.
+          console.error(`echo: Worker ${slot} exited (${how}) before listening${errors ? `: ${errors.replace(/^echo: /, "")}` : ""}`);
+          stopAll("SIGKILL");
+          process.exit(1);
+        }
+        const ranWell = worker.listening && Date.now() - worker.startedAt >= HEALTHY_MS;
+        const count = ranWell ? 1 : (failures.get(slot) ?? 0) + 1;
+        failures.set(slot, count);
+        if (count > MAX_START_FAILURES) {
+          console.error(`echo: Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`);
+          gaveUp = true;
+          stopping = "SIGTERM";
+          stopAll("SIGTERM");
+          if (workers.size === 0) finished(1);
+          return;
+        }
+        const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (count - 1), MAX_BACKOFF_MS);
+        console.error(`Worker ${slot} (pid ${child.pid}) exited (${how}); restarting in ${delay / 1000} s`);
+        setTimeout(() => {
+          if (stopping === undefined) void start(slot);
+        }, delay);
+      });
+    });
+  };
+
+  const stopAll = (signal: NodeJS.Signals) => {
+    for (const w of workers.values()) {
+      try {
+        // process.kill, not child.kill: Deno's child.kill had not reached the worker when the supervisor exited at once.
+        if (w.child.pid !== undefined) process.kill(w.child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping !== undefined) {
+      console.error(`echo: ${signal} again, exiting now`);
+      stopAll("SIGKILL");
+      process.exit(1);
+    }
+    stopping = signal;
+    console.error(`Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`);
+    stopAll(signal);
+    if (workers.size === 0) finished(0);
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+
+  // The first worker binds (port 0 picks one); the others join it on the same port.
+  await start(1);
+  await Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2)));
+  started = true;
+  if (stopping === undefined) {
+    console.log(`Echo server listening on ${describe}, ${plural(options.workers, "worker")})`);
+  }
+  const code = await done;
+  if (gaveUp) process.exit(1);
+  const drained = ever.filter((w) => w.stopped);
+  const served = drained.reduce((n, w) => n + w.served, 0);
+  const echoed = drained.reduce((n, w) => n + w.echoed, 0);
+  const each = drained.map((w) => w.served).join(" + ");
+  console.log(
+    `Stopped on ${stopping}: served ${plural(served, "connection")}, echoed ${plural(echoed, "byte")} over ${plural(drained.length, "worker")} (${each} connections)`,
+  );
+  process.exit(code);
+}
+
+function cannotSpawn(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string };
+  if (e?.name === "NotCapable" || /--allow-(run|env)/.test(String(e?.message))) {
+    return "run deno with --allow-run --allow-env";
+  }
+  return String(e?.message ?? error).split("\n")[0]!;
+}
+
+function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      onLine(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+}
