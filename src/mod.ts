@@ -15,3 +15,20 @@ export { Protocol } from "./protocol.ts";
 export type { Socket } from "./socket.ts";
 export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
+export {
+  type ClientEndpoint,
+  DEFAULT_CONNECT_TIMEOUT,
+  describeServerEndpoint,
+  formatServerEndpoint,
+  parseClientEndpoint,
+  parseServerEndpoint,
+  quoteEndpointValue,
+  type ServerEndpoint,
+  splitEndpoint,
+  type TcpClientEndpoint,
+  type TcpServerEndpoint,
+  type TlsClientEndpoint,
+  type TlsServerEndpoint,
+  type UnixClientEndpoint,
+  type UnixServerEndpoint,
+} from "./endpoints.ts";
