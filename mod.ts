@@ -14,7 +14,10 @@
 export * from "./src/mod.ts";
 export {
   type AdapterChoice,
+  type AutoConnectOptions,
   type AutoListeningPort,
+  connect,
+  connectProtocol,
   type AutoListenOptions,
   detectRuntime,
   listen,

@@ -4,7 +4,9 @@
  * @module
  */
 import {
+  type ClientEndpoint,
   type Connection,
+  type Dial,
   type Factory,
   listenError,
   type ListeningPort,
@@ -42,6 +44,7 @@ interface BunHandlers {
   end(socket: BunSocket): void;
   error(socket: BunSocket, error: Error): void;
   close(socket: BunSocket, error?: Error): void;
+  connectError(socket: BunSocket, error: Error): void;
 }
 
 interface BunListener {
@@ -59,6 +62,7 @@ interface BunApi {
     allowHalfOpen: boolean;
     socket: BunHandlers;
   }): BunListener;
+  connect(options: { hostname: string; port: number; allowHalfOpen: boolean; socket: BunHandlers }): Promise<BunSocket>;
 }
 
 class BunTCPSocket implements Socket {
@@ -101,6 +105,41 @@ class BunTCPSocket implements Socket {
   }
 }
 
+/**
+ * The per-socket handlers, the same for accepted and connected sockets: `start`
+ * builds the socket's connection when it opens.
+ */
+function socketHandlers(start: (sock: BunSocket, socket: BunTCPSocket) => void): BunHandlers {
+  return {
+    binaryType: "uint8array",
+    open(sock) {
+      sock.setNoDelay(true);
+      const socket = new BunTCPSocket(sock);
+      sock.data = socket;
+      start(sock, socket);
+    },
+    data(sock, data) {
+      sock.data.connection.received(data);
+    },
+    drain(sock) {
+      sock.data.connection.writable();
+    },
+    end(sock) {
+      sock.data.connection.readEnded();
+    },
+    error(sock, error) {
+      sock.data.failure ??= error;
+    },
+    close(sock, error) {
+      // A socket that never opened has no connection; its failure rejects Bun.connect instead.
+      const socket = sock.data as BunTCPSocket | undefined;
+      socket?.connection?.closed(error ?? socket.failure);
+    },
+    // Present so that Bun does not also report the rejected Bun.connect as unhandled.
+    connectError() {},
+  };
+}
+
 function bunApi(): BunApi {
   const api = (globalThis as { Bun?: BunApi }).Bun;
   if (api === undefined) throw new TypeError("Cannot use the bun adapter: not running on Bun");
@@ -127,35 +166,13 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   const { host, port } = resolveListenOptions(options);
   const api = bunApi();
   let listening: Port | undefined;
-  const handlers: BunHandlers = {
-    binaryType: "uint8array",
-    open(sock) {
-      sock.setNoDelay(true);
-      const socket = new BunTCPSocket(sock);
-      sock.data = socket;
-      const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
-      const local = tcpAddress(sock.localAddress, sock.localPort);
-      listening!.accept(socket, peer, local, (connection) => {
-        socket.connection = connection;
-      });
-    },
-    data(sock, data) {
-      sock.data.connection.received(data);
-    },
-    drain(sock) {
-      sock.data.connection.writable();
-    },
-    end(sock) {
-      sock.data.connection.readEnded();
-    },
-    error(sock, error) {
-      sock.data.failure ??= error;
-    },
-    close(sock, error) {
-      const socket = sock.data;
-      socket.connection.closed(error ?? socket.failure);
-    },
-  };
+  const handlers = socketHandlers((sock, socket) => {
+    const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
+    const local = tcpAddress(sock.localAddress, sock.localPort);
+    listening!.accept(socket, peer, local, (connection) => {
+      socket.connection = connection;
+    });
+  });
   let listener: BunListener;
   try {
     // exclusive: without it Bun binds with SO_REUSEPORT and a second server on the
@@ -170,3 +187,22 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   listening = new Port(factory, tcpAddress(boundHost, listener.port), options, () => listener.stop(false));
   return Promise.resolve(listening);
 }
+
+/**
+ * Opens one client connection with `Bun.connect`; the core's `Connector` calls it.
+ *
+ * @param endpoint Where to connect.
+ * @param open Builds the connection once the socket is open.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
+  if (endpoint.type !== "tcp") throw new TypeError(`Cannot connect to a ${endpoint.type} endpoint with the bun adapter yet`);
+  const socket = socketHandlers((sock, socket) => {
+    const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
+    const local = tcpAddress(sock.localAddress, sock.localPort);
+    open(socket, peer, local, (connection) => {
+      socket.connection = connection;
+    });
+  });
+  await bunApi().connect({ hostname: endpoint.host, port: endpoint.port, allowHalfOpen: true, socket });
+};

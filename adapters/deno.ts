@@ -4,7 +4,9 @@
  * @module
  */
 import {
+  type ClientEndpoint,
   type Connection,
+  type Dial,
   type Factory,
   listenError,
   type ListeningPort,
@@ -253,3 +255,29 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   void acceptLoop(listener, listening);
   return Promise.resolve(listening);
 }
+
+/** The slice of `Deno.connect` this adapter uses. */
+export interface DenoConnectApi {
+  connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
+}
+
+/**
+ * Opens one client connection with `Deno.connect`; the core's `Connector` calls it. Needs `--allow-net`.
+ *
+ * @param endpoint Where to connect.
+ * @param open Builds the connection once the socket is open.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
+  if (endpoint.type !== "tcp") throw new TypeError(`Cannot connect to a ${endpoint.type} endpoint with the deno adapter yet`);
+  const api = denoApi() as unknown as DenoConnectApi;
+  const conn = await api.connect({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
+  conn.setNoDelay(true);
+  const socket = new DenoSocket(conn);
+  const peer = addressOf(conn.remoteAddr);
+  const local = addressOf(conn.localAddr);
+  open(socket, tcpAddress(peer.hostname, peer.port), tcpAddress(local.hostname, local.port), (c) => {
+    socket.connection = c;
+  });
+  void socket.readLoop();
+};

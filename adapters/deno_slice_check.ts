@@ -12,3 +12,4 @@ export const api: (d: typeof Deno) => Pick<DenoApi, "permissions"> = (d) => d;
 export const listen: (d: typeof Deno) => (o: { hostname: string; port: number; transport: "tcp" }) => DenoListener = (
   d,
 ) => (o) => d.listen(o);
+export const connect: (d: typeof Deno) => import("./deno.ts").DenoConnectApi = (d) => d;

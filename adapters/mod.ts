@@ -4,7 +4,19 @@
  *
  * @module
  */
-import { type Factory, ListenError, type ListeningPort, type ListenOptions, resolveListenOptions } from "../src/mod.ts";
+import {
+  type ConnectOptions,
+  type ConnectTarget,
+  type Dial,
+  type Factory,
+  factoryFor,
+  ListenError,
+  type ListeningPort,
+  type ListenOptions,
+  type Protocol,
+  resolveListenOptions,
+  startConnecting,
+} from "../src/mod.ts";
 import { detectRuntime } from "./runtime.ts";
 
 export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
@@ -30,6 +42,7 @@ export interface AutoListeningPort extends ListeningPort {
 interface Adapter {
   name: string;
   listen(factory: Factory, options: ListenOptions): Promise<ListeningPort>;
+  dial: Dial;
 }
 
 /**
@@ -85,4 +98,65 @@ export async function listen(factory: Factory, options: AutoListenOptions = {}):
   denyWithoutNetPermission(host, port);
   const listening = await adapter.listen(factory, options);
   return Object.assign(listening, { adapter: adapter.name });
+}
+
+/** Options of {@link connect}: those of every connection, and which adapter. */
+export interface AutoConnectOptions extends ConnectOptions {
+  /**
+   * `native` for `Bun.connect`, `Deno.connect` or `node:net` on Node; `node` for `node:net` anywhere.
+   * @default "native"
+   */
+  adapter?: AdapterChoice;
+}
+
+/**
+ * Connects out, as Twisted's `clientFromString(reactor, target).connect(factory)`. A
+ * `ClientFactory` also hears `clientConnectionFailed` and `clientConnectionLost`; a
+ * `ReconnectingClientFactory` keeps reconnecting, and the promise waits for its first success.
+ *
+ * @param factory Builds the protocol.
+ * @param target `tcp:host=H:port=P[:timeout=S]`, a parsed endpoint, or `{ host, port, timeout }` (milliseconds).
+ * @param options Adapter, watermarks, idle timeout.
+ * @returns The connected protocol, once `connectionMade` has run.
+ * @throws {TypeError} For a malformed target (the promise rejects).
+ * @throws {ConnectError} With a code such as `ECONNREFUSED` or `ETIMEDOUT`, if connecting fails (the promise rejects).
+ * @example
+ * ```ts
+ * import { connect, listen } from "./mod.ts";
+ * import { EchoFactory, Protocol } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * const client = await connect(new EchoFactory(), `tcp:host=127.0.0.1:port=${port.address.port}`);
+ * client.transport.loseConnection();
+ * await port.close();
+ * ```
+ */
+export async function connect<P extends Protocol>(
+  factory: Factory<P>,
+  target: ConnectTarget,
+  options: AutoConnectOptions = {},
+): Promise<P> {
+  const adapter = await loadAdapter(options.adapter);
+  return (await startConnecting(adapter.dial, factory, target, options).first) as P;
+}
+
+/**
+ * Connects one protocol instance, as Twisted's `connectProtocol(endpoint, protocol)`.
+ *
+ * @param protocol The protocol to connect.
+ * @param target Where to connect, as for {@link connect}.
+ * @param options Adapter, watermarks, idle timeout.
+ * @returns The same protocol, once `connectionMade` has run.
+ * @throws {ConnectError} If connecting fails (the promise rejects).
+ * @example
+ * ```ts
+ * import { connectProtocol, listen } from "./mod.ts";
+ * import { EchoFactory, Protocol } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * const p = await connectProtocol(new Protocol(), { host: "127.0.0.1", port: port.address.port });
+ * p.transport.loseConnection();
+ * await port.close();
+ * ```
+ */
+export function connectProtocol<P extends Protocol>(protocol: P, target: ConnectTarget, options: AutoConnectOptions = {}): Promise<P> {
+  return connect(factoryFor(protocol), target, options);
 }

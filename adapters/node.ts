@@ -6,7 +6,9 @@
  */
 import net from "node:net";
 import {
+  type ClientEndpoint,
   type Connection,
+  type Dial,
   type Factory,
   listenError,
   type ListeningPort,
@@ -76,6 +78,19 @@ class NodeSocket implements Socket {
   }
 }
 
+/** Routes a socket's events to its connection: the same for accepted and connected sockets. */
+function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
+  let failure: Error | undefined;
+  socket.connection = connection;
+  sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
+  sock.on("end", () => connection.readEnded());
+  sock.on("drain", () => socket.drained());
+  sock.on("error", (error) => {
+    failure ??= error;
+  });
+  sock.on("close", () => connection.closed(failure));
+}
+
 /**
  * Listens with `node:net`.
  *
@@ -119,17 +134,32 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
-    let failure: Error | undefined;
-    listening.accept(socket, peer, local, (connection) => {
-      socket.connection = connection;
-      sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
-      sock.on("end", () => connection.readEnded());
-      sock.on("drain", () => socket.drained());
-      sock.on("error", (error) => {
-        failure ??= error;
-      });
-      sock.on("close", () => connection.closed(failure));
-    });
+    listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
   });
   return listening;
 }
+
+/**
+ * Opens one client connection with `node:net`; the core's `Connector` calls it.
+ *
+ * @param endpoint Where to connect.
+ * @param open Builds the connection once the socket is open.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dial: Dial = (endpoint: ClientEndpoint, open) => {
+  if (endpoint.type !== "tcp") {
+    return Promise.reject(new TypeError(`Cannot connect to a ${endpoint.type} endpoint with the node:net adapter yet`));
+  }
+  return new Promise<void>((resolve, reject) => {
+    const sock = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+    sock.once("error", reject);
+    sock.once("connect", () => {
+      sock.off("error", reject);
+      const socket = new NodeSocket(sock);
+      const peer = tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
+      const local = tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
+      open(socket, peer, local, (connection) => wire(sock, socket, connection));
+      resolve();
+    });
+  });
+};

@@ -97,6 +97,8 @@ export class Connection implements Transport {
   #deferredClose: { error: unknown } | undefined;
   #lastActivity = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #writeShutRequested = false;
+  #reason: Reason | undefined;
 
   /**
    * @param socket The adapter's socket.
@@ -137,7 +139,7 @@ export class Connection implements Transport {
 
   /** {@inheritDoc Transport.write} */
   write(data: Uint8Array | string): void {
-    if (this.#state === "closed" || this.#writeShut || this.#abortReason !== undefined) return;
+    if (this.#state === "closed" || this.#writeShut || this.#writeShutRequested || this.#abortReason !== undefined) return;
     let bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
@@ -175,6 +177,21 @@ export class Connection implements Transport {
     this.#userPaused = false;
     this.#updateReading();
     this.#finishDisconnect();
+  }
+
+  /**
+   * Sends FIN once everything queued has been sent, and goes on reading, as Twisted's
+   * `loseWriteConnection`: the peer sees the end of our data and may still answer.
+   */
+  loseWriteConnection(): void {
+    if (this.#state !== "open" || this.#writeShutRequested) return;
+    this.#writeShutRequested = true;
+    if (this.#queued === 0) this.#shutWrite();
+  }
+
+  /** Why the connection ended, once `connectionLost` has run. */
+  get reason(): Reason | undefined {
+    return this.#reason;
   }
 
   /** {@inheritDoc Transport.abortConnection} */
@@ -297,6 +314,7 @@ export class Connection implements Transport {
     this.#queued = 0;
     const reason = this.#abortReason ??
       (error === undefined ? connectionDone : new ConnectionLost(describe(error), { cause: error }));
+    this.#reason = reason;
     const protocol = this.protocol;
     if (protocol !== undefined) {
       protocol.connected = false;
@@ -377,6 +395,13 @@ export class Connection implements Transport {
       this.#producer?.resumeProducing();
     }
     if (this.#state === "disconnecting") this.#finishDisconnect();
+    else if (this.#writeShutRequested && this.#queued === 0) this.#shutWrite();
+  }
+
+  #shutWrite(): void {
+    if (this.#writeShut) return;
+    this.#writeShut = true;
+    this.#socket.shutdownWrite();
   }
 
   #checkHigh(): void {
@@ -400,11 +425,12 @@ export class Connection implements Transport {
       this.#closeRequested = true;
       clearTimeout(this.#lingerTimer);
       this.#socket.close();
-    } else if (!this.#writeShut) {
+    } else if (this.#lingerTimer === undefined) {
       // Closing with unread input makes the kernel send RST, which can destroy
       // output the peer has not read yet; so send FIN and wait for the peer's.
+      // (After loseWriteConnection() the FIN is already sent; only the wait remains.)
+      if (!this.#writeShut) this.#socket.shutdownWrite();
       this.#writeShut = true;
-      this.#socket.shutdownWrite();
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
       this.#lingerTimer = setTimeout(() => {
         this.#closeRequested = true;

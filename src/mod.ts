@@ -32,3 +32,17 @@ export {
   type UnixClientEndpoint,
   type UnixServerEndpoint,
 } from "./endpoints.ts";
+export {
+  ClientFactory,
+  ConnectError,
+  connectError,
+  type ConnectOptions,
+  type ConnectTarget,
+  Connector,
+  describeClientEndpoint,
+  type Dial,
+  factoryFor,
+  ReconnectingClientFactory,
+  resolveClientEndpoint,
+  startConnecting,
+} from "./client.ts";
