@@ -21,6 +21,7 @@ export {
   type AutoListenOptions,
   detectRuntime,
   listen,
+  listenEndpoint,
   loadAdapter,
   type Runtime,
   type RuntimeName,

@@ -15,7 +15,11 @@ import {
   resolveListenOptions,
   type Socket,
   tcpAddress,
+  unixAddress,
+  UnixPort,
+  type UnixServerEndpoint,
 } from "../src/mod.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";
@@ -62,7 +66,14 @@ interface BunApi {
     allowHalfOpen: boolean;
     socket: BunHandlers;
   }): BunListener;
-  connect(options: { hostname: string; port: number; allowHalfOpen: boolean; socket: BunHandlers }): Promise<BunSocket>;
+  connect(
+    options: ({ hostname: string; port: number } | { unix: string }) & { allowHalfOpen: boolean; socket: BunHandlers },
+  ): Promise<BunSocket>;
+}
+
+/** The slice of `Bun.listen` for Unix sockets. */
+interface BunUnixApi {
+  listen(options: { unix: string; allowHalfOpen: boolean; socket: BunHandlers }): { stop(closeActive?: boolean): void };
 }
 
 class BunTCPSocket implements Socket {
@@ -196,13 +207,52 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
  * @returns Settles once connected, or rejects with the runtime's error.
  */
 export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
-  if (endpoint.type !== "tcp") throw new TypeError(`Cannot connect to a ${endpoint.type} endpoint with the bun adapter yet`);
+  if (endpoint.type === "tls") throw new TypeError("Cannot connect to a tls endpoint with the bun adapter yet");
+  const unix = endpoint.type === "unix";
   const socket = socketHandlers((sock, socket) => {
-    const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
-    const local = tcpAddress(sock.localAddress, sock.localPort);
+    const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress, sock.remotePort);
+    const local = unix ? unixAddress("") : tcpAddress(sock.localAddress, sock.localPort);
     open(socket, peer, local, (connection) => {
       socket.connection = connection;
     });
   });
-  await bunApi().connect({ hostname: endpoint.host, port: endpoint.port, allowHalfOpen: true, socket });
+  const where = unix ? { unix: endpoint.path } : { hostname: endpoint.host, port: endpoint.port };
+  await bunApi().connect({ ...where, allowHalfOpen: true, socket });
 };
+
+/**
+ * Listens on a Unix domain socket with `Bun.listen({ unix })`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { path } = endpoint;
+  await prepareUnixPath(path);
+  let listening: Port | undefined;
+  const socket = socketHandlers((_sock, socket) => {
+    listening!.accept(socket, unixAddress(""), unixAddress(path), (connection) => {
+      socket.connection = connection;
+    });
+  });
+  let listener: { stop(closeActive?: boolean): void };
+  try {
+    listener = (bunApi() as unknown as BunUnixApi).listen({ unix: path, allowHalfOpen: true, socket });
+  } catch (error) {
+    throw unixListenError(path, error);
+  }
+  try {
+    setUnixMode(path, endpoint.mode);
+  } catch (error) {
+    listener.stop(true);
+    throw error;
+  }
+  listening = new UnixPort(factory, unixAddress(path), options, () => {
+    listener.stop(false);
+    removeUnixPath(path);
+  });
+  return listening;
+}

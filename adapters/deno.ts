@@ -15,7 +15,11 @@ import {
   resolveListenOptions,
   type Socket,
   tcpAddress,
+  unixAddress,
+  UnixPort,
+  type UnixServerEndpoint,
 } from "../src/mod.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "deno";
@@ -69,6 +73,11 @@ function copyOut(bytes: Uint8Array): Uint8Array {
 
 class DenoSocket implements Socket {
   connection!: Connection;
+  /**
+   * Whether a read waits for the write it started. Off for clients: one that sends more than
+   * the socket buffers hold while the peer echoes would wait forever for its own write.
+   */
+  awaitWrites = true;
   readonly #conn: DenoConn;
   #buffer = new Uint8Array(MIN_READ);
   #reading = true;
@@ -146,7 +155,7 @@ class DenoSocket implements Socket {
         }
         this.connection.received(chunk);
         // As a hand-written Deno echo does: let the write started for this chunk finish before reading more.
-        if (this.#inFlight > 0) await this.#written;
+        if (this.#inFlight > 0 && this.awaitWrites) await this.#written;
       }
     } catch (error) {
       this.#finish(error);
@@ -256,28 +265,80 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   return Promise.resolve(listening);
 }
 
-/** The slice of `Deno.connect` this adapter uses. */
+/** The slice of `Deno.connect` and `Deno.listen` for clients and Unix sockets that this adapter uses. */
 export interface DenoConnectApi {
   connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
+  connect(options: { path: string; transport: "unix" }): Promise<DenoConn>;
+  listen(options: { path: string; transport: "unix" }): DenoListener;
 }
 
 /**
- * Opens one client connection with `Deno.connect`; the core's `Connector` calls it. Needs `--allow-net`.
+ * Opens one client connection with `Deno.connect`; the core's `Connector` calls it.
+ * Needs `--allow-net`, or `--allow-read --allow-write` for a Unix socket.
  *
  * @param endpoint Where to connect.
  * @param open Builds the connection once the socket is open.
  * @returns Settles once connected, or rejects with the runtime's error.
  */
 export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
-  if (endpoint.type !== "tcp") throw new TypeError(`Cannot connect to a ${endpoint.type} endpoint with the deno adapter yet`);
+  if (endpoint.type === "tls") throw new TypeError("Cannot connect to a tls endpoint with the deno adapter yet");
   const api = denoApi() as unknown as DenoConnectApi;
-  const conn = await api.connect({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
-  conn.setNoDelay(true);
+  const unix = endpoint.type === "unix";
+  const conn = unix
+    ? await api.connect({ path: endpoint.path, transport: "unix" })
+    : await api.connect({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
+  if (!unix) conn.setNoDelay(true);
   const socket = new DenoSocket(conn);
+  socket.awaitWrites = false;
   const peer = addressOf(conn.remoteAddr);
   const local = addressOf(conn.localAddr);
-  open(socket, tcpAddress(peer.hostname, peer.port), tcpAddress(local.hostname, local.port), (c) => {
+  const peerAddress = unix ? unixAddress(endpoint.path) : tcpAddress(peer.hostname, peer.port);
+  const localAddress = unix ? unixAddress("") : tcpAddress(local.hostname, local.port);
+  open(socket, peerAddress, localAddress, (c) => {
     socket.connection = c;
   });
   void socket.readLoop();
 };
+
+/**
+ * Listens on a Unix domain socket with `Deno.listen({ transport: "unix" })`.
+ * Needs `--allow-read --allow-write`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { path } = endpoint;
+  await prepareUnixPath(path);
+  let listener: DenoListener;
+  try {
+    listener = (denoApi() as unknown as DenoConnectApi).listen({ path, transport: "unix" });
+  } catch (error) {
+    throw unixListenError(path, error);
+  }
+  try {
+    setUnixMode(path, endpoint.mode);
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  const listening = new UnixPort(factory, unixAddress(path), options, () => {
+    listener.close();
+    removeUnixPath(path);
+  });
+  // The TCP accept loop serves it: UnixPort gives the connections their Unix addresses,
+  // and a Unix connection, which has no Nagle to turn off, gets a setNoDelay that does nothing.
+  const accepting: DenoListener = {
+    accept: async () => {
+      const conn = await listener.accept();
+      return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
+    },
+    close: () => listener.close(),
+    addr: listener.addr,
+  };
+  void acceptLoop(accepting, listening);
+  return listening;
+}

@@ -12,4 +12,11 @@ export const api: (d: typeof Deno) => Pick<DenoApi, "permissions"> = (d) => d;
 export const listen: (d: typeof Deno) => (o: { hostname: string; port: number; transport: "tcp" }) => DenoListener = (
   d,
 ) => (o) => d.listen(o);
-export const connect: (d: typeof Deno) => import("./deno.ts").DenoConnectApi = (d) => d;
+// A Unix connection lacks only setNoDelay, which the adapter calls on TCP connections alone.
+type UnixConnSlice = Omit<DenoConn, "setNoDelay">;
+export const connectTcp = (d: typeof Deno) => (o: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn> =>
+  d.connect(o);
+export const connectUnix = (d: typeof Deno) => (o: { path: string; transport: "unix" }): Promise<UnixConnSlice> =>
+  d.connect(o);
+export const listenUnix = (d: typeof Deno) => (o: { path: string; transport: "unix" }): { accept(): Promise<UnixConnSlice>; close(): void } =>
+  d.listen(o);

@@ -13,8 +13,11 @@ import {
   ListenError,
   type ListeningPort,
   type ListenOptions,
+  parseServerEndpoint,
   type Protocol,
   resolveListenOptions,
+  type ServerEndpoint,
+  type UnixServerEndpoint,
   startConnecting,
 } from "../src/mod.ts";
 import { detectRuntime } from "./runtime.ts";
@@ -42,6 +45,7 @@ export interface AutoListeningPort extends ListeningPort {
 interface Adapter {
   name: string;
   listen(factory: Factory, options: ListenOptions): Promise<ListeningPort>;
+  listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions): Promise<ListeningPort>;
   dial: Dial;
 }
 
@@ -159,4 +163,35 @@ export async function connect<P extends Protocol>(
  */
 export function connectProtocol<P extends Protocol>(protocol: P, target: ConnectTarget, options: AutoConnectOptions = {}): Promise<P> {
   return connect(factoryFor(protocol), target, options);
+}
+
+/**
+ * Listens on an endpoint, as Twisted's `serverFromString(reactor, description).listen(factory)`:
+ * `tcp:8000:interface=127.0.0.1`, `tcp6:8000:interface=\\:\\:1`, `unix:/tmp/echo.sock:mode=660`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint An endpoint string or its parsed description.
+ * @param options Adapter, limits, watermarks.
+ * @returns The listening port, once bound.
+ * @throws {TypeError} For a malformed endpoint string.
+ * @throws {RangeError} For a bad port, backlog or mode.
+ * @throws {ListenError} If the endpoint cannot be bound.
+ * @example
+ * ```ts
+ * import { listenEndpoint } from "./mod.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const port = await listenEndpoint(new EchoFactory(), "tcp:0");
+ * await port.close();
+ * ```
+ */
+export async function listenEndpoint(
+  factory: Factory,
+  endpoint: string | ServerEndpoint,
+  options: AutoListenOptions = {},
+): Promise<AutoListeningPort> {
+  const e = typeof endpoint === "string" ? parseServerEndpoint(endpoint) : endpoint;
+  if (e.type === "tcp" || e.type === "tcp6") return listen(factory, { ...options, host: e.host, port: e.port });
+  const adapter = await loadAdapter(options.adapter);
+  if (e.type === "unix") return Object.assign(await adapter.listenUnix(factory, e, options), { adapter: adapter.name });
+  throw new TypeError(`Cannot listen on ${e.type}: not supported yet`);
 }

@@ -17,7 +17,11 @@ import {
   resolveListenOptions,
   type Socket,
   tcpAddress,
+  unixAddress,
+  UnixPort,
+  type UnixServerEndpoint,
 } from "../src/mod.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
@@ -147,19 +151,60 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
  * @returns Settles once connected, or rejects with the runtime's error.
  */
 export const dial: Dial = (endpoint: ClientEndpoint, open) => {
-  if (endpoint.type !== "tcp") {
-    return Promise.reject(new TypeError(`Cannot connect to a ${endpoint.type} endpoint with the node:net adapter yet`));
+  if (endpoint.type === "tls") {
+    return Promise.reject(new TypeError("Cannot connect to a tls endpoint with the node:net adapter yet"));
   }
+  const unix = endpoint.type === "unix";
   return new Promise<void>((resolve, reject) => {
-    const sock = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+    const sock = unix
+      ? net.connect({ path: endpoint.path, allowHalfOpen: true })
+      : net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true, noDelay: true });
     sock.once("error", reject);
     sock.once("connect", () => {
       sock.off("error", reject);
       const socket = new NodeSocket(sock);
-      const peer = tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
-      const local = tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
+      const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
+      const local = unix ? unixAddress("") : tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
       open(socket, peer, local, (connection) => wire(sock, socket, connection));
       resolve();
     });
   });
 };
+
+/**
+ * Listens on a Unix domain socket with `node:net`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { path } = endpoint;
+  await prepareUnixPath(path);
+  const server = net.createServer({ allowHalfOpen: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ path, exclusive: true }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    setUnixMode(path, endpoint.mode);
+  } catch (error) {
+    server.close();
+    throw unixListenError(path, error);
+  }
+  const listening = new UnixPort(factory, unixAddress(path), options, () => {
+    server.close();
+    removeUnixPath(path);
+  });
+  server.on("error", (error) => console.error(`Listener error on unix:${path}: ${error.message}`));
+  server.on("connection", (sock) => {
+    const socket = new NodeSocket(sock);
+    listening.accept(socket, unixAddress(""), listening.address, (connection) => wire(sock, socket, connection));
+  });
+  return listening;
+}

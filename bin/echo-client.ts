@@ -104,7 +104,10 @@ async function main(): Promise<void> {
   const message = values.message !== undefined ? new TextEncoder().encode(values.message) : await readStdin();
   const client = new EchoClient(message);
   try {
-    await connectProtocol(client, values.connect, { adapter: values.adapter as AdapterChoice });
+    // The whole message is queued at once, so its queue never drains below a finite high-water
+    // mark while the echo is unread; pausing reads there would stop both ends (the server stops
+    // reading too), so this client always reads.
+    await connectProtocol(client, values.connect, { adapter: values.adapter as AdapterChoice, highWaterMark: Infinity });
   } catch (error) {
     fail((error as Error).message, error instanceof ConnectError ? 1 : EXIT_USAGE);
   }

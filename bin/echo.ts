@@ -5,16 +5,18 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type AdapterChoice, detectRuntime, listen } from "../adapters/mod.ts";
-import { EchoFactory, formatAddress } from "../src/mod.ts";
+import { type AdapterChoice, type AutoListeningPort, detectRuntime, listenEndpoint } from "../adapters/mod.ts";
+import { EchoFactory, formatAddress, parseServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
 
 const USAGE = `Usage: echo [options]
 
-A TCP echo server: every byte a client sends is written back to it.
+An echo server: every byte a client sends is written back to it.
 
 Options:
-  --port N          port to listen on, 0 for any free one (default 8000)
-  --host ADDR       address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
+  --listen ENDPOINT where to listen, repeatable: tcp:PORT[:interface=ADDR], tcp6:PORT,
+                    unix:PATH[:mode=660] (default tcp:8000)
+  --port N          shorthand for --listen tcp:N, 0 for any free one (default 8000)
+  --host ADDR       address for --port (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
   --grace SECONDS   on SIGINT or SIGTERM, how long open connections may finish (default 5)
   --max-connections N     connections served at once; more are closed at once (default: no limit)
@@ -36,8 +38,9 @@ function parseCommandLine(argv: string[]) {
     return parseArgs({
       args: argv,
       options: {
-        port: { type: "string", default: "8000" },
-        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string" },
+        host: { type: "string" },
+        listen: { type: "string", multiple: true },
         adapter: { type: "string", default: "native" },
         grace: { type: "string", default: "5" },
         "max-connections": { type: "string" },
@@ -89,13 +92,28 @@ function parseSeconds(text: string, flag: string): number {
   return seconds;
 }
 
+function parseEndpoints(args: { port?: string; host?: string; listen?: string[] }): ServerEndpoint[] {
+  const endpoints: ServerEndpoint[] = [];
+  // --port and --host are the shorthand for tcp:, and the default when no --listen is given.
+  if (args.port !== undefined || args.host !== undefined || args.listen === undefined) {
+    endpoints.push({ type: "tcp", port: parsePort(args.port ?? "8000"), host: args.host ?? "127.0.0.1" });
+  }
+  for (const text of args.listen ?? []) {
+    try {
+      endpoints.push(parseServerEndpoint(text));
+    } catch (error) {
+      fail((error as Error).message, EXIT_USAGE);
+    }
+  }
+  return endpoints;
+}
+
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2));
   if (args.help) {
     console.log(USAGE);
     return;
   }
-  const port = parsePort(args.port);
   const grace = parseSeconds(args.grace, "--grace");
   const idle = args["idle-timeout"] === undefined ? undefined : parseSeconds(args["idle-timeout"], "--idle-timeout");
   const limits = {
@@ -107,14 +125,21 @@ async function main(): Promise<void> {
   if (args.adapter !== "native" && args.adapter !== "node") {
     fail(`Invalid adapter '${args.adapter}': expected native or node`, EXIT_USAGE);
   }
+  const endpoints = parseEndpoints(args);
   const factory = new EchoFactory();
-  let server;
+  const servers: AutoListeningPort[] = [];
   try {
-    server = await listen(factory, { host: args.host, port, adapter: args.adapter as AdapterChoice, ...limits });
+    for (const endpoint of endpoints) {
+      servers.push(await listenEndpoint(factory, endpoint, { adapter: args.adapter as AdapterChoice, ...limits }));
+    }
   } catch (error) {
+    await Promise.all(servers.map((s) => s.close({ grace: 0 })));
     // A value the core rejects is a usage error; failing to bind is not.
     fail((error as Error).message, error instanceof RangeError || error instanceof TypeError ? EXIT_USAGE : 1);
   }
+  const server = {
+    close: (options: { grace: number }) => Promise.all(servers.map((s) => s.close(options))),
+  };
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -133,8 +158,11 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
+  // TCP first: scripts read the first "listening on 127.0.0.1:PORT".
+  const where = servers.map((s, i) => (endpoints[i]!.type === "ssl" ? "ssl:" : "") + formatAddress(s.address));
+  const order = [...where.keys()].sort((a, b) => Number(servers[a]!.address.type !== "TCP") - Number(servers[b]!.address.type !== "TCP"));
   console.log(
-    `Echo server listening on ${formatAddress(server.address)} (${runtime.name} ${runtime.version}, adapter ${server.adapter})`,
+    `Echo server listening on ${order.map((i) => where[i]).join(", ")} (${runtime.name} ${runtime.version}, adapter ${servers[0]!.adapter})`,
   );
 }
 

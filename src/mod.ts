@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { type Address, formatAddress, tcpAddress } from "./address.ts";
+export { type Address, formatAddress, tcpAddress, unixAddress } from "./address.ts";
 export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./connection.ts";
 export { EchoFactory, EchoProtocol } from "./echo.ts";
 export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
@@ -46,3 +46,4 @@ export {
   resolveClientEndpoint,
   startConnecting,
 } from "./client.ts";
+export { UnixPort } from "./unix_port.ts";

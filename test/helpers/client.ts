@@ -38,10 +38,15 @@ export class Pattern {
   }
 }
 
-/** Connects to `host`:`port` (loopback only) with Nagle off and half-open allowed. */
-export function connect(port: number, host: "127.0.0.1" | "::1" = "127.0.0.1"): Promise<net.Socket> {
+/** Where a test client connects: a loopback port, or a Unix socket's path. */
+export type Target = number | string;
+
+/** Connects to `host`:`port` (loopback only), or to the Unix socket at a path, with Nagle off and half-open allowed. */
+export function connect(port: Target, host: "127.0.0.1" | "::1" = "127.0.0.1"): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const sock = typeof port === "string"
+      ? net.connect({ path: port, allowHalfOpen: true })
+      : net.connect({ host, port, allowHalfOpen: true, noDelay: true });
     sock.once("connect", () => {
       sock.off("error", reject);
       resolve(sock);
@@ -114,7 +119,7 @@ export function* chunked(data: Uint8Array, sizes: readonly number[]): Generator<
 }
 
 /** Sends `payload` in `sizes`-sized chunks, half-closes, and returns what came back. */
-export async function echo(port: number, payload: Uint8Array, sizes: readonly number[] = [payload.length || 1]) {
+export async function echo(port: Target, payload: Uint8Array, sizes: readonly number[] = [payload.length || 1]) {
   const sock = await connect(port);
   const result = collect(sock);
   await writeAll(sock, chunked(payload, sizes));
