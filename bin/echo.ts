@@ -158,9 +158,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
-  // TCP first: scripts read the first "listening on 127.0.0.1:PORT".
+  // Plain TCP over IPv4 first: scripts read the first "listening on 127.0.0.1:PORT".
   const where = servers.map((s, i) => (endpoints[i]!.type === "ssl" ? "ssl:" : "") + formatAddress(s.address));
-  const order = [...where.keys()].sort((a, b) => Number(servers[a]!.address.type !== "TCP") - Number(servers[b]!.address.type !== "TCP"));
+  const rank = (i: number) => ["tcp", "tcp6", "ssl", "unix"].indexOf(endpoints[i]!.type);
+  const order = [...where.keys()].sort((a, b) => rank(a) - rank(b));
   console.log(
     `Echo server listening on ${order.map((i) => where[i]).join(", ")} (${runtime.name} ${runtime.version}, adapter ${servers[0]!.adapter})`,
   );
