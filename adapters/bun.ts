@@ -25,7 +25,7 @@ import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from ".
 export const name = "bun";
 
 /** The slice of Bun's `Socket` this adapter uses. */
-interface BunSocket {
+export interface BunSocket {
   data: BunTCPSocket;
   write(data: Uint8Array): number;
   shutdown(halfClose?: boolean): void;
@@ -40,7 +40,7 @@ interface BunSocket {
   readonly localPort: number;
 }
 
-interface BunHandlers {
+export interface BunHandlers {
   binaryType: "uint8array";
   open(socket: BunSocket): void;
   data(socket: BunSocket, data: Uint8Array): void;
@@ -51,14 +51,14 @@ interface BunHandlers {
   connectError(socket: BunSocket, error: Error): void;
 }
 
-interface BunListener {
+export interface BunListener {
   readonly hostname: string;
   readonly port: number;
   stop(closeActiveConnections?: boolean): void;
 }
 
 /** The slice of the `Bun` global this adapter uses. */
-interface BunApi {
+export interface BunApi {
   listen(options: {
     hostname: string;
     port: number;
@@ -76,7 +76,7 @@ interface BunUnixApi {
   listen(options: { unix: string; allowHalfOpen: boolean; socket: BunHandlers }): { stop(closeActive?: boolean): void };
 }
 
-class BunTCPSocket implements Socket {
+export class BunTCPSocket implements Socket {
   connection!: Connection;
   failure: Error | undefined;
   readonly #sock: BunSocket;
@@ -120,12 +120,15 @@ class BunTCPSocket implements Socket {
  * The per-socket handlers, the same for accepted and connected sockets: `start`
  * builds the socket's connection when it opens.
  */
-function socketHandlers(start: (sock: BunSocket, socket: BunTCPSocket) => void): BunHandlers {
+export function socketHandlers(
+  start: (sock: BunSocket, socket: BunTCPSocket) => void,
+  make: (sock: BunSocket) => BunTCPSocket = (sock) => new BunTCPSocket(sock),
+): BunHandlers {
   return {
     binaryType: "uint8array",
     open(sock) {
       sock.setNoDelay(true);
-      const socket = new BunTCPSocket(sock);
+      const socket = make(sock);
       sock.data = socket;
       start(sock, socket);
     },
@@ -151,7 +154,7 @@ function socketHandlers(start: (sock: BunSocket, socket: BunTCPSocket) => void):
   };
 }
 
-function bunApi(): BunApi {
+export function bunApi(): BunApi {
   const api = (globalThis as { Bun?: BunApi }).Bun;
   if (api === undefined) throw new TypeError("Cannot use the bun adapter: not running on Bun");
   return api;
@@ -207,7 +210,7 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
  * @returns Settles once connected, or rejects with the runtime's error.
  */
 export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
-  if (endpoint.type === "tls") throw new TypeError("Cannot connect to a tls endpoint with the bun adapter yet");
+  if (endpoint.type === "tls") return (await import("./bun_tls.ts")).dialTls(endpoint, open);
   const unix = endpoint.type === "unix";
   const socket = socketHandlers((sock, socket) => {
     const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress, sock.remotePort);

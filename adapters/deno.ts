@@ -71,7 +71,7 @@ function copyOut(bytes: Uint8Array): Uint8Array {
   return view;
 }
 
-class DenoSocket implements Socket {
+export class DenoSocket implements Socket {
   connection!: Connection;
   /**
    * Whether a read waits for the write it started. Off for clients: one that sends more than
@@ -202,17 +202,17 @@ class DenoSocket implements Socket {
   }
 }
 
-function denoApi(): DenoApi {
+export function denoApi(): DenoApi {
   const api = (globalThis as { Deno?: DenoApi }).Deno;
   if (api === undefined) throw new TypeError("Cannot use the deno adapter: not running on Deno");
   return api;
 }
 
-function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; port: number } {
+export function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; port: number } {
   return "hostname" in addr ? addr : { hostname: "", port: 0 };
 }
 
-async function acceptLoop(listener: DenoListener, port: Port): Promise<void> {
+export async function acceptLoop(listener: DenoListener, port: Port): Promise<void> {
   for (;;) {
     let conn: DenoConn;
     try {
@@ -281,7 +281,7 @@ export interface DenoConnectApi {
  * @returns Settles once connected, or rejects with the runtime's error.
  */
 export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
-  if (endpoint.type === "tls") throw new TypeError("Cannot connect to a tls endpoint with the deno adapter yet");
+  if (endpoint.type === "tls") return (await import("./deno_tls.ts")).dialTls(endpoint, open);
   const api = denoApi() as unknown as DenoConnectApi;
   const unix = endpoint.type === "unix";
   const conn = unix

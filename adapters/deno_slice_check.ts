@@ -20,3 +20,12 @@ export const connectUnix = (d: typeof Deno) => (o: { path: string; transport: "u
   d.connect(o);
 export const listenUnix = (d: typeof Deno) => (o: { path: string; transport: "unix" }): { accept(): Promise<UnixConnSlice>; close(): void } =>
   d.listen(o);
+export const listenTls = (d: typeof Deno) =>
+(o: { hostname: string; port: number; cert: string; key: string; alpnProtocols?: string[]; transport: "tcp" }): {
+  accept(): Promise<UnixConnSlice>;
+} =>
+  d.listenTls(o);
+export const connectTls = (d: typeof Deno) =>
+(o: { hostname: string; port: number; caCerts?: string[]; alpnProtocols?: string[]; cert?: string; key?: string }): Promise<
+  Omit<import("./deno_tls.ts").DenoTlsConn, "setNoDelay">
+> => d.connectTls(o);

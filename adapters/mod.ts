@@ -17,6 +17,7 @@ import {
   type Protocol,
   resolveListenOptions,
   type ServerEndpoint,
+  type TlsServerEndpoint,
   type UnixServerEndpoint,
   startConnecting,
 } from "../src/mod.ts";
@@ -46,6 +47,7 @@ interface Adapter {
   name: string;
   listen(factory: Factory, options: ListenOptions): Promise<ListeningPort>;
   listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions): Promise<ListeningPort>;
+  listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions): Promise<ListeningPort>;
   dial: Dial;
 }
 
@@ -61,8 +63,14 @@ export async function loadAdapter(choice: AdapterChoice = "native"): Promise<Ada
     throw new TypeError(`Cannot use adapter '${String(choice)}': expected native or node`);
   }
   const runtime = detectRuntime().name;
-  if (choice === "node" || runtime === "node") return await import("./node.ts");
-  return runtime === "bun" ? await import("./bun.ts") : await import("./deno.ts");
+  // TLS lives in its own module per runtime; it joins the adapter here, loaded only when asked for.
+  const tlsOf = (load: () => Promise<Pick<Adapter, "listenTls">>): Pick<Adapter, "listenTls"> => ({
+    listenTls: async (factory, endpoint, options) => (await load()).listenTls(factory, endpoint, options),
+  });
+  if (choice === "node" || runtime === "node") return { ...(await import("./node.ts")), ...tlsOf(() => import("./node_tls.ts")) };
+  return runtime === "bun"
+    ? { ...(await import("./bun.ts")), ...tlsOf(() => import("./bun_tls.ts")) }
+    : { ...(await import("./deno.ts")), ...tlsOf(() => import("./deno_tls.ts")) };
 }
 
 function denyWithoutNetPermission(host: string, port: number): void {
@@ -193,5 +201,5 @@ export async function listenEndpoint(
   if (e.type === "tcp" || e.type === "tcp6") return listen(factory, { ...options, host: e.host, port: e.port });
   const adapter = await loadAdapter(options.adapter);
   if (e.type === "unix") return Object.assign(await adapter.listenUnix(factory, e, options), { adapter: adapter.name });
-  throw new TypeError(`Cannot listen on ${e.type}: not supported yet`);
+  return Object.assign(await adapter.listenTls(factory, e as TlsServerEndpoint, options), { adapter: adapter.name });
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import net from "node:net";
+import type { TLSSocket } from "node:tls";
 import {
   type ClientEndpoint,
   type Connection,
@@ -17,6 +18,7 @@ import {
   resolveListenOptions,
   type Socket,
   tcpAddress,
+  type TlsInfo,
   unixAddress,
   UnixPort,
   type UnixServerEndpoint,
@@ -26,7 +28,7 @@ import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from ".
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
 
-class NodeSocket implements Socket {
+export class NodeSocket implements Socket {
   connection!: Connection;
   readonly #sock: net.Socket;
   #full = false;
@@ -45,6 +47,16 @@ class NodeSocket implements Socket {
 
   get pending(): number {
     return this.#sock.writableLength;
+  }
+
+  tlsInfo(): TlsInfo | undefined {
+    const sock = this.#sock as TLSSocket;
+    if (typeof sock.getPeerX509Certificate !== "function") return undefined;
+    const cert = sock.getPeerX509Certificate();
+    const alpnProtocol = typeof sock.alpnProtocol === "string" ? sock.alpnProtocol : null;
+    if (cert === undefined) return { alpnProtocol };
+    const { subject, issuer, validTo, fingerprint256 } = cert;
+    return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
   }
 
   drained(): void {
@@ -83,7 +95,7 @@ class NodeSocket implements Socket {
 }
 
 /** Routes a socket's events to its connection: the same for accepted and connected sockets. */
-function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
+export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
   let failure: Error | undefined;
   socket.connection = connection;
   sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
@@ -151,9 +163,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
  * @returns Settles once connected, or rejects with the runtime's error.
  */
 export const dial: Dial = (endpoint: ClientEndpoint, open) => {
-  if (endpoint.type === "tls") {
-    return Promise.reject(new TypeError("Cannot connect to a tls endpoint with the node:net adapter yet"));
-  }
+  if (endpoint.type === "tls") return import("./node_tls.ts").then((m) => m.dialTls(endpoint, open));
   const unix = endpoint.type === "unix";
   return new Promise<void>((resolve, reject) => {
     const sock = unix

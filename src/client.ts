@@ -43,6 +43,12 @@ const PROBLEMS: Record<string, [code: string, text: string]> = {
   PermissionDenied: ["EACCES", "permission denied"],
   NotCapable: ["ENOTCAPABLE", "network access denied; run deno with --allow-net"],
   ECONNRESET: ["ECONNRESET", "connection reset while connecting"],
+  CERT_HAS_EXPIRED: ["CERT_HAS_EXPIRED", "the server's certificate has expired"],
+  DEPTH_ZERO_SELF_SIGNED_CERT: ["CERT_UNTRUSTED", "the server's certificate is not trusted"],
+  SELF_SIGNED_CERT_IN_CHAIN: ["CERT_UNTRUSTED", "the server's certificate is not trusted"],
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: ["CERT_UNTRUSTED", "the server's certificate is not trusted"],
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: ["CERT_UNTRUSTED", "the server's certificate is not trusted"],
+  ERR_TLS_CERT_ALTNAME_INVALID: ["CERT_NAME_MISMATCH", "the server's certificate is for another name"],
   ConnectionReset: ["ECONNRESET", "connection reset while connecting"],
 };
 
@@ -71,6 +77,14 @@ export function connectError(endpoint: ClientEndpoint, error: unknown): ConnectE
   const message = String(e?.message ?? error);
   let known = PROBLEMS[String(e?.code)] ?? PROBLEMS[String(e?.name)];
   // Some runtimes give only a message: Deno's name lookups, Bun's refusals.
+  // rustls (Deno) and Bun describe certificate problems in words.
+  known ??= /expired/i.test(message)
+    ? PROBLEMS.CERT_HAS_EXPIRED
+    : /UnknownIssuer|unknown issuer|self.signed|unable to verify/i.test(message)
+    ? PROBLEMS.UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    : /NotValidForName|not valid for name|altname/i.test(message)
+    ? PROBLEMS.ERR_TLS_CERT_ALTNAME_INVALID
+    : undefined;
   known ??= /Name or service not known|failed to lookup address|No address associated|getaddrinfo/i.test(message)
     ? PROBLEMS.ENOTFOUND
     : /refused/i.test(message)

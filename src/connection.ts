@@ -1,7 +1,7 @@
 import { type Address, formatAddress } from "./address.ts";
 import { ConnectionAborted, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
-import type { Socket } from "./socket.ts";
+import type { Socket, TlsInfo } from "./socket.ts";
 import type { Producer, Transport } from "./transport.ts";
 
 /** Options shared by every connection of a listening port. */
@@ -187,6 +187,15 @@ export class Connection implements Transport {
     if (this.#state !== "open" || this.#writeShutRequested) return;
     this.#writeShutRequested = true;
     if (this.#queued === 0) this.#shutWrite();
+  }
+
+  /**
+   * What TLS agreed on (ALPN, the peer's certificate where the runtime exposes it).
+   *
+   * @returns The TLS details, or `undefined` for a connection without TLS.
+   */
+  getTlsInfo(): TlsInfo | undefined {
+    return this.#socket.tlsInfo?.();
   }
 
   /** Why the connection ended, once `connectionLost` has run. */

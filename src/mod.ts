@@ -12,7 +12,7 @@ export { Factory } from "./factory.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./memory_transport.ts";
 export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./port.ts";
 export { Protocol } from "./protocol.ts";
-export type { Socket } from "./socket.ts";
+export type { PeerCertificate, Socket, TlsInfo } from "./socket.ts";
 export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
 export {
