@@ -46,13 +46,14 @@ const HANDSHAKE_TIMEOUT = 120_000;
  */
 export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const pem = readServerPem(endpoint);
+  const handshakeTimeout = options.idleTimeout || HANDSHAKE_TIMEOUT;
   const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   const server = tls.createServer({
     key: pem.key,
     cert: pem.cert,
     ...(endpoint.alpn === undefined ? {} : { ALPNProtocols: [...endpoint.alpn] }),
     allowHalfOpen: true,
-    handshakeTimeout: options.idleTimeout || HANDSHAKE_TIMEOUT,
+    handshakeTimeout,
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -69,11 +70,33 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
   const listening = new Port(factory, tcpAddress(bound.address, bound.port), options, () => {
     handshakes.stop();
+    for (const timer of pending.values()) clearTimeout(timer);
     server.close();
   });
   server.on("error", (error) => console.error(`Listener error on ${host}:${bound.port}: ${error.message}`));
-  server.on("tlsClientError", (error) => handshakes.failed(error));
+  // Node's handshakeTimeout only reports, and Bun's and Deno's node:tls do not time out at all:
+  // bound every handshake here, by the raw socket accepted before TLS starts.
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const keyOf = (sock: { remoteAddress?: string; remotePort?: number }) => `${sock.remoteAddress}:${sock.remotePort}`;
+  server.on("connection", (raw: import("node:net").Socket) => {
+    const key = keyOf(raw);
+    pending.set(key, setTimeout(() => {
+      pending.delete(key);
+      handshakes.failed(new Error(`no handshake within ${handshakeTimeout / 1000} s`));
+      raw.destroy();
+    }, handshakeTimeout));
+    raw.once("close", () => {
+      clearTimeout(pending.get(key));
+      pending.delete(key);
+    });
+  });
+  server.on("tlsClientError", (error, sock) => {
+    handshakes.failed(error);
+    sock.destroy();
+  });
   server.on("secureConnection", (sock: tls.TLSSocket) => {
+    clearTimeout(pending.get(keyOf(sock)));
+    pending.delete(keyOf(sock));
     sock.setNoDelay(true);
     const socket = new Socket(sock);
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);

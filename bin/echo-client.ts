@@ -8,7 +8,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { type AdapterChoice, connectProtocol } from "../adapters/mod.ts";
-import { ConnectError, Protocol, type Reason } from "../src/mod.ts";
+import { ConnectError, type Connection, Protocol, type Reason } from "../src/mod.ts";
 
 const USAGE = `Usage: echo-client --connect ENDPOINT [--message TEXT]
 
@@ -16,9 +16,11 @@ Sends TEXT (or all of stdin), half-closes, prints what the server sends back, an
 exits 0 only if it is identical to what was sent (1 otherwise, saying where it differs).
 
 Options:
-  --connect ENDPOINT  where to connect: tcp:host=H:port=P[:timeout=S]
+  --connect ENDPOINT  where to connect: tcp:host=H:port=P[:timeout=S], unix:path=P,
+                      tls:host=H:port=P[:trustRoots=CA.pem][:servername=N][:alpn=h2;http/1.1]
   --message TEXT      what to send (default: read stdin to its end)
   --adapter KIND      native (the runtime's own API) or node (node:net) (default native)
+  --show-tls          print the agreed ALPN protocol and the server's certificate to stderr
   -h, --help          show this help`;
 
 const EXIT_USAGE = 2;
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
         connect: { type: "string" },
         message: { type: "string" },
         adapter: { type: "string", default: "native" },
+        "show-tls": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -110,6 +113,15 @@ async function main(): Promise<void> {
     await connectProtocol(client, values.connect, { adapter: values.adapter as AdapterChoice, highWaterMark: Infinity });
   } catch (error) {
     fail((error as Error).message, error instanceof ConnectError ? 1 : EXIT_USAGE);
+  }
+  if (values["show-tls"]) {
+    const info = (client.transport as Connection).getTlsInfo();
+    const peer = info?.peerCertificate;
+    console.error(
+      info === undefined
+        ? "TLS: none"
+        : `TLS: alpn=${info.alpnProtocol ?? "none"} peer=${peer === undefined ? "not exposed" : `${peer.subject} issuer=${peer.issuer}`}`,
+    );
   }
   const reason = await client.done;
   const reply = concat(client.received);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
+import tls from "node:tls";
 
 /**
  * A repeating random pattern whose length is prime-ish, so a lost, repeated or
@@ -38,11 +39,21 @@ export class Pattern {
   }
 }
 
-/** Where a test client connects: a loopback port, or a Unix socket's path. */
-export type Target = number | string;
+/** Where a test client connects: a loopback port, a Unix socket's path, or a TLS port and the CA to trust. */
+export type Target = number | string | { readonly tlsPort: number; readonly ca: string };
 
-/** Connects to `host`:`port` (loopback only), or to the Unix socket at a path, with Nagle off and half-open allowed. */
+/** Connects to `host`:`port` (loopback only), to the Unix socket at a path, or over TLS, with Nagle off and half-open allowed. */
 export function connect(port: Target, host: "127.0.0.1" | "::1" = "127.0.0.1"): Promise<net.Socket> {
+  if (typeof port === "object") {
+    return new Promise((resolve, reject) => {
+      const sock = tls.connect({ host, port: port.tlsPort, ca: port.ca, allowHalfOpen: true, noDelay: true } as tls.ConnectionOptions);
+      sock.once("secureConnect", () => {
+        sock.off("error", reject);
+        resolve(sock);
+      });
+      sock.once("error", reject);
+    });
+  }
   return new Promise((resolve, reject) => {
     const sock = typeof port === "string"
       ? net.connect({ path: port, allowHalfOpen: true })

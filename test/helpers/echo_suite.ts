@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test as vitest } from "vitest";
 import { collect, connect, echo, Pattern, type Target, writeAll } from "./client.ts";
 import { residentBytes, type ServerProcess } from "../../tools/server_process.ts";
 
@@ -13,12 +13,16 @@ const ODD_SIZES = [1, 7, 4093, 65537, 13, 100_003, 2];
  * @param start Starts the server as a child process on 127.0.0.1, port 0.
  * @param stopped Checks the server's exit after SIGTERM.
  * @param reach Where clients connect: the server's TCP port unless given (a Unix socket path, say).
+ * @param skip Tests a pair cannot pass, by name, each with the reason it is skipped.
  */
 export function echoSuite(
   start: () => Promise<ServerProcess>,
   stopped: (result: { code: number | null; output: string }) => void,
   reach: (server: ServerProcess) => Target = (s) => s.port,
+  skip: Readonly<Record<string, string>> = {},
 ): void {
+  const test = (name: string, fn: () => Promise<void>) =>
+    name in skip ? vitest.skip(`${name} (skipped: ${skip[name]})`, fn) : vitest(name, fn);
   let server: ServerProcess;
   let target: Target;
 
@@ -73,8 +77,8 @@ export function echoSuite(
       sock.on("error", () => {});
       sock.write(randomBytes(512 * 1024));
       await new Promise((resolve) => sock.once("data", resolve));
-      // A Unix socket has no RST; closing it with unread input is the abrupt end it has.
-      if (typeof target === "string") sock.destroy();
+      // A Unix socket has no RST, nor has TLS over node:tls; closing with unread input is the abrupt end they have.
+      if (typeof target !== "number") sock.destroy();
       else sock.resetAndDestroy();
       const payload = randomBytes(64 * 1024);
       const r = await echo(target, payload, [1000]);
