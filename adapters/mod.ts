@@ -70,7 +70,7 @@ export async function loadAdapter(choice: AdapterChoice = "native"): Promise<Ada
   if (choice === "node" || runtime === "node") return { ...(await import("./node.ts")), ...tlsOf(() => import("./node_tls.ts")) };
   return runtime === "bun"
     ? { ...(await import("./bun.ts")), ...tlsOf(() => import("./bun_tls.ts")) }
-    : { ...(await import("./deno.ts")), ...tlsOf(() => import("./deno_tls.ts")) };
+    : { ...(await import("./deno.ts")), ...(await import("./deno_unix.ts")), ...tlsOf(() => import("./deno_tls.ts")) };
 }
 
 function denyWithoutNetPermission(host: string, port: number): void {

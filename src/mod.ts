@@ -34,16 +34,14 @@ export {
 } from "./endpoints.ts";
 export {
   ClientFactory,
-  ConnectError,
-  connectError,
   type ConnectOptions,
   type ConnectTarget,
   Connector,
-  describeClientEndpoint,
   type Dial,
   factoryFor,
-  ReconnectingClientFactory,
   resolveClientEndpoint,
   startConnecting,
 } from "./client.ts";
+export { ConnectError, connectError, describeClientEndpoint } from "./connect_error.ts";
+export { ReconnectingClientFactory } from "./reconnecting_client_factory.ts";
 export { UnixPort } from "./unix_port.ts";
