@@ -121,8 +121,14 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     open(sock) {
       (sock as BunTlsSocket).timeout(handshakeSeconds);
     },
-    handshake(sock) {
+    handshake(sock, success, error) {
       (sock as BunTlsSocket).timeout(0);
+      // Without client certificates a good handshake succeeds; a plaintext client fails here (HTTP_REQUEST).
+      if (!success) {
+        handshakes?.failed(error ?? new Error("TLS handshake failed"));
+        sock.terminate();
+        return;
+      }
       base.open(sock);
     },
     timeout(sock) {
