@@ -85,6 +85,8 @@ export function connectError(endpoint: ClientEndpoint, error: unknown): ConnectE
     ? PROBLEMS.ECONNREFUSED
     : undefined;
   const code = known?.[0] ?? (typeof e?.code === "string" ? e.code : "ECONNECT");
-  const text = known?.[1] ?? message.split("\n")[0];
+  let text = known?.[1] ?? message.split("\n")[0];
+  // Deno guards Unix sockets with file permissions, not the network one.
+  if (code === "ENOTCAPABLE" && endpoint.type === "unix") text = "file access denied; run deno with --allow-read --allow-write";
   return new ConnectError(`Cannot connect to ${describeClientEndpoint(endpoint)}: ${text}`, code, { cause: error });
 }

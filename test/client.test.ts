@@ -89,6 +89,12 @@ describe("connect errors", () => {
   });
 });
 
+test("Deno's refusal of a Unix socket names the file permissions it needs", () => {
+  const e = connectError(parseClientEndpoint("unix:/tmp/x.sock"), Object.assign(new Error("Requires read access"), { name: "NotCapable" }));
+  expect(e.message).toBe("Cannot connect to unix:/tmp/x.sock: file access denied; run deno with --allow-read --allow-write");
+  expect(e.code).toBe("ENOTCAPABLE");
+});
+
 describe("connector", () => {
   test("a refused attempt calls clientConnectionFailed with the code and rejects first", async () => {
     const factory = new Recorder();
