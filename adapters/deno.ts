@@ -4,7 +4,9 @@
  * @module
  */
 import {
+  type ClientEndpoint,
   type Connection,
+  type Dial,
   type Factory,
   listenError,
   type ListeningPort,
@@ -13,6 +15,7 @@ import {
   resolveListenOptions,
   type Socket,
   tcpAddress,
+  unixAddress,
 } from "../src/mod.ts";
 
 /** The adapter's name, as printed on start. */
@@ -65,8 +68,13 @@ function copyOut(bytes: Uint8Array): Uint8Array {
   return view;
 }
 
-class DenoSocket implements Socket {
+export class DenoSocket implements Socket {
   connection!: Connection;
+  /**
+   * Whether a read waits for the write it started. Off for clients: one that sends more than
+   * the socket buffers hold while the peer echoes would wait forever for its own write.
+   */
+  awaitWrites = true;
   readonly #conn: DenoConn;
   #buffer = new Uint8Array(MIN_READ);
   #reading = true;
@@ -139,7 +147,8 @@ class DenoSocket implements Socket {
           return;
         }
         const size = this.#buffer.length;
-        const lend = !this.connection.keepsData;
+        // Lending waits for the write of the lent bytes, which a client must not (see awaitWrites).
+        const lend = this.awaitWrites && !this.connection.keepsData;
         let chunk: Uint8Array;
         if (lend) {
           // The protocol keeps nothing and the core copies what it queues, so the one buffer
@@ -152,7 +161,7 @@ class DenoSocket implements Socket {
         } else {
           chunk = copyOut(this.#buffer.subarray(0, n));
         }
-        this.#delivering = true;
+        this.#delivering = this.awaitWrites;
         this.connection.received(chunk, lend);
         this.#delivering = false;
         const out = this.#handedOff;
@@ -164,7 +173,7 @@ class DenoSocket implements Socket {
             this.#inFlight = out.length - offset;
           }
           this.#afterWrite();
-        } else if (this.#inFlight > 0) {
+        } else if (this.#inFlight > 0 && this.awaitWrites) {
           // As a hand-written Deno echo does: let the write started for this chunk finish before reading more.
           await this.#written;
         }
@@ -215,17 +224,17 @@ class DenoSocket implements Socket {
   }
 }
 
-function denoApi(): DenoApi {
+export function denoApi(): DenoApi {
   const api = (globalThis as { Deno?: DenoApi }).Deno;
   if (api === undefined) throw new TypeError("Cannot use the deno adapter: not running on Deno");
   return api;
 }
 
-function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; port: number } {
+export function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; port: number } {
   return "hostname" in addr ? addr : { hostname: "", port: 0 };
 }
 
-async function acceptLoop(listener: DenoListener, port: Port): Promise<void> {
+export async function acceptLoop(listener: DenoListener, port: Port): Promise<void> {
   for (;;) {
     let conn: DenoConn;
     try {
@@ -279,3 +288,38 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   void acceptLoop(listener, listening);
   return Promise.resolve(listening);
 }
+
+/** The slice of `Deno.connect` and `Deno.listen` for clients and Unix sockets that this adapter uses. */
+export interface DenoConnectApi {
+  connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
+  connect(options: { path: string; transport: "unix" }): Promise<DenoConn>;
+  listen(options: { path: string; transport: "unix" }): DenoListener;
+}
+
+/**
+ * Opens one client connection with `Deno.connect`; the core's `Connector` calls it.
+ * Needs `--allow-net`, or `--allow-read --allow-write` for a Unix socket.
+ *
+ * @param endpoint Where to connect.
+ * @param open Builds the connection once the socket is open.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
+  if (endpoint.type === "tls") return (await import("./deno_tls.ts")).dialTls(endpoint, open);
+  const api = denoApi() as unknown as DenoConnectApi;
+  const unix = endpoint.type === "unix";
+  const conn = unix
+    ? await api.connect({ path: endpoint.path, transport: "unix" })
+    : await api.connect({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
+  if (!unix) conn.setNoDelay(true);
+  const socket = new DenoSocket(conn);
+  socket.awaitWrites = false;
+  const peer = addressOf(conn.remoteAddr);
+  const local = addressOf(conn.localAddr);
+  const peerAddress = unix ? unixAddress(endpoint.path) : tcpAddress(peer.hostname, peer.port);
+  const localAddress = unix ? unixAddress("") : tcpAddress(local.hostname, local.port);
+  open(socket, peerAddress, localAddress, (c) => {
+    socket.connection = c;
+  });
+  void socket.readLoop();
+};

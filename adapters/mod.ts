@@ -4,7 +4,23 @@
  *
  * @module
  */
-import { type Factory, ListenError, type ListeningPort, type ListenOptions, resolveListenOptions } from "../src/mod.ts";
+import {
+  type ConnectOptions,
+  type ConnectTarget,
+  type Dial,
+  type Factory,
+  factoryFor,
+  ListenError,
+  type ListeningPort,
+  type ListenOptions,
+  parseServerEndpoint,
+  type Protocol,
+  resolveListenOptions,
+  type ServerEndpoint,
+  type TlsServerEndpoint,
+  type UnixServerEndpoint,
+  startConnecting,
+} from "../src/mod.ts";
 import { detectRuntime } from "./runtime.ts";
 
 export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
@@ -31,6 +47,9 @@ export interface AutoListeningPort extends ListeningPort {
 interface Adapter {
   name: string;
   listen(factory: Factory, options: ListenOptions): Promise<ListeningPort>;
+  listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions): Promise<ListeningPort>;
+  listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions): Promise<ListeningPort>;
+  dial: Dial;
 }
 
 /**
@@ -45,8 +64,14 @@ export async function loadAdapter(choice: AdapterChoice = "native"): Promise<Ada
     throw new TypeError(`Cannot use adapter '${String(choice)}': expected native or node`);
   }
   const runtime = detectRuntime().name;
-  if (choice === "node" || runtime === "node") return await import("./node.ts");
-  return runtime === "bun" ? await import("./bun.ts") : await import("./deno.ts");
+  // TLS lives in its own module per runtime; it joins the adapter here, loaded only when asked for.
+  const tlsOf = (load: () => Promise<Pick<Adapter, "listenTls">>): Pick<Adapter, "listenTls"> => ({
+    listenTls: async (factory, endpoint, options) => (await load()).listenTls(factory, endpoint, options),
+  });
+  if (choice === "node" || runtime === "node") return { ...(await import("./node.ts")), ...tlsOf(() => import("./node_tls.ts")) };
+  return runtime === "bun"
+    ? { ...(await import("./bun.ts")), ...tlsOf(() => import("./bun_tls.ts")) }
+    : { ...(await import("./deno.ts")), ...(await import("./deno_unix.ts")), ...tlsOf(() => import("./deno_tls.ts")) };
 }
 
 function denyWithoutNetPermission(host: string, port: number): void {
@@ -86,4 +111,97 @@ export async function listen(factory: Factory, options: AutoListenOptions = {}):
   denyWithoutNetPermission(host, port);
   const listening = await adapter.listen(factory, options);
   return Object.assign(listening, { adapter: adapter.name });
+}
+
+/** Options of {@link connect}: those of every connection, and which adapter. */
+export interface AutoConnectOptions extends ConnectOptions {
+  /**
+   * `native` for `Bun.connect`, `Deno.connect` or `node:net` on Node; `node` for `node:net` anywhere.
+   * @default "native"
+   */
+  adapter?: AdapterChoice;
+}
+
+/**
+ * Connects out, as Twisted's `clientFromString(reactor, target).connect(factory)`. A
+ * `ClientFactory` also hears `clientConnectionFailed` and `clientConnectionLost`; a
+ * `ReconnectingClientFactory` keeps reconnecting, and the promise waits for its first success.
+ *
+ * @param factory Builds the protocol.
+ * @param target `tcp:host=H:port=P[:timeout=S]`, a parsed endpoint, or `{ host, port, timeout }` (milliseconds).
+ * @param options Adapter, watermarks, idle timeout.
+ * @returns The connected protocol, once `connectionMade` has run.
+ * @throws {TypeError} For a malformed target (the promise rejects).
+ * @throws {ConnectError} With a code such as `ECONNREFUSED` or `ETIMEDOUT`, if connecting fails (the promise rejects).
+ * @example
+ * ```ts
+ * import { connect, listen } from "./mod.ts";
+ * import { EchoFactory, Protocol } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * const client = await connect(new EchoFactory(), `tcp:host=127.0.0.1:port=${port.address.port}`);
+ * client.transport.loseConnection();
+ * await port.close();
+ * ```
+ */
+export async function connect<P extends Protocol>(
+  factory: Factory<P>,
+  target: ConnectTarget,
+  options: AutoConnectOptions = {},
+): Promise<P> {
+  const adapter = await loadAdapter(options.adapter);
+  return (await startConnecting(adapter.dial, factory, target, options).first) as P;
+}
+
+/**
+ * Connects one protocol instance, as Twisted's `connectProtocol(endpoint, protocol)`.
+ *
+ * @param protocol The protocol to connect.
+ * @param target Where to connect, as for {@link connect}.
+ * @param options Adapter, watermarks, idle timeout.
+ * @returns The same protocol, once `connectionMade` has run.
+ * @throws {ConnectError} If connecting fails (the promise rejects).
+ * @example
+ * ```ts
+ * import { connectProtocol, listen } from "./mod.ts";
+ * import { EchoFactory, Protocol } from "../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * const p = await connectProtocol(new Protocol(), { host: "127.0.0.1", port: port.address.port });
+ * p.transport.loseConnection();
+ * await port.close();
+ * ```
+ */
+export function connectProtocol<P extends Protocol>(protocol: P, target: ConnectTarget, options: AutoConnectOptions = {}): Promise<P> {
+  return connect(factoryFor(protocol), target, options);
+}
+
+/**
+ * Listens on an endpoint, as Twisted's `serverFromString(reactor, description).listen(factory)`:
+ * `tcp:8000:interface=127.0.0.1`, `tcp6:8000:interface=\\:\\:1`, `unix:/tmp/echo.sock:mode=660`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint An endpoint string or its parsed description.
+ * @param options Adapter, limits, watermarks.
+ * @returns The listening port, once bound.
+ * @throws {TypeError} For a malformed endpoint string.
+ * @throws {RangeError} For a bad port, backlog or mode.
+ * @throws {ListenError} If the endpoint cannot be bound.
+ * @example
+ * ```ts
+ * import { listenEndpoint } from "./mod.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const port = await listenEndpoint(new EchoFactory(), "tcp:0");
+ * await port.close();
+ * ```
+ */
+export async function listenEndpoint(
+  factory: Factory,
+  endpoint: string | ServerEndpoint,
+  options: AutoListenOptions = {},
+): Promise<AutoListeningPort> {
+  const e = typeof endpoint === "string" ? parseServerEndpoint(endpoint) : endpoint;
+  if (e.proxyProtocol === true) options = { ...options, proxyProtocol: true };
+  if (e.type === "tcp" || e.type === "tcp6") return listen(factory, { ...options, host: e.host, port: e.port });
+  const adapter = await loadAdapter(options.adapter);
+  if (e.type === "unix") return Object.assign(await adapter.listenUnix(factory, e, options), { adapter: adapter.name });
+  return Object.assign(await adapter.listenTls(factory, e as TlsServerEndpoint, options), { adapter: adapter.name });
 }

@@ -6,8 +6,11 @@
  */
 import net from "node:net";
 import { setInterval } from "node:timers";
+import type { TLSSocket } from "node:tls";
 import {
+  type ClientEndpoint,
   type Connection,
+  type Dial,
   type Factory,
   listenError,
   type ListeningPort,
@@ -16,12 +19,17 @@ import {
   resolveListenOptions,
   type Socket,
   tcpAddress,
+  type TlsInfo,
+  unixAddress,
+  UnixPort,
+  type UnixServerEndpoint,
 } from "../src/mod.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
 
-class NodeSocket implements Socket {
+export class NodeSocket implements Socket {
   connection!: Connection;
   readonly #sock: net.Socket;
   #full = false;
@@ -40,6 +48,16 @@ class NodeSocket implements Socket {
 
   get pending(): number {
     return this.#sock.writableLength;
+  }
+
+  tlsInfo(): TlsInfo | undefined {
+    const sock = this.#sock as TLSSocket;
+    if (typeof sock.getPeerX509Certificate !== "function") return undefined;
+    const cert = sock.getPeerX509Certificate();
+    const alpnProtocol = typeof sock.alpnProtocol === "string" ? sock.alpnProtocol : null;
+    if (cert === undefined) return { alpnProtocol };
+    const { subject, issuer, validTo, fingerprint256 } = cert;
+    return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
   }
 
   drained(): void {
@@ -99,6 +117,19 @@ function rearmOnDeno(server: net.Server, log: (line: string) => void): ReturnTyp
   return timer;
 }
 
+/** Routes a socket's events to its connection: the same for accepted and connected sockets. */
+export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
+  let failure: Error | undefined;
+  socket.connection = connection;
+  sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
+  sock.on("end", () => connection.readEnded());
+  sock.on("drain", () => socket.drained());
+  sock.on("error", (error) => {
+    failure ??= error;
+  });
+  sock.on("close", () => connection.closed(failure));
+}
+
 /**
  * Listens with `node:net`.
  *
@@ -146,17 +177,71 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
-    let failure: Error | undefined;
-    listening.accept(socket, peer, local, (connection) => {
-      socket.connection = connection;
-      sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
-      sock.on("end", () => connection.readEnded());
-      sock.on("drain", () => socket.drained());
-      sock.on("error", (error) => {
-        failure ??= error;
-      });
-      sock.on("close", () => connection.closed(failure));
+    listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
+  });
+  return listening;
+}
+
+/**
+ * Opens one client connection with `node:net`; the core's `Connector` calls it.
+ *
+ * @param endpoint Where to connect.
+ * @param open Builds the connection once the socket is open.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dial: Dial = (endpoint: ClientEndpoint, open) => {
+  if (endpoint.type === "tls") return import("./node_tls.ts").then((m) => m.dialTls(endpoint, open));
+  const unix = endpoint.type === "unix";
+  return new Promise<void>((resolve, reject) => {
+    const sock = unix
+      ? net.connect({ path: endpoint.path, allowHalfOpen: true })
+      : net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+    sock.once("error", reject);
+    sock.once("connect", () => {
+      sock.off("error", reject);
+      const socket = new NodeSocket(sock);
+      const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
+      const local = unix ? unixAddress("") : tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
+      open(socket, peer, local, (connection) => wire(sock, socket, connection));
+      resolve();
     });
+  });
+};
+
+/**
+ * Listens on a Unix domain socket with `node:net`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { path } = endpoint;
+  await prepareUnixPath(path);
+  const server = net.createServer({ allowHalfOpen: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ path, exclusive: true }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    setUnixMode(path, endpoint.mode);
+  } catch (error) {
+    server.close();
+    throw unixListenError(path, error);
+  }
+  const listening = new UnixPort(factory, unixAddress(path), options, () => {
+    server.close();
+    removeUnixPath(path);
+  });
+  server.on("error", (error) => console.error(`Listener error on unix:${path}: ${error.message}`));
+  server.on("connection", (sock) => {
+    const socket = new NodeSocket(sock);
+    listening.accept(socket, unixAddress(""), listening.address, (connection) => wire(sock, socket, connection));
   });
   return listening;
 }

@@ -12,20 +12,23 @@ import {
   type AutoListeningDatagramPort,
   type AutoListeningPort,
   detectRuntime,
-  listen,
+  listenEndpoint,
   listenUDP,
 } from "../adapters/mod.ts";
-import { EchoDatagramProtocol, EchoFactory, formatAddress } from "../src/mod.ts";
-import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
+import { EchoDatagramProtocol, EchoFactory, formatAddress, parseServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
 import { supervise } from "./supervisor.ts";
+import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
 
 const USAGE = `Usage: echo [options]
 
-A TCP echo server: every byte a client sends is written back to it.
+An echo server: every byte a client sends is written back to it.
 
 Options:
-  --port N          port to listen on, 0 for any free one (default 8000)
-  --host ADDR       address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
+  --listen ENDPOINT where to listen, repeatable: tcp:PORT[:interface=ADDR], tcp6:PORT,
+                    ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem, unix:PATH[:mode=660],
+                    haproxy:ENDPOINT (PROXY protocol first) (default tcp:8000)
+  --port N          shorthand for --listen tcp:N, 0 for any free one (default 8000)
+  --host ADDR       address for --port (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
   --grace SECONDS   on SIGINT or SIGTERM, how long open connections may finish (default 5)
   --max-connections N     connections served at once, per worker; more are closed at once (default: no limit)
@@ -54,8 +57,9 @@ function parseCommandLine(argv: string[]) {
     return parseArgs({
       args: argv,
       options: {
-        port: { type: "string", default: "8000" },
-        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string" },
+        host: { type: "string" },
+        listen: { type: "string", multiple: true },
         adapter: { type: "string", default: "native" },
         grace: { type: "string", default: "5" },
         "max-connections": { type: "string" },
@@ -90,6 +94,10 @@ function parseCommandLine(argv: string[]) {
   }
 }
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** `argv` without the given options and their values (`--port 0` or `--port=0`). */
 function withoutOptions(argv: string[], names: string[]): string[] {
   const out: string[] = [];
@@ -99,10 +107,6 @@ function withoutOptions(argv: string[], names: string[]): string[] {
     else if (!names.some((n) => arg.startsWith(`${n}=`))) out.push(arg);
   }
   return out;
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function parsePort(text: string): number {
@@ -124,13 +128,28 @@ function parseSeconds(text: string, flag: string): number {
   return seconds;
 }
 
+function parseEndpoints(args: { port?: string; host?: string; listen?: string[] }): ServerEndpoint[] {
+  const endpoints: ServerEndpoint[] = [];
+  // --port and --host are the shorthand for tcp:, and the default when no --listen is given.
+  if (args.port !== undefined || args.host !== undefined || args.listen === undefined) {
+    endpoints.push({ type: "tcp", port: parsePort(args.port ?? "8000"), host: args.host ?? "127.0.0.1" });
+  }
+  for (const text of args.listen ?? []) {
+    try {
+      endpoints.push(parseServerEndpoint(text));
+    } catch (error) {
+      fail((error as Error).message, EXIT_USAGE);
+    }
+  }
+  return endpoints;
+}
+
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2));
   if (args.help) {
     console.log(USAGE);
     return;
   }
-  const port = parsePort(args.port);
   const grace = parseSeconds(args.grace, "--grace");
   const idle = args["idle-timeout"] === undefined ? undefined : parseSeconds(args["idle-timeout"], "--idle-timeout");
   const limits = {
@@ -144,34 +163,47 @@ async function main(): Promise<void> {
   }
   const udpRate = parseRate(args["udp-rate"]);
   if (Number.isNaN(udpRate)) fail(`Invalid --udp-rate '${args["udp-rate"]}': expected an integer of at least 0`, EXIT_USAGE);
+  const endpoints = parseEndpoints(args);
+  const first = endpoints[0]!;
   const workers = args.workers === "auto" ? os.availableParallelism() : parseCount(args.workers, "--workers", 1)!;
   if (workers > 1 && args.udp) fail("Cannot combine --udp with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && !args.worker) {
-    const argv = process.argv.slice(2);
-    await supervise({ workers, port, grace, args: withoutOptions(argv, ["--port", "--workers"]) });
+    if (args.listen !== undefined) fail("Cannot combine --listen with --workers: workers share one --port", EXIT_USAGE);
+    const port = first.type === "unix" ? 0 : first.port;
+    await supervise({ workers, port, grace, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });
+  }
+  if (args.udp && first.type !== "tcp" && first.type !== "tcp6") {
+    fail("Cannot serve --udp beside a first endpoint that is not tcp: or tcp6:", EXIT_USAGE);
   }
   const factory = new EchoFactory();
   const adapter = args.adapter as AdapterChoice;
-  const listenTcp = (p: number) =>
-    listen(factory, {
-      host: args.host,
-      port: p,
-      adapter,
-      proxyProtocol: args["proxy-protocol"],
-      reusePort: args.worker,
-      ...limits,
-    });
+  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, ...limits };
   const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
-  const listenUdp = (p: number) => listenUDP(udpEcho, { host: args.host, port: p, adapter });
-  let server: AutoListeningPort;
+  const servers: AutoListeningPort[] = [];
   let udp: AutoListeningDatagramPort | undefined;
   try {
-    if (args.udp) ({ tcp: server, udp } = await listenTcpAndUdp(listenTcp, listenUdp, port));
-    else server = await listenTcp(port);
+    for (const [i, endpoint] of endpoints.entries()) {
+      if (i === 0 && args.udp && endpoint.type !== "unix") {
+        // UDP on the same port as the first TCP endpoint; with port 0 both must find one that is free for both.
+        const both = await listenTcpAndUdp(
+          (port) => listenEndpoint(factory, { ...endpoint, port }, options),
+          (port) => listenUDP(udpEcho, { host: endpoint.host, port, adapter }),
+          endpoint.port,
+        );
+        servers.push(both.tcp);
+        udp = both.udp;
+      } else {
+        servers.push(await listenEndpoint(factory, endpoint, options));
+      }
+    }
   } catch (error) {
+    await Promise.all([...servers.map((s) => s.close({ grace: 0 })), udp?.close()]);
     // A value the core rejects is a usage error; failing to bind is not.
     fail((error as Error).message, error instanceof RangeError || error instanceof TypeError ? EXIT_USAGE : 1);
   }
+  const server = {
+    close: (options: { grace: number }) => Promise.all([...servers.map((s) => s.close(options)), udp?.close()]),
+  };
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -179,7 +211,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    void Promise.all([server.close({ grace: grace * 1000 }), udp?.close()]).then(() => {
+    void server.close({ grace: grace * 1000 }).then(() => {
       console.log(
         `Stopped on ${signal}: served ${plural(factory.connectionsServed, "connection")}, echoed ${plural(factory.bytesEchoed, "byte")}${udp === undefined ? "" : udpSummary(udpEcho, udp)}`,
       );
@@ -199,10 +231,14 @@ async function main(): Promise<void> {
   }
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();
+  // Plain TCP over IPv4 first: scripts read the first "listening on 127.0.0.1:PORT".
+  const where = servers.map((s, i) => (endpoints[i]!.type === "ssl" ? "ssl:" : "") + formatAddress(s.address));
+  const rank = (i: number) => ["tcp", "tcp6", "ssl", "unix"].indexOf(endpoints[i]!.type);
+  const order = [...where.keys()].sort((a, b) => rank(a) - rank(b));
   const udpPart = udp === undefined ? "" : ` and UDP ${formatAddress(udp.address)}`;
   const udpAdapter = udp === undefined ? "" : `, UDP adapter ${udp.adapter}`;
   console.log(
-    `Echo server listening on ${formatAddress(server.address)}${udpPart} (${runtime.name} ${runtime.version}, adapter ${server.adapter}${udpAdapter})`,
+    `Echo server listening on ${order.map((i) => where[i]).join(", ")}${udpPart} (${runtime.name} ${runtime.version}, adapter ${servers[0]!.adapter}${udpAdapter})`,
   );
 }
 

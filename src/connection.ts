@@ -1,7 +1,7 @@
 import { type Address, formatAddress } from "./address.ts";
 import { ConnectionAborted, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
-import type { Socket } from "./socket.ts";
+import type { Socket, TlsInfo } from "./socket.ts";
 import type { Producer, Transport } from "./transport.ts";
 
 /** Options shared by every connection of a listening port. */
@@ -103,6 +103,8 @@ export class Connection implements Transport {
   #deferredClose: { error: unknown } | undefined;
   #lastActivity = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #writeShutRequested = false;
+  #reason: Reason | undefined;
 
   /**
    * @param socket The adapter's socket.
@@ -143,7 +145,7 @@ export class Connection implements Transport {
 
   /** {@inheritDoc Transport.write} */
   write(data: Uint8Array | string): void {
-    if (this.#state === "closed" || this.#writeShut || this.#abortReason !== undefined) return;
+    if (this.#state === "closed" || this.#writeShut || this.#writeShutRequested || this.#abortReason !== undefined) return;
     let bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
     // Another connection's socket may hold on to what it is given: only the lender's own
@@ -187,6 +189,30 @@ export class Connection implements Transport {
     this.#userPaused = false;
     this.#updateReading();
     this.#finishDisconnect();
+  }
+
+  /**
+   * Sends FIN once everything queued has been sent, and goes on reading, as Twisted's
+   * `loseWriteConnection`: the peer sees the end of our data and may still answer.
+   */
+  loseWriteConnection(): void {
+    if (this.#state !== "open" || this.#writeShutRequested) return;
+    this.#writeShutRequested = true;
+    if (this.#queued === 0) this.#shutWrite();
+  }
+
+  /**
+   * What TLS agreed on (ALPN, the peer's certificate where the runtime exposes it).
+   *
+   * @returns The TLS details, or `undefined` for a connection without TLS.
+   */
+  getTlsInfo(): TlsInfo | undefined {
+    return this.#socket.tlsInfo?.();
+  }
+
+  /** Why the connection ended, once `connectionLost` has run. */
+  get reason(): Reason | undefined {
+    return this.#reason;
   }
 
   /** {@inheritDoc Transport.abortConnection} */
@@ -330,6 +356,7 @@ export class Connection implements Transport {
     this.#queued = 0;
     const reason = this.#abortReason ??
       (error === undefined ? (this.#loseReason ?? connectionDone) : new ConnectionLost(describe(error), { cause: error }));
+    this.#reason = reason;
     const protocol = this.protocol;
     if (protocol !== undefined) {
       protocol.connected = false;
@@ -410,6 +437,13 @@ export class Connection implements Transport {
       this.#producer?.resumeProducing();
     }
     if (this.#state === "disconnecting") this.#finishDisconnect();
+    else if (this.#writeShutRequested && this.#queued === 0) this.#shutWrite();
+  }
+
+  #shutWrite(): void {
+    if (this.#writeShut) return;
+    this.#writeShut = true;
+    this.#socket.shutdownWrite();
   }
 
   #checkHigh(): void {
@@ -433,11 +467,12 @@ export class Connection implements Transport {
       this.#closeRequested = true;
       clearTimeout(this.#lingerTimer);
       this.#socket.close();
-    } else if (!this.#writeShut) {
+    } else if (this.#lingerTimer === undefined) {
       // Closing with unread input makes the kernel send RST, which can destroy
       // output the peer has not read yet; so send FIN and wait for the peer's.
+      // (After loseWriteConnection() the FIN is already sent; only the wait remains.)
+      if (!this.#writeShut) this.#socket.shutdownWrite();
       this.#writeShut = true;
-      this.#socket.shutdownWrite();
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
       this.#lingerTimer = setTimeout(() => {
         this.#closeRequested = true;

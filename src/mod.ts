@@ -5,7 +5,7 @@
  * @module
  */
 export { AcceptErrors, type AcceptErrorsOptions, type AcceptFailureKind, classifyAcceptError } from "./accept_errors.ts";
-export { type Address, formatAddress, tcpAddress } from "./address.ts";
+export { type Address, formatAddress, tcpAddress, unixAddress } from "./address.ts";
 export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./connection.ts";
 export { EchoFactory, EchoProtocol } from "./echo.ts";
 export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
@@ -13,7 +13,7 @@ export { Factory } from "./factory.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./memory_transport.ts";
 export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./port.ts";
 export { Protocol } from "./protocol.ts";
-export type { Socket } from "./socket.ts";
+export type { PeerCertificate, Socket, TlsInfo } from "./socket.ts";
 export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
 export { FramingError, NetstringParseError } from "./framing_error.ts";
@@ -42,3 +42,33 @@ export {
   V1_MAX_LENGTH,
 } from "./proxy_header.ts";
 export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver, RateLimitedLog } from "./proxy_protocol.ts";
+export {
+  type ClientEndpoint,
+  DEFAULT_CONNECT_TIMEOUT,
+  describeServerEndpoint,
+  formatServerEndpoint,
+  parseClientEndpoint,
+  parseServerEndpoint,
+  quoteEndpointValue,
+  type ServerEndpoint,
+  splitEndpoint,
+  type TcpClientEndpoint,
+  type TcpServerEndpoint,
+  type TlsClientEndpoint,
+  type TlsServerEndpoint,
+  type UnixClientEndpoint,
+  type UnixServerEndpoint,
+} from "./endpoints.ts";
+export {
+  ClientFactory,
+  type ConnectOptions,
+  type ConnectTarget,
+  Connector,
+  type Dial,
+  factoryFor,
+  resolveClientEndpoint,
+  startConnecting,
+} from "./client.ts";
+export { ConnectError, connectError, describeClientEndpoint } from "./connect_error.ts";
+export { ReconnectingClientFactory } from "./reconnecting_client_factory.ts";
+export { UnixPort } from "./unix_port.ts";

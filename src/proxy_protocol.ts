@@ -58,8 +58,11 @@ class ProxiedTransport implements Transport {
   writeSequence(data: Iterable<Uint8Array | string>): void {
     this.#inner.writeSequence(data);
   }
-  loseConnection(): void {
-    this.#inner.loseConnection();
+  loseConnection(reason?: Reason): void {
+    this.#inner.loseConnection(reason);
+  }
+  loseWriteConnection(): void {
+    this.#inner.loseWriteConnection();
   }
   abortConnection(): void {
     this.#inner.abortConnection();

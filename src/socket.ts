@@ -24,4 +24,26 @@ export interface Socket {
   close(): void;
   /** Closes now, discarding what is unsent (RST where the runtime allows), then reports `closed()`. */
   abort(): void;
+  /** What TLS agreed on, for a TLS socket; absent or `undefined` otherwise. */
+  tlsInfo?(): TlsInfo | undefined;
+}
+
+/** What a TLS connection tells about itself, where the runtime exposes it. */
+export interface TlsInfo {
+  /** The ALPN protocol agreed on, or `null` for none. */
+  readonly alpnProtocol: string | null;
+  /** The peer's certificate; Bun and Node expose it, Deno does not. */
+  readonly peerCertificate?: PeerCertificate;
+}
+
+/** The parts of a peer's X.509 certificate a protocol usually checks. */
+export interface PeerCertificate {
+  /** The subject, e.g. `CN=localhost`. */
+  readonly subject: string;
+  /** The issuer, e.g. `CN=twine-test-ca`. */
+  readonly issuer: string;
+  /** When it expires, as the runtime formats it. */
+  readonly validTo: string;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string;
 }

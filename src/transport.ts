@@ -45,6 +45,11 @@ export interface Transport extends Producer {
    * @default connectionDone
    */
   loseConnection(reason?: Reason): void;
+  /**
+   * Sends FIN once everything queued has been sent and goes on reading, as Twisted's
+   * `ITCPTransport.loseWriteConnection`. Later writes are ignored. Safe to call twice.
+   */
+  loseWriteConnection(): void;
   /** Closes the connection now, discarding queued output. Safe to call at any time. */
   abortConnection(): void;
   /** @returns The address of the other end. */

@@ -30,3 +30,15 @@ export const PAIRS: readonly Pair[] = [
 
 /** The runtime binaries, for tests that start them with other flags. */
 export const BINARIES = { bun: bin("bun"), deno: bin("deno"), node: bin("node") } as const;
+
+/**
+ * The same pair with file access for Deno (`--allow-read --allow-write`), which Unix
+ * sockets and TLS certificate files need; Bun and Node need no flags.
+ *
+ * @param pair A runtime x adapter pair.
+ * @returns The pair, its command extended on Deno.
+ */
+export function withFileAccess(pair: Pair): Pair {
+  if (pair.runtime !== "deno") return pair;
+  return { ...pair, command: [...pair.command, "--allow-read", "--allow-write"] };
+}

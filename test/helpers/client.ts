@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
+import tls from "node:tls";
 
 /**
  * A repeating random pattern whose length is prime-ish, so a lost, repeated or
@@ -38,10 +39,25 @@ export class Pattern {
   }
 }
 
-/** Connects to `host`:`port` (loopback only) with Nagle off and half-open allowed. */
-export function connect(port: number, host: "127.0.0.1" | "::1" = "127.0.0.1"): Promise<net.Socket> {
+/** Where a test client connects: a loopback port, a Unix socket's path, or a TLS port and the CA to trust. */
+export type Target = number | string | { readonly tlsPort: number; readonly ca: string };
+
+/** Connects to `host`:`port` (loopback only), to the Unix socket at a path, or over TLS, with Nagle off and half-open allowed. */
+export function connect(port: Target, host: "127.0.0.1" | "::1" = "127.0.0.1"): Promise<net.Socket> {
+  if (typeof port === "object") {
+    return new Promise((resolve, reject) => {
+      const sock = tls.connect({ host, port: port.tlsPort, ca: port.ca, allowHalfOpen: true, noDelay: true } as tls.ConnectionOptions);
+      sock.once("secureConnect", () => {
+        sock.off("error", reject);
+        resolve(sock);
+      });
+      sock.once("error", reject);
+    });
+  }
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const sock = typeof port === "string"
+      ? net.connect({ path: port, allowHalfOpen: true })
+      : net.connect({ host, port, allowHalfOpen: true, noDelay: true });
     sock.once("connect", () => {
       sock.off("error", reject);
       resolve(sock);
@@ -114,7 +130,7 @@ export function* chunked(data: Uint8Array, sizes: readonly number[]): Generator<
 }
 
 /** Sends `payload` in `sizes`-sized chunks, half-closes, and returns what came back. */
-export async function echo(port: number, payload: Uint8Array, sizes: readonly number[] = [payload.length || 1]) {
+export async function echo(port: Target, payload: Uint8Array, sizes: readonly number[] = [payload.length || 1]) {
   const sock = await connect(port);
   const result = collect(sock);
   await writeAll(sock, chunked(payload, sizes));

@@ -1,0 +1,372 @@
+/**
+ * Endpoint strings, as Twisted's `serverFromString` and `clientFromString` read them:
+ * `type:arg:name=value`, with `\` escaping the next character (so `\:` is a colon
+ * inside a value). Parsing is pure: it checks the syntax, the names and the numbers,
+ * and returns a typed description; the adapters open files and sockets.
+ *
+ * @example
+ * ```ts
+ * import { parseServerEndpoint } from "./endpoints.ts";
+ * parseServerEndpoint("tcp6:8000:interface=\\:\\:1"); // { type: "tcp6", port: 8000, host: "::1", ... }
+ * ```
+ *
+ * @module
+ */
+
+/** A TCP server endpoint: `tcp:PORT[:interface=ADDR][:backlog=N]`, or `tcp6:` for IPv6. */
+export interface TcpServerEndpoint {
+  readonly type: "tcp" | "tcp6";
+  readonly port: number;
+  /** The address to bind; `127.0.0.1` (or `::1` for `tcp6`) unless `interface=` says otherwise. */
+  readonly host: string;
+  /** The listen backlog, if given. */
+  readonly backlog?: number;
+  /** Whether a PROXY protocol header comes first (the `haproxy:` prefix). */
+  readonly proxyProtocol?: boolean;
+}
+
+/** A TLS server endpoint: `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:extraCertChain=CHAIN.pem]`. */
+export interface TlsServerEndpoint {
+  readonly type: "ssl";
+  readonly port: number;
+  readonly host: string;
+  readonly backlog?: number;
+  /** Path of the PEM private key. */
+  readonly privateKey: string;
+  /** Path of the PEM certificate; as in Twisted, the key file when not given. */
+  readonly certKey: string;
+  /** Path of PEM intermediate certificates sent after the certificate. */
+  readonly extraCertChain?: string;
+  /** ALPN protocols offered, in order of preference (twine's addition: `alpn=h2;http/1.1`). */
+  readonly alpn?: readonly string[];
+  /** Whether a PROXY protocol header comes first (the `haproxy:` prefix). */
+  readonly proxyProtocol?: boolean;
+}
+
+/** A Unix socket server endpoint: `unix:PATH[:mode=660][:backlog=N]`. */
+export interface UnixServerEndpoint {
+  readonly type: "unix";
+  readonly path: string;
+  /** Permission bits of the socket file. @default 0o666 */
+  readonly mode: number;
+  readonly backlog?: number;
+  /** Whether a PROXY protocol header comes first (the `haproxy:` prefix). */
+  readonly proxyProtocol?: boolean;
+}
+
+/** What `parseServerEndpoint` returns. */
+export type ServerEndpoint = TcpServerEndpoint | TlsServerEndpoint | UnixServerEndpoint;
+
+/** A TCP client endpoint: `tcp:host=H:port=P[:timeout=S]` (or `tcp:H:P`). */
+export interface TcpClientEndpoint {
+  readonly type: "tcp";
+  readonly host: string;
+  readonly port: number;
+  /** Milliseconds to wait for the connection; the string gives seconds, as Twisted's. @default 30000 */
+  readonly timeout: number;
+}
+
+/** A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem][:servername=N][:alpn=h2;http/1.1]`. */
+export interface TlsClientEndpoint {
+  readonly type: "tls";
+  readonly host: string;
+  readonly port: number;
+  readonly timeout: number;
+  /** Path of a PEM file of certificate authorities to trust instead of the system's. */
+  readonly trustRoots?: string;
+  /** Path of a PEM client certificate. */
+  readonly certificate?: string;
+  /** Path of the PEM key of the client certificate. */
+  readonly privateKey?: string;
+  /** The SNI name sent and checked against the certificate. @default host */
+  readonly servername: string;
+  /** ALPN protocols offered, in order of preference. */
+  readonly alpn?: readonly string[];
+}
+
+/** A Unix socket client endpoint: `unix:path=/tmp/echo.sock[:timeout=S]` (or `unix:/tmp/echo.sock`). */
+export interface UnixClientEndpoint {
+  readonly type: "unix";
+  readonly path: string;
+  readonly timeout: number;
+}
+
+/** What `parseClientEndpoint` returns. */
+export type ClientEndpoint = TcpClientEndpoint | TlsClientEndpoint | UnixClientEndpoint;
+
+/** Default connect timeout in milliseconds, Twisted's 30 seconds. */
+export const DEFAULT_CONNECT_TIMEOUT = 30_000;
+
+interface Parsed {
+  readonly args: string[];
+  readonly kw: Map<string, string>;
+}
+
+/**
+ * Splits an endpoint string into positional arguments and `name=value` pairs, as
+ * Twisted's `_parse`: `:` separates parts, the first `=` in a part separates name from
+ * value, and `\` takes the next character literally.
+ *
+ * @param description The endpoint string.
+ * @param kind `server` or `client`, for error messages.
+ * @returns The positional arguments (the first is the type) and the named ones.
+ * @throws {TypeError} If the string ends in a lone backslash or names a parameter twice.
+ */
+export function splitEndpoint(description: string, kind?: string): Parsed {
+  const where = `Cannot parse ${kind === undefined ? "" : `${kind} `}endpoint '${description}'`;
+  const args: string[] = [];
+  const kw = new Map<string, string>();
+  let part: string[] = [];
+  let current = "";
+  // After '=' only ':' separates: a value may contain '=' unescaped, as in Twisted.
+  let inValue = false;
+  const add = () => {
+    part.push(current);
+    current = "";
+    if (part.length === 1) args.push(part[0]!);
+    else {
+      const [name, value] = part as [string, string];
+      if (kw.has(name)) throw new TypeError(`${where}: parameter '${name}' given twice`);
+      kw.set(name, value);
+    }
+    part = [];
+    inValue = false;
+  };
+  for (let i = 0; i < description.length; i++) {
+    const c = description[i]!;
+    if (c === "\\") {
+      if (i + 1 >= description.length) {
+        throw new TypeError(`${where}: ends in a lone backslash`);
+      }
+      current += description[++i];
+    } else if (c === ":") {
+      add();
+    } else if (c === "=" && !inValue) {
+      part.push(current);
+      current = "";
+      inValue = true;
+    } else {
+      current += c;
+    }
+  }
+  add();
+  return { args, kw };
+}
+
+/**
+ * Quotes a value for an endpoint string, so that {@link splitEndpoint} reads it back unchanged.
+ *
+ * @param value Any text, such as a path or an IPv6 address.
+ * @returns The text with `\`, `:` and `=` escaped by a backslash.
+ * @example
+ * ```ts
+ * import { quoteEndpointValue } from "./endpoints.ts";
+ * `tcp6:8000:interface=${quoteEndpointValue("::1")}`; // "tcp6:8000:interface=\\:\\:1"
+ * ```
+ */
+export function quoteEndpointValue(value: string): string {
+  return value.replace(/[\\:=]/g, (c) => `\\${c}`);
+}
+
+type Spec = {
+  /** Names of the positional arguments after the type, in order. */
+  readonly positional: readonly string[];
+  /** Every name accepted, positional or named. */
+  readonly names: readonly string[];
+  readonly required: readonly string[];
+};
+
+const SERVER_SPECS: Record<string, Spec> = {
+  tcp: { positional: ["port"], names: ["port", "interface", "backlog"], required: ["port"] },
+  tcp6: { positional: ["port"], names: ["port", "interface", "backlog"], required: ["port"] },
+  ssl: {
+    positional: ["port"],
+    names: ["port", "interface", "backlog", "privateKey", "certKey", "extraCertChain", "alpn"],
+    required: ["port"],
+  },
+  unix: { positional: ["address"], names: ["address", "mode", "backlog", "lockfile"], required: ["address"] },
+};
+
+const CLIENT_SPECS: Record<string, Spec> = {
+  tcp: { positional: ["host", "port"], names: ["host", "port", "timeout"], required: ["host", "port"] },
+  tls: {
+    positional: ["host", "port"],
+    names: ["host", "port", "timeout", "trustRoots", "certificate", "privateKey", "servername", "alpn"],
+    required: ["host", "port"],
+  },
+  unix: { positional: ["path"], names: ["path", "timeout"], required: ["path"] },
+};
+
+function resolve(description: string, specs: Record<string, Spec>, kind: string): [string, Map<string, string>] {
+  if (typeof description !== "string") {
+    throw new TypeError(`Cannot parse ${kind} endpoint ${String(description)}: not a string`);
+  }
+  const { args, kw } = splitEndpoint(description, kind);
+  const type = args.shift()!;
+  const spec = specs[type];
+  const where = `Cannot parse ${kind} endpoint '${description}'`;
+  if (type === "") throw new TypeError(`${where}: no endpoint type (expected ${Object.keys(specs).join(", ")})`);
+  if (spec === undefined) {
+    throw new TypeError(`${where}: unknown endpoint type '${type}' (expected ${Object.keys(specs).join(", ")})`);
+  }
+  if (args.length > spec.positional.length) {
+    throw new TypeError(`${where}: unexpected argument '${args[spec.positional.length]}'`);
+  }
+  const values = new Map<string, string>();
+  args.forEach((value, i) => values.set(spec.positional[i]!, value));
+  for (const [name, value] of kw) {
+    if (!spec.names.includes(name)) {
+      throw new TypeError(`${where}: unknown parameter '${name}' for ${type} (expected ${spec.names.join(", ")})`);
+    }
+    if (values.has(name)) throw new TypeError(`${where}: parameter '${name}' given twice`);
+    values.set(name, value);
+  }
+  for (const name of spec.required) {
+    if (!values.has(name)) throw new TypeError(`${where}: missing ${name}`);
+  }
+  for (const [name, value] of values) {
+    if (value === "") throw new TypeError(`${where}: missing value for ${name}`);
+  }
+  return [type, values];
+}
+
+function port(where: string, text: string): number {
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n <= 65535)) throw new RangeError(`${where}: bad port '${text}' (expected an integer from 0 to 65535)`);
+  return n;
+}
+
+function integer(where: string, name: string, text: string | undefined, radix = 10): number | undefined {
+  if (text === undefined) return undefined;
+  const ok = radix === 8 ? /^[0-7]{1,4}$/ : /^\d{1,9}$/;
+  if (!ok.test(text)) {
+    throw new RangeError(`${where}: bad ${name} '${text}' (expected ${radix === 8 ? "octal permission bits such as 660" : "a whole number"})`);
+  }
+  return Number.parseInt(text, radix);
+}
+
+function seconds(where: string, text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CONNECT_TIMEOUT;
+  const s = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(s > 0)) throw new RangeError(`${where}: bad timeout '${text}' (expected a number of seconds above 0)`);
+  return s * 1000;
+}
+
+function alpn(text: string | undefined): readonly string[] | undefined {
+  return text === undefined ? undefined : text.split(";").filter((p) => p !== "");
+}
+
+/**
+ * Parses a server endpoint string, as Twisted's `serverFromString`: `tcp:8000:interface=127.0.0.1:backlog=511`,
+ * `tcp6:8000:interface=\:\:1`, `ssl:8443:privateKey=key.pem:certKey=cert.pem`, `unix:/tmp/echo.sock:mode=660`,
+ * and any of them behind `haproxy:` (`haproxy:tcp:8000`) for a PROXY protocol header first.
+ *
+ * @param description The endpoint string.
+ * @returns The endpoint's typed description.
+ * @throws {TypeError} For a malformed string, an unknown type or parameter, or a missing value.
+ * @throws {RangeError} For a bad port, backlog or mode.
+ * @example
+ * ```ts
+ * import { parseServerEndpoint } from "./endpoints.ts";
+ * parseServerEndpoint("unix:/tmp/echo.sock:mode=660"); // { type: "unix", path: "/tmp/echo.sock", mode: 0o660 }
+ * ```
+ */
+export function parseServerEndpoint(description: string): ServerEndpoint {
+  // Twisted's haproxy: prefix wraps any other server endpoint in the PROXY protocol.
+  if (description.startsWith("haproxy:")) {
+    const inner = description.slice("haproxy:".length);
+    if (inner.startsWith("haproxy:")) throw new TypeError(`Cannot parse server endpoint '${description}': haproxy: given twice`);
+    return { ...parseServerEndpoint(inner), proxyProtocol: true };
+  }
+  const [type, v] = resolve(description, SERVER_SPECS, "server");
+  const where = `Cannot parse server endpoint '${description}'`;
+  const backlog = integer(where, "backlog", v.get("backlog"));
+  const extra = backlog === undefined ? {} : { backlog };
+  if (type === "unix") {
+    const lockfile = v.get("lockfile");
+    if (lockfile !== undefined && lockfile !== "0" && lockfile !== "1") {
+      throw new RangeError(`${where}: bad lockfile '${lockfile}' (expected 0 or 1)`);
+    }
+    return { type, path: v.get("address")!, mode: integer(where, "mode", v.get("mode"), 8) ?? 0o666, ...extra };
+  }
+  const p = port(where, v.get("port")!);
+  const host = v.get("interface") ?? (type === "tcp6" ? "::1" : "127.0.0.1");
+  if (type === "tcp6" && !host.includes(":")) {
+    throw new RangeError(`${where}: bad interface '${host}' for tcp6 (expected an IPv6 address)`);
+  }
+  if (type === "tcp" || type === "tcp6") return { type, port: p, host, ...extra };
+  const privateKey = v.get("privateKey") ?? "server.pem";
+  const chain = v.get("extraCertChain");
+  const protocols = alpn(v.get("alpn"));
+  return {
+    type: "ssl",
+    port: p,
+    host,
+    privateKey,
+    certKey: v.get("certKey") ?? privateKey,
+    ...(chain === undefined ? {} : { extraCertChain: chain }),
+    ...(protocols === undefined ? {} : { alpn: protocols }),
+    ...extra,
+  };
+}
+
+/**
+ * Parses a client endpoint string, as Twisted's `clientFromString`: `tcp:host=H:port=P:timeout=S`,
+ * `tls:host=H:port=P:trustRoots=ca.pem`, `unix:path=/tmp/echo.sock`.
+ *
+ * @param description The endpoint string.
+ * @returns The endpoint's typed description.
+ * @throws {TypeError} For a malformed string, an unknown type or parameter, or a missing value.
+ * @throws {RangeError} For a bad port or timeout.
+ * @example
+ * ```ts
+ * import { parseClientEndpoint } from "./endpoints.ts";
+ * parseClientEndpoint("tcp:host=127.0.0.1:port=8000"); // { type: "tcp", host: "127.0.0.1", port: 8000, timeout: 30000 }
+ * ```
+ */
+export function parseClientEndpoint(description: string): ClientEndpoint {
+  const [type, v] = resolve(description, CLIENT_SPECS, "client");
+  const where = `Cannot parse client endpoint '${description}'`;
+  const timeout = seconds(where, v.get("timeout"));
+  if (type === "unix") return { type, path: v.get("path")!, timeout };
+  const host = v.get("host")!;
+  const p = port(where, v.get("port")!);
+  if (type === "tcp") return { type, host, port: p, timeout };
+  const optional: Record<string, unknown> = {};
+  for (const name of ["trustRoots", "certificate", "privateKey"] as const) {
+    if (v.has(name)) optional[name] = v.get(name);
+  }
+  const protocols = alpn(v.get("alpn"));
+  if (protocols !== undefined) optional.alpn = protocols;
+  return { type: "tls", host, port: p, timeout, servername: v.get("servername") ?? host, ...optional };
+}
+
+/**
+ * Writes a server endpoint back as a string that {@link parseServerEndpoint} reads as the same endpoint.
+ *
+ * @param endpoint The description.
+ * @returns The endpoint string, e.g. `tcp:8000:interface=127.0.0.1`.
+ */
+export function formatServerEndpoint(endpoint: ServerEndpoint): string {
+  if (endpoint.proxyProtocol === true) return `haproxy:${formatServerEndpoint({ ...endpoint, proxyProtocol: false })}`;
+  const q = quoteEndpointValue;
+  const backlog = endpoint.backlog === undefined ? "" : `:backlog=${endpoint.backlog}`;
+  if (endpoint.type === "unix") return `unix:${q(endpoint.path)}:mode=${endpoint.mode.toString(8)}${backlog}`;
+  const base = `${endpoint.type}:${endpoint.port}:interface=${q(endpoint.host)}${backlog}`;
+  if (endpoint.type !== "ssl") return base;
+  const chain = endpoint.extraCertChain === undefined ? "" : `:extraCertChain=${q(endpoint.extraCertChain)}`;
+  const protocols = endpoint.alpn === undefined ? "" : `:alpn=${q(endpoint.alpn.join(";"))}`;
+  return `${base}:privateKey=${q(endpoint.privateKey)}:certKey=${q(endpoint.certKey)}${chain}${protocols}`;
+}
+
+/**
+ * Describes where a server endpoint listens, for log lines: `tcp:127.0.0.1:8000`, `ssl:[::1]:8443`, `unix:/tmp/echo.sock`.
+ *
+ * @param endpoint The description, with the port it actually bound.
+ * @returns One short line.
+ */
+export function describeServerEndpoint(endpoint: ServerEndpoint): string {
+  if (endpoint.type === "unix") return `unix:${endpoint.path}`;
+  const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+  return `${endpoint.type}:${host}:${endpoint.port}`;
+}

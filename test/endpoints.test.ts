@@ -1,0 +1,142 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import {
+  formatServerEndpoint,
+  parseClientEndpoint,
+  parseServerEndpoint,
+  quoteEndpointValue,
+  splitEndpoint,
+} from "../src/endpoints.ts";
+
+describe("server endpoint strings", () => {
+  test.each([
+    ["tcp:8000", { type: "tcp", port: 8000, host: "127.0.0.1" }],
+    ["tcp:0:interface=0.0.0.0:backlog=511", { type: "tcp", port: 0, host: "0.0.0.0", backlog: 511 }],
+    ["tcp:port=8000", { type: "tcp", port: 8000, host: "127.0.0.1" }],
+    ["tcp6:8000:interface=\\:\\:1", { type: "tcp6", port: 8000, host: "::1" }],
+    ["tcp6:8000", { type: "tcp6", port: 8000, host: "::1" }],
+    ["unix:/tmp/echo.sock:mode=660", { type: "unix", path: "/tmp/echo.sock", mode: 0o660 }],
+    ["unix:/tmp/echo.sock", { type: "unix", path: "/tmp/echo.sock", mode: 0o666 }],
+    ["unix:address=/tmp/a\\:b.sock:lockfile=0", { type: "unix", path: "/tmp/a:b.sock", mode: 0o666 }],
+    [
+      "ssl:8443:privateKey=key.pem:certKey=cert.pem",
+      { type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "key.pem", certKey: "cert.pem" },
+    ],
+    ["ssl:8443", { type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "server.pem", certKey: "server.pem" }],
+    [
+      "ssl:8443:privateKey=k.pem:extraCertChain=chain.pem:alpn=h2;http/1.1",
+      {
+        type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "k.pem", certKey: "k.pem",
+        extraCertChain: "chain.pem", alpn: ["h2", "http/1.1"],
+      },
+    ],
+  ])("%s parses as Twisted's serverFromString reads it", (text, expected) => {
+    expect(parseServerEndpoint(text)).toEqual(expected);
+  });
+
+  test.each([
+    ["", "Cannot parse server endpoint '': no endpoint type (expected tcp, tcp6, ssl, unix)"],
+    ["udp:53", "Cannot parse server endpoint 'udp:53': unknown endpoint type 'udp' (expected tcp, tcp6, ssl, unix)"],
+    ["tcp", "Cannot parse server endpoint 'tcp': missing port"],
+    ["tcp:", "Cannot parse server endpoint 'tcp:': missing value for port"],
+    ["tcp:70000", "Cannot parse server endpoint 'tcp:70000': bad port '70000' (expected an integer from 0 to 65535)"],
+    ["tcp:abc", "Cannot parse server endpoint 'tcp:abc': bad port 'abc' (expected an integer from 0 to 65535)"],
+    ["tcp:80:bogus=1", "Cannot parse server endpoint 'tcp:80:bogus=1': unknown parameter 'bogus' for tcp (expected port, interface, backlog)"],
+    ["tcp:80:interface=", "Cannot parse server endpoint 'tcp:80:interface=': missing value for interface"],
+    ["tcp:80:90", "Cannot parse server endpoint 'tcp:80:90': unexpected argument '90'"],
+    ["tcp:80:port=90", "Cannot parse server endpoint 'tcp:80:port=90': parameter 'port' given twice"],
+    ["tcp:80:backlog=x", "Cannot parse server endpoint 'tcp:80:backlog=x': bad backlog 'x' (expected a whole number)"],
+    ["tcp6:80:interface=127.0.0.1", "Cannot parse server endpoint 'tcp6:80:interface=127.0.0.1': bad interface '127.0.0.1' for tcp6 (expected an IPv6 address)"],
+    ["unix:/tmp/s:mode=999", "Cannot parse server endpoint 'unix:/tmp/s:mode=999': bad mode '999' (expected octal permission bits such as 660)"],
+    ["tcp:80\\", "Cannot parse server endpoint 'tcp:80\\': ends in a lone backslash"],
+  ])("%s is refused with one line naming the wrong part", (text, message) => {
+    expect(() => parseServerEndpoint(text)).toThrow(message);
+    try {
+      parseServerEndpoint(text);
+    } catch (error) {
+      expect((error as Error).message).not.toContain("\n");
+    }
+  });
+});
+
+describe("client endpoint strings", () => {
+  test.each([
+    ["tcp:host=127.0.0.1:port=8000", { type: "tcp", host: "127.0.0.1", port: 8000, timeout: 30_000 }],
+    ["tcp:127.0.0.1:8000:timeout=2.5", { type: "tcp", host: "127.0.0.1", port: 8000, timeout: 2500 }],
+    ["tcp:host=\\:\\:1:port=1", { type: "tcp", host: "::1", port: 1, timeout: 30_000 }],
+    [
+      "tls:host=localhost:port=8443:trustRoots=ca.pem",
+      { type: "tls", host: "localhost", port: 8443, timeout: 30_000, trustRoots: "ca.pem", servername: "localhost" },
+    ],
+    [
+      "tls:host=127.0.0.1:port=1:servername=example.test:alpn=h2",
+      { type: "tls", host: "127.0.0.1", port: 1, timeout: 30_000, servername: "example.test", alpn: ["h2"] },
+    ],
+    ["unix:path=/tmp/echo.sock", { type: "unix", path: "/tmp/echo.sock", timeout: 30_000 }],
+    ["unix:/tmp/echo.sock:timeout=1", { type: "unix", path: "/tmp/echo.sock", timeout: 1000 }],
+  ])("%s parses as Twisted's clientFromString reads it", (text, expected) => {
+    expect(parseClientEndpoint(text)).toEqual(expected);
+  });
+
+  test.each([
+    ["tcp:host=h", "Cannot parse client endpoint 'tcp:host=h': missing port"],
+    ["tcp:port=1", "Cannot parse client endpoint 'tcp:port=1': missing host"],
+    ["tcp:host=h:port=1:timeout=0", "Cannot parse client endpoint 'tcp:host=h:port=1:timeout=0': bad timeout '0' (expected a number of seconds above 0)"],
+    ["ssl:host=h:port=1", "Cannot parse client endpoint 'ssl:host=h:port=1': unknown endpoint type 'ssl' (expected tcp, tls, unix)"],
+    ["unix:path=/x:mode=1", "Cannot parse client endpoint 'unix:path=/x:mode=1': unknown parameter 'mode' for unix (expected path, timeout)"],
+  ])("%s is refused with one line naming the wrong part", (text, message) => {
+    expect(() => parseClientEndpoint(text)).toThrow(message);
+  });
+});
+
+test("a value in Twisted's syntax may hold '=' unescaped, as only ':' ends it", () => {
+  expect(splitEndpoint("tls:host=h:port=1:trustRoots=/a=b.pem").kw.get("trustRoots")).toBe("/a=b.pem");
+});
+
+test("any text quoted with quoteEndpointValue reads back unchanged, as path and as named value", () => {
+  fc.assert(
+    fc.property(fc.string({ minLength: 1, unit: "binary" }), (text) => {
+      const quoted = quoteEndpointValue(text);
+      expect(parseServerEndpoint(`unix:${quoted}`)).toMatchObject({ path: text });
+      expect(parseClientEndpoint(`unix:path=${quoted}`)).toMatchObject({ path: text });
+      expect(splitEndpoint(`x:${quoted}:${quoted}=${quoted}`).kw.get(text)).toBe(text);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test("formatServerEndpoint writes what parseServerEndpoint reads back as the same endpoint", () => {
+  const path = fc.string({ minLength: 1 });
+  const endpoint = fc.oneof(
+    fc.record({
+      type: fc.constantFrom("tcp" as const),
+      port: fc.integer({ min: 0, max: 65535 }),
+      host: fc.constantFrom("127.0.0.1", "0.0.0.0", "localhost"),
+    }),
+    fc.record({ type: fc.constant("tcp6" as const), port: fc.integer({ min: 0, max: 65535 }), host: fc.constantFrom("::1", "::") }),
+    fc.record({ type: fc.constant("unix" as const), path, mode: fc.integer({ min: 0, max: 0o777 }) }),
+    fc.record({
+      type: fc.constant("ssl" as const),
+      port: fc.integer({ min: 0, max: 65535 }),
+      host: fc.constant("127.0.0.1"),
+      privateKey: path,
+      certKey: path,
+    }),
+  );
+  fc.assert(
+    fc.property(endpoint, (e) => {
+      expect(parseServerEndpoint(formatServerEndpoint(e))).toEqual(e);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("haproxy: puts a PROXY protocol header in front of any server endpoint, as in Twisted", () => {
+  expect(parseServerEndpoint("haproxy:tcp:8000")).toEqual({ type: "tcp", port: 8000, host: "127.0.0.1", proxyProtocol: true });
+  expect(parseServerEndpoint("haproxy:unix:/tmp/e.sock").proxyProtocol).toBe(true);
+  expect(formatServerEndpoint(parseServerEndpoint("haproxy:tcp6:9000"))).toBe("haproxy:tcp6:9000:interface=\\:\\:1");
+  expect(() => parseServerEndpoint("haproxy:haproxy:tcp:8000")).toThrow(
+    "Cannot parse server endpoint 'haproxy:haproxy:tcp:8000': haproxy: given twice",
+  );
+  expect(() => parseServerEndpoint("haproxy:")).toThrow(/Cannot parse server endpoint/);
+});

@@ -1,0 +1,52 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+
+/** Paths of test-only certificates made by {@link makeTestCertificates}. */
+export interface TestCertificates {
+  readonly dir: string;
+  /** The test CA's certificate: the clients' trustRoots. */
+  readonly ca: string;
+  /** The server's certificate for localhost and 127.0.0.1, signed by the CA. */
+  readonly cert: string;
+  readonly key: string;
+  /** The same server's certificate, expired a day ago. */
+  readonly expired: string;
+  /** A key that matches none of the certificates. */
+  readonly otherKey: string;
+}
+
+function openssl(dir: string, ...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"], timeout: 30_000 });
+}
+
+/**
+ * Makes a throwaway CA and server certificates with `openssl`, in a new temporary
+ * directory: nothing secret is kept in the repository, and nothing outlives the test run.
+ *
+ * @returns Where the PEM files are.
+ */
+export function makeTestCertificates(): TestCertificates {
+  const dir = mkdtempSync(`${tmpdir()}/twine-certs-`);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  openssl(dir, "req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=twine-test-ca");
+  openssl(dir, "req", ...ec, "-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=localhost");
+  writeFileSync(
+    `${dir}/ext.cnf`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+  );
+  const sign = (out: string, days: string) =>
+    openssl(dir, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", out, "-days", days, "-extfile", "ext.cnf");
+  sign("cert.pem", "2");
+  // A negative validity: notAfter a day before notBefore, so it is expired from the start.
+  sign("expired.pem", "-1");
+  openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key");
+  return {
+    dir,
+    ca: `${dir}/ca.pem`,
+    cert: `${dir}/cert.pem`,
+    key: `${dir}/key.pem`,
+    expired: `${dir}/expired.pem`,
+    otherKey: `${dir}/other.key`,
+  };
+}
