@@ -82,7 +82,7 @@ test("rejects an unknown target with one line and exit code 2", async () => {
 test("a short --cost run pairs node with bare node and writes every ratio with its interval", async () => {
   const child = spawn(
     `${ROOT}node_modules/.bin/node`,
-    ["bench/run.ts", "--cost", "--targets", "node", "--pairs", "2", "--slice", "0.1", "--warmup", "0.05", "--rss-runs", "1", "--out", out],
+    ["bench/run.ts", "--cost", "--targets", "node", "--pairs", "2", "--slice", "0.3", "--warmup", "0.1", "--rss-runs", "1", "--out", out],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";
