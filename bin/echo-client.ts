@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The echo client: connects to an echo server, sends a message (or stdin), prints what
  * comes back, and exits 0 only if every byte came back identical, as Twisted's echoclient.

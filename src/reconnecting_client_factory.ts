@@ -21,8 +21,8 @@ export class ReconnectingClientFactory<P extends Protocol = Protocol> extends Cl
   jitter = 0.11962656472;
   /** Attempts after which it gives up; `undefined` never does. @default undefined */
   maxRetries: number | undefined = undefined;
-  /** The current wait, in seconds. */
-  delay = this.initialDelay;
+  /** The current wait, in seconds; as in Twisted, it starts at the default `initialDelay` and `resetDelay()` sets it from the field. */
+  delay = 1.0;
   /** Attempts since the last connection. */
   retries = 0;
   /** Whether it still reconnects; `stopTrying()` clears it. */
