@@ -6,10 +6,8 @@
  */
 import net from "node:net";
 import { setInterval } from "node:timers";
-import type { TLSSocket } from "node:tls";
 import {
   type ClientEndpoint,
-  type Connection,
   type Dial,
   type Factory,
   listenError,
@@ -17,83 +15,16 @@ import {
   type ListenOptions,
   Port,
   resolveListenOptions,
-  type Socket,
   tcpAddress,
-  type TlsInfo,
   unixAddress,
   UnixPort,
   type UnixServerEndpoint,
 } from "../src/mod.ts";
+import { NodeSocket, wire } from "./node_socket.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
-
-export class NodeSocket implements Socket {
-  connection!: Connection;
-  readonly #sock: net.Socket;
-  #full = false;
-
-  constructor(sock: net.Socket) {
-    this.#sock = sock;
-  }
-
-  write(data: Uint8Array): number {
-    // node:net buffers whatever it is given; stop giving once it says it is full,
-    // so that the core's queue (and its watermarks) hold the excess instead.
-    if (this.#full || this.#sock.destroyed) return 0;
-    this.#full = !this.#sock.write(data);
-    return data.length;
-  }
-
-  get pending(): number {
-    return this.#sock.writableLength;
-  }
-
-  tlsInfo(): TlsInfo | undefined {
-    const sock = this.#sock as TLSSocket;
-    if (typeof sock.getPeerX509Certificate !== "function") return undefined;
-    const cert = sock.getPeerX509Certificate();
-    const alpnProtocol = typeof sock.alpnProtocol === "string" ? sock.alpnProtocol : null;
-    if (cert === undefined) return { alpnProtocol };
-    const { subject, issuer, validTo, fingerprint256 } = cert;
-    return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
-  }
-
-  drained(): void {
-    this.#full = false;
-    this.connection.writable();
-  }
-
-  pauseReading(): void {
-    this.#sock.pause();
-  }
-
-  resumeReading(): void {
-    this.#sock.resume();
-  }
-
-  shutdownWrite(): void {
-    this.#sock.end();
-  }
-
-  close(): void {
-    const sock = this.#sock;
-    if (sock.writableFinished) sock.destroy();
-    else sock.end(() => sock.destroy());
-  }
-
-  abort(): void {
-    const sock = this.#sock;
-    try {
-      // Not every runtime's node:net has resetAndDestroy (RST); destroy still frees the socket.
-      if (typeof sock.resetAndDestroy === "function" && !sock.destroyed) sock.resetAndDestroy();
-      else sock.destroy();
-    } catch {
-      sock.destroy();
-    }
-  }
-}
 
 /** How often Deno's listener is re-armed; descriptors freed are used within this. */
 const REARM_MS = 100;
@@ -117,18 +48,6 @@ function rearmOnDeno(server: net.Server, log: (line: string) => void): ReturnTyp
   return timer;
 }
 
-/** Routes a socket's events to its connection: the same for accepted and connected sockets. */
-export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
-  let failure: Error | undefined;
-  socket.connection = connection;
-  sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
-  sock.on("end", () => connection.readEnded());
-  sock.on("drain", () => socket.drained());
-  sock.on("error", (error) => {
-    failure ??= error;
-  });
-  sock.on("close", () => connection.closed(failure));
-}
 
 /**
  * Listens with `node:net`.

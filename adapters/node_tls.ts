@@ -17,7 +17,7 @@ import {
   type TlsClientEndpoint,
   type TlsServerEndpoint,
 } from "../src/mod.ts";
-import { NodeSocket, wire } from "./node.ts";
+import { NodeSocket, wire } from "./node_socket.ts";
 import { handshakeFailureLog, readClientPem, readServerPem } from "./tls_files.ts";
 import type { Dial } from "../src/mod.ts";
 

@@ -69,7 +69,7 @@ export function connectError(endpoint: ClientEndpoint, error: unknown): ConnectE
   if (error instanceof ConnectError) return error;
   const e = error as { code?: unknown; name?: unknown; message?: unknown } | undefined;
   const message = String(e?.message ?? error);
-  let known = PROBLEMS[String(e?.code)] ?? PROBLEMS[String(e?.name)];
+  let known: [code: string, text: string] | undefined = PROBLEMS[String(e?.code)] ?? PROBLEMS[String(e?.name)];
   // Some runtimes give only a message: Deno's name lookups, Bun's refusals.
   // rustls (Deno) and Bun describe certificate problems in words.
   known ??= /expired/i.test(message)
