@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { collect, connect, echo, writeAll } from "./helpers/client.ts";
 import { withServer } from "./helpers/with_server.ts";
 import { PAIRS } from "../tools/runtimes.ts";
-import { startServer } from "../tools/server_process.ts";
+import { startProcess, startServer } from "../tools/server_process.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const SIG = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
@@ -50,6 +50,16 @@ describe.each(PAIRS)("$name with the PROXY protocol", (pair) => {
       const { received, error } = await echo(server.port, concat(V2_TCP6, payload), [...new Array(V2_TCP6.length).fill(1), 65536]);
       expect(error).toBeUndefined();
       expect(received.equals(payload)).toBe(true);
+    });
+  });
+
+  test("the echo CLI's haproxy: endpoint reads the header first, as --proxy-protocol does", async () => {
+    const started = startProcess(pair.name, [...pair.command, "bin/echo.ts", "--listen", "haproxy:tcp:0", "--adapter", pair.adapter]);
+    await withServer(started, async (server) => {
+      const proxied = await echo(server.port, concat(enc("PROXY TCP4 198.51.100.7 203.0.113.9 40000 443\r\n"), enc("hello")));
+      expect(proxied.received.toString()).toBe("hello");
+      const bare = await echo(server.port, enc("hello, no header\r\n"));
+      expect(bare.received.length).toBe(0);
     });
   });
 
