@@ -1,9 +1,7 @@
 import { ByteBuffer } from "./byte_buffer.ts";
 import { FramingError } from "./framing_error.ts";
-import { Protocol } from "./protocol.ts";
-import type { Producer } from "./transport.ts";
+import { PausableProtocol } from "./pausable_protocol.ts";
 
-const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
 /**
@@ -13,7 +11,7 @@ const encoder = new TextEncoder();
  * {@link Int8StringReceiver}. A length over `maxLength` calls `lengthLimitExceeded`,
  * which closes the connection with a {@link FramingError} saying so.
  */
-export abstract class IntNStringReceiver extends Protocol implements Producer {
+export abstract class IntNStringReceiver extends PausableProtocol {
   /** Bytes in the length prefix: 1, 2 or 4. */
   abstract readonly prefixLength: 1 | 2 | 4;
   /**
@@ -21,8 +19,6 @@ export abstract class IntNStringReceiver extends Protocol implements Producer {
    * @default 99999
    */
   maxLength = 99999;
-  /** Whether `pauseProducing()` has stopped delivery. */
-  paused = false;
   readonly #buffer = new ByteBuffer();
   #busy = false;
 
@@ -95,24 +91,6 @@ export abstract class IntNStringReceiver extends Protocol implements Producer {
     );
   }
 
-  /** Stops delivering messages and reading from the peer; messages held wait for `resumeProducing()`. */
-  pauseProducing(): void {
-    this.paused = true;
-    this.transport.pauseProducing();
-  }
-
-  /** Delivers the messages held, and reads from the peer again. */
-  resumeProducing(): void {
-    this.paused = false;
-    this.transport.resumeProducing();
-    this.dataReceived(EMPTY);
-  }
-
-  /** Stops for good: delivers nothing more and closes the connection. */
-  stopProducing(): void {
-    this.paused = true;
-    this.transport.loseConnection();
-  }
 }
 
 /**

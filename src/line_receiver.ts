@@ -1,7 +1,6 @@
 import { ByteBuffer, indexOfBytes } from "./byte_buffer.ts";
 import { FramingError, showBytes } from "./framing_error.ts";
-import { Protocol } from "./protocol.ts";
-import type { Producer } from "./transport.ts";
+import { PausableProtocol } from "./pausable_protocol.ts";
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -24,7 +23,7 @@ export function delimiterBytes(delimiter: Uint8Array | string): Uint8Array {
  * stream into lines, raw mode, pausing and the length limit, as Twisted's
  * `basic.LineReceiver`. Subclass one of those two rather than this.
  */
-export abstract class BaseLineReceiver extends Protocol implements Producer {
+export abstract class BaseLineReceiver extends PausableProtocol {
   /**
    * What ends a line, as Twisted's `delimiter`. Set it in a subclass's field initialiser.
    * @default "\r\n"
@@ -36,8 +35,6 @@ export abstract class BaseLineReceiver extends Protocol implements Producer {
    * @default 16384
    */
   maxLength = 16384;
-  /** Whether `pauseProducing()` has stopped delivery, as Twisted's `paused`. */
-  paused = false;
   /** Whether lines (not raw data) are being delivered, as Twisted's `line_mode`. */
   lineMode = true;
   readonly #buffer = new ByteBuffer();
@@ -169,27 +166,6 @@ export abstract class BaseLineReceiver extends Protocol implements Producer {
     );
   }
 
-  /**
-   * Stops delivering lines and reading from the peer, as Twisted's `pauseProducing`;
-   * lines already received wait until `resumeProducing()`.
-   */
-  pauseProducing(): void {
-    this.paused = true;
-    this.transport.pauseProducing();
-  }
-
-  /** Delivers the lines held, and reads from the peer again. */
-  resumeProducing(): void {
-    this.paused = false;
-    this.transport.resumeProducing();
-    this.dataReceived(EMPTY);
-  }
-
-  /** Stops for good: delivers nothing more and closes the connection. */
-  stopProducing(): void {
-    this.paused = true;
-    this.transport.loseConnection();
-  }
 }
 
 /**

@@ -18,6 +18,7 @@ export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
 export { FramingError, NetstringParseError } from "./framing_error.ts";
 export { BaseLineReceiver, LineReceiver } from "./line_receiver.ts";
+export { PausableProtocol } from "./pausable_protocol.ts";
 export { LineOnlyReceiver } from "./line_only_receiver.ts";
 export { TextLineReceiver } from "./text_line_receiver.ts";
 export { formatNetstring, NetstringReceiver } from "./netstring_receiver.ts";
