@@ -8,7 +8,7 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ConnectError, ListenError, type TlsClientEndpoint, type TlsServerEndpoint } from "../src/mod.ts";
+import { ConnectError, ListenError, RateLimitedLog, type TlsClientEndpoint, type TlsServerEndpoint } from "../src/mod.ts";
 
 /** The PEM text a TLS server needs. */
 export interface ServerPem {
@@ -102,28 +102,11 @@ export function handshakeFailureLog(
   endpoint: TlsServerEndpoint,
   log: (line: string) => void = (line) => console.error(line),
 ): { failed(error: unknown): void; stop(): void } {
-  let total = 0;
-  let unlogged = 0;
-  let last = "";
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const flush = () => {
-    log(`TLS handshake failed on ${where(endpoint)}: ${last} (${unlogged} in the last second, ${total} in all)`);
-    unlogged = 0;
-  };
+  const failures = new RateLimitedLog(log, (last, held, total) =>
+    `TLS handshake failed on ${where(endpoint)}: ${last} (${held} in the last second, ${total} in all)`
+  );
   return {
-    failed(error: unknown) {
-      total++;
-      unlogged++;
-      last = String((error as Error)?.message ?? error).split("\n")[0]!;
-      if (timer !== undefined) return;
-      flush();
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (unlogged > 0) flush();
-      }, 1000);
-    },
-    stop() {
-      clearTimeout(timer);
-    },
+    failed: (error: unknown) => failures.write(String((error as Error)?.message ?? error).split("\n")[0]!),
+    stop: () => failures.stop(),
   };
 }

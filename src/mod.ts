@@ -42,7 +42,8 @@ export {
   type ProxyParseResult,
   V1_MAX_LENGTH,
 } from "./proxy_header.ts";
-export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver, RateLimitedLog } from "./proxy_protocol.ts";
+export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver } from "./proxy_protocol.ts";
+export { RateLimitedLog } from "./rate_limited_log.ts";
 export {
   type ClientEndpoint,
   DEFAULT_CONNECT_TIMEOUT,

@@ -3,7 +3,8 @@ import { type Address, formatAddress } from "./address.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { Factory } from "./factory.ts";
 import { Protocol } from "./protocol.ts";
-import { ProxyProtocolReceiver, RateLimitedLog } from "./proxy_protocol.ts";
+import { ProxyProtocolReceiver } from "./proxy_protocol.ts";
+import { RateLimitedLog } from "./rate_limited_log.ts";
 import type { Socket } from "./socket.ts";
 
 /** Options of `listen`, the same on every runtime. */
@@ -99,9 +100,7 @@ export class Port implements ListeningPort {
   #closing: Promise<void> | undefined;
   readonly #max: number;
   readonly #log: (line: string) => void;
-  #refused = 0;
-  #refusedUnlogged = 0;
-  #logTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #refusals: RateLimitedLog;
   readonly #acceptErrors: AcceptErrors;
   readonly #proxyLog: RateLimitedLog | undefined;
 
@@ -123,6 +122,9 @@ export class Port implements ListeningPort {
     this.#stopListening = stopListening;
     this.#max = options.maxConnections ?? Infinity;
     this.#log = options.log ?? ((line) => console.error(line));
+    this.#refusals = new RateLimitedLog(this.#log, (_, held, total) =>
+      `Refused ${held} connection${held === 1 ? "" : "s"}: ${this.#max} open, the most allowed (${total} refused in all)`
+    );
     this.#acceptErrors = new AcceptErrors({ address: formatAddress(address), log: this.#log });
     if (options.proxyProtocol === true) this.#proxyLog = new RateLimitedLog(this.#log);
     factory.doStart();
@@ -161,7 +163,7 @@ export class Port implements ListeningPort {
       return connection;
     }
     if (this.#open.size > this.#max) {
-      this.#countRefusal();
+      this.#refusals.write("");
       connection.connect(new Refused());
       return connection;
     }
@@ -200,24 +202,7 @@ export class Port implements ListeningPort {
 
   /** Connections closed at once because `maxConnections` were open. */
   get refused(): number {
-    return this.#refused;
-  }
-
-  // One line at once, then at most one a second: a flood must not flood the log too.
-  #countRefusal(): void {
-    this.#refused++;
-    this.#refusedUnlogged++;
-    if (this.#logTimer !== undefined) return;
-    this.#flushRefusals();
-    this.#logTimer = setTimeout(() => {
-      this.#logTimer = undefined;
-      if (this.#refusedUnlogged > 0) this.#flushRefusals();
-    }, 1000);
-  }
-
-  #flushRefusals(): void {
-    this.#log(`Refused ${this.#refusedUnlogged} connection${this.#refusedUnlogged === 1 ? "" : "s"}: ${this.#max} open, the most allowed (${this.#refused} refused in all)`);
-    this.#refusedUnlogged = 0;
+    return this.#refusals.total;
   }
 
   close(options: CloseOptions = {}): Promise<void> {
@@ -232,7 +217,8 @@ export class Port implements ListeningPort {
     await this.#drained(FLUSH_BOUND_MS);
     for (const c of this.#open) c.abortConnection();
     await this.#drained(FLUSH_BOUND_MS);
-    clearTimeout(this.#logTimer);
+    this.#refusals.stop();
+    this.#proxyLog?.stop();
     this.#acceptErrors.close();
     this.#factory.doStop();
   }

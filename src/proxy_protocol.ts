@@ -3,42 +3,11 @@ import type { Reason } from "./errors.ts";
 import type { Factory } from "./factory.ts";
 import { Protocol } from "./protocol.ts";
 import { ProxyHeaderParser } from "./proxy_header.ts";
+import type { RateLimitedLog } from "./rate_limited_log.ts";
 import type { Producer, Transport } from "./transport.ts";
 
 /** The default time a PROXY header may take to arrive, in milliseconds. */
 export const DEFAULT_PROXY_HEADER_TIMEOUT = 3000;
-
-/**
- * Logs at most one line a second, counting what it held back, so that a flood of
- * bad connections cannot flood the log too. One per listening port.
- */
-export class RateLimitedLog {
-  readonly #log: (line: string) => void;
-  #last = -Infinity;
-  #held = 0;
-
-  /** @param log Where lines go. */
-  constructor(log: (line: string) => void) {
-    this.#log = log;
-  }
-
-  /**
-   * Logs `line` unless a line went out less than a second ago.
-   *
-   * @param line The line.
-   */
-  write(line: string): void {
-    const now = Date.now();
-    if (now - this.#last < 1000) {
-      this.#held++;
-      return;
-    }
-    this.#last = now;
-    const held = this.#held;
-    this.#held = 0;
-    this.#log(held > 0 ? `${line} (and ${held} more since the last line)` : line);
-  }
-}
 
 /** The transport the wrapped protocol sees: the connection, but with the addresses from the header. */
 class ProxiedTransport implements Transport {

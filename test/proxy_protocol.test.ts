@@ -120,7 +120,7 @@ test("bad connections are logged at most once a second, counting the rest", () =
   t.connect(new ProxyProtocolReceiver(new EchoFactory(), log));
   t.receive("junk");
   expect(lines).toHaveLength(2);
-  expect(lines[1]).toMatch(/\(and 49 more since the last line\)$/);
+  expect(lines[1]).toMatch(/\(and 48 more in the last second\)$/);
 });
 
 test("connectionLost reaches the wrapped protocol once", () => {
