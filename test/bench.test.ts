@@ -11,7 +11,7 @@ const out = mkdtempSync(`${tmpdir()}/twine-bench-test-`);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 async function bench(args: string[]) {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--quick", "--out", out, ...args], {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--quick", "--duration", "0.8", "--warmup", "0.2", "--out", out, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
