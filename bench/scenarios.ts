@@ -6,7 +6,7 @@ export const SCENARIOS: readonly ScenarioName[] = ["startup", "rr1", "rr64", "st
 
 /** What the load generator is asked for one scenario. */
 export interface Job {
-  mode: "rr" | "stream" | "churn" | "idle";
+  mode: "rr" | "stream" | "churn" | "idle" | "slow" | "reset";
   connections: number;
   size: number;
 }

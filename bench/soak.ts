@@ -1,0 +1,168 @@
+/**
+ * The soak: `npm run soak -- [options]` (or `deno task soak`). Runs the echo server
+ * of each runtime x adapter pair under a repeating mix of load for a given time,
+ * samples its memory and descriptors, and fails if a byte is lost, a server dies,
+ * a descriptor leaks or memory does not level off.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { PAIRS } from "../tools/runtimes.ts";
+import { buildNative } from "./build.ts";
+import { soakChartSvg } from "./soak_chart.ts";
+import { MIX } from "./soak_mix.ts";
+import { type PairRun, soakPair } from "./soak_pair.ts";
+import { type SoakSummary, summarize } from "./soak_verdict.ts";
+
+const USAGE = `Usage: npm run soak -- [options]
+
+Runs each pair's echo server under a repeating mix of load (${MIX.map((m) => m.name).join(", ")})
+and checks every byte, the server's descriptors and that its memory levels off.
+
+Options:
+  --duration TIME     how long each pair runs: 90s, 2m, 1h (default 2m)
+  --pairs LIST        comma-separated: ${Object.keys(pairIds()).join(", ")} (default: all)
+  --concurrent        run the pairs at the same time instead of one after another
+  --interval SECONDS  between samples (default: duration / 300, at least 1)
+  --warmup TIME       left out of the plateau check (default: a tenth of the duration, at least 10s)
+  --max-growth X      fail if the last third's median RSS exceeds the first third's by more than X (default 0.25)
+  --max-rss MB        fail if peak RSS exceeds this (default 300)
+  --max-ratio X       fail if deno node:net's peak RSS exceeds X times deno native's (default 2)
+  --out DIR           where soak.json and soak.svg go (default bench/results/soak)
+  -h, --help          show this help`;
+
+function pairIds(): Record<string, string> {
+  return { bun: "bun native", "bun-node": "bun node:net", deno: "deno native", "deno-node": "deno node:net", node: "node" };
+}
+
+function fail(message: string): never {
+  console.error(`soak: ${message}`);
+  process.exit(2);
+}
+
+/** @returns Seconds, from "90", "90s", "2m", "1h" or "1.5h". */
+function parseTime(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text);
+  const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? "s") as "s" | "m" | "h"] : NaN;
+  if (!(seconds > 0)) fail(`Invalid ${flag} '${text}': expected a time such as 90s, 2m or 1h`);
+  return seconds;
+}
+
+function parseNumber(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0)) fail(`Invalid ${flag} '${text}': expected a positive number`);
+  return n;
+}
+
+function parse() {
+  let values;
+  try {
+    values = parseArgs({
+      options: {
+        duration: { type: "string", default: "2m" },
+        pairs: { type: "string" },
+        concurrent: { type: "boolean", default: false },
+        interval: { type: "string" },
+        warmup: { type: "string" },
+        "max-growth": { type: "string" },
+        "max-rss": { type: "string" },
+        "max-ratio": { type: "string" },
+        out: { type: "string", default: "bench/results/soak" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message.split(/\.\s|\n/)[0]} (see --help)`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const duration = parseTime("--duration", values.duration);
+  const ids = pairIds();
+  const wanted = values.pairs?.split(",") ?? Object.keys(ids);
+  for (const id of wanted) if (!(id in ids)) fail(`Unknown pair '${id}': expected ${Object.keys(ids).join(", ")}`);
+  return {
+    duration,
+    pairs: PAIRS.filter((p) => wanted.some((id) => ids[id] === p.name)),
+    concurrent: values.concurrent,
+    interval: parseNumber("--interval", values.interval, Math.max(1, Math.round(duration / 300))),
+    warmup: values.warmup === undefined ? Math.max(10, duration / 10) : parseTime("--warmup", values.warmup),
+    maxGrowth: parseNumber("--max-growth", values["max-growth"], 0.25),
+    maxRss: parseNumber("--max-rss", values["max-rss"], 300),
+    maxRatio: parseNumber("--max-ratio", values["max-ratio"], 2),
+    out: values.out,
+  };
+}
+
+function table(runs: readonly PairRun[], summaries: readonly SoakSummary[]): string {
+  const rows = [
+    "| pair | start MB | peak MB | end MB | slope of last half, MB/min | first → last third median, MB | growth | peak heap MB | fds after round 1 → end | verified GB | verdict |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  runs.forEach((r, i) => {
+    const s = summaries[i]!;
+    rows.push(
+      `| ${r.pair} | ${s.startMB} | ${s.peakMB} | ${s.endMB} | ${s.slopeMBPerMin} | ${s.firstThirdMB} → ${s.lastThirdMB} | ${s.growth}x | ${s.peakHeapMB ?? "–"} | ${r.fdsBaseline} → ${r.fdsEnd} | ${(r.verifiedBytes / 1e9).toFixed(1)} | ${r.failures.length ? "FAIL" : "ok"} |`,
+    );
+  });
+  return rows.join("\n");
+}
+
+async function main(): Promise<void> {
+  const opts = parse();
+  let loadgen: string;
+  try {
+    loadgen = buildNative().loadgen;
+  } catch (error) {
+    console.error(`soak: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const progress = (line: string) => console.error(`soak: ${line}`);
+  const started = new Date();
+  const one = (pair: (typeof opts.pairs)[number]) => {
+    progress(`${pair.name}: ${opts.duration} s of the mix`);
+    return soakPair(pair, { duration: opts.duration, interval: opts.interval, loadgen, progress });
+  };
+  const runs: PairRun[] = [];
+  if (opts.concurrent) runs.push(...(await Promise.all(opts.pairs.map(one))));
+  else for (const pair of opts.pairs) runs.push(await one(pair));
+  const summaries = runs.map((r) => summarize(r.samples, opts.warmup));
+  const failures = runs.flatMap((r) => r.failures);
+  runs.forEach((r, i) => {
+    const s = summaries[i]!;
+    if (r.failures.length > 0 || r.samples.length < 3) return;
+    if (s.growth > 1 + opts.maxGrowth) {
+      failures.push(`${r.pair}: memory did not level off: last third's median ${s.lastThirdMB} MB is ${s.growth}x the first third's ${s.firstThirdMB} MB`);
+    }
+    if (s.peakMB > opts.maxRss) failures.push(`${r.pair}: peak RSS ${s.peakMB} MB is above ${opts.maxRss} MB`);
+  });
+  const at = (name: string) => summaries[runs.findIndex((r) => r.pair === name)];
+  const native = at("deno native");
+  const compat = at("deno node:net");
+  if (native && compat && compat.peakMB > opts.maxRatio * native.peakMB) {
+    failures.push(`deno node:net: peak RSS ${compat.peakMB} MB is above ${opts.maxRatio}x deno native's ${native.peakMB} MB`);
+  }
+  const markdown = table(runs, summaries);
+  console.log(markdown);
+  mkdirSync(opts.out, { recursive: true });
+  const title = `twine soak: ${opts.duration} s per pair${opts.concurrent ? ", pairs concurrently" : ""}, ${os.availableParallelism()} CPUs, ${started.toISOString().slice(0, 16)}Z`;
+  const { out: _out, pairs, ...options } = opts;
+  writeFileSync(
+    `${opts.out}/soak.json`,
+    `${JSON.stringify({ title, started: started.toISOString(), options: { ...options, pairs: pairs.map((p) => p.name) }, mix: MIX, failures, runs: runs.map((r, i) => ({ ...r, summary: summaries[i] })) }, null, 1)}\n`,
+  );
+  writeFileSync(`${opts.out}/soak.md`, `${markdown}\n`);
+  writeFileSync(`${opts.out}/soak.svg`, await soakChartSvg(runs, title));
+  console.error(`soak: wrote ${opts.out}/soak.json, soak.md and soak.svg`);
+  if (failures.length > 0) {
+    for (const f of failures) console.error(`soak: ${f}`);
+    process.exit(1);
+  }
+}
+
+await main();
