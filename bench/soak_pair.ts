@@ -36,12 +36,12 @@ const HEAP_LINE = "soak-heap";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads the last heap line the preloaded reporter printed, if any. */
-function lastHeap(server: ServerProcess): number | undefined {
+function lastHeap(server: ServerProcess): Pick<SoakSample, "heapUsed" | "heapTotal" | "external"> {
   const out = server.output();
   const at = out.lastIndexOf(`${HEAP_LINE} `);
-  if (at < 0) return undefined;
-  const used = Number(out.slice(at + HEAP_LINE.length + 1).split(" ", 1)[0]);
-  return Number.isFinite(used) ? used : undefined;
+  if (at < 0) return {};
+  const [heapUsed, heapTotal, external] = out.slice(at + HEAP_LINE.length + 1).split("\n", 1)[0]!.split(" ").map(Number);
+  return Number.isFinite(external) ? { heapUsed, heapTotal, external } : {};
 }
 
 function alive(server: ServerProcess): boolean {
@@ -108,7 +108,7 @@ export async function soakPair(pair: Pair, options: PairOptions): Promise<PairRu
   const sample = () => {
     if (!alive(server)) return;
     try {
-      run.samples.push({ t: Math.round(elapsed() * 10) / 10, rss: residentBytes(server.pid), fds: openFds(server.pid), heapUsed: lastHeap(server) });
+      run.samples.push({ t: Math.round(elapsed() * 10) / 10, rss: residentBytes(server.pid), fds: openFds(server.pid), ...lastHeap(server) });
     } catch {
       // The process went away between the check and the read; the next check says so.
     }

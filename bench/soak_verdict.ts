@@ -9,6 +9,10 @@ export interface SoakSample {
   fds: number;
   /** JavaScript heap in use, bytes, where the runtime reports it. */
   heapUsed?: number;
+  /** The JavaScript heap's committed size, bytes. */
+  heapTotal?: number;
+  /** Memory outside the heap that the engine knows of (ArrayBuffer contents among it), bytes. */
+  external?: number;
 }
 
 /** The summary of one pair's run. */
