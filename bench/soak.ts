@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { PAIRS } from "../tools/runtimes.ts";
+import { type Pair, PAIRS } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { soakChartSvg } from "./soak_chart.ts";
 import { MIX } from "./soak_mix.ts";
@@ -24,13 +24,27 @@ Options:
   --duration TIME     how long each pair runs: 90s, 2m, 1h (default 2m)
   --pairs LIST        comma-separated: ${Object.keys(pairIds()).join(", ")} (default: all)
   --concurrent        run the pairs at the same time instead of one after another
+  --tuned             run Node and Deno with a 1 MB young generation (--max-semi-space-size=1),
+                      the setting docs/soak.md recommends for servers that move bulk data
   --interval SECONDS  between samples (default: duration / 300, at least 1)
-  --warmup TIME       left out of the plateau check (default: a tenth of the duration, at least 10s)
+  --warmup TIME       left out of the plateau check (default: a tenth of the duration, at least 10s,
+                      at most a third)
   --max-growth X      fail if the last third's median RSS exceeds the first third's by more than X (default 0.25)
   --max-rss MB        fail if peak RSS exceeds this (default 300)
   --max-ratio X       fail if deno node:net's peak RSS exceeds X times deno native's (default 2)
+  --server SCRIPT     the server to soak, started like bin/echo.ts (default bin/echo.ts)
   --out DIR           where soak.json and soak.svg go (default bench/results/soak)
   -h, --help          show this help`;
+
+/**
+ * What --tuned adds to each runtime's command: V8 frees a garbage ArrayBuffer at its
+ * next scavenge, and a small young generation scavenges often (see docs/soak.md).
+ */
+const TUNING: Record<Pair["runtime"], string[]> = {
+  bun: [],
+  deno: ["--v8-flags=--max-semi-space-size=1"],
+  node: ["--max-semi-space-size=1"],
+};
 
 function pairIds(): Record<string, string> {
   return { bun: "bun native", "bun-node": "bun node:net", deno: "deno native", "deno-node": "deno node:net", node: "node" };
@@ -64,11 +78,13 @@ function parse() {
         duration: { type: "string", default: "2m" },
         pairs: { type: "string" },
         concurrent: { type: "boolean", default: false },
+        tuned: { type: "boolean", default: false },
         interval: { type: "string" },
         warmup: { type: "string" },
         "max-growth": { type: "string" },
         "max-rss": { type: "string" },
         "max-ratio": { type: "string" },
+        server: { type: "string", default: "bin/echo.ts" },
         out: { type: "string", default: "bench/results/soak" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -90,11 +106,13 @@ function parse() {
     duration,
     pairs: PAIRS.filter((p) => wanted.some((id) => ids[id] === p.name)),
     concurrent: values.concurrent,
+    tuned: values.tuned,
     interval: parseNumber("--interval", values.interval, Math.max(1, Math.round(duration / 300))),
-    warmup: values.warmup === undefined ? Math.max(10, duration / 10) : parseTime("--warmup", values.warmup),
+    warmup: values.warmup === undefined ? Math.min(Math.max(10, duration / 10), duration / 3) : parseTime("--warmup", values.warmup),
     maxGrowth: parseNumber("--max-growth", values["max-growth"], 0.25),
     maxRss: parseNumber("--max-rss", values["max-rss"], 300),
     maxRatio: parseNumber("--max-ratio", values["max-ratio"], 2),
+    server: values.server,
     out: values.out,
   };
 }
@@ -106,8 +124,9 @@ function table(runs: readonly PairRun[], summaries: readonly SoakSummary[]): str
   ];
   runs.forEach((r, i) => {
     const s = summaries[i]!;
+    const n = (x: number) => (Number.isNaN(x) ? "–" : String(x));
     rows.push(
-      `| ${r.pair} | ${s.startMB} | ${s.peakMB} | ${s.endMB} | ${s.slopeMBPerMin} | ${s.firstThirdMB} → ${s.lastThirdMB} | ${s.growth}x | ${s.peakHeapMB ?? "–"} | ${r.fdsBaseline} → ${r.fdsEnd} | ${(r.verifiedBytes / 1e9).toFixed(1)} | ${r.failures.length ? "FAIL" : "ok"} |`,
+      `| ${r.pair} | ${s.startMB} | ${s.peakMB} | ${s.endMB} | ${s.slopeMBPerMin} | ${n(s.firstThirdMB)} → ${n(s.lastThirdMB)} | ${n(s.growth)}x | ${s.peakHeapMB ?? "–"} | ${r.fdsBaseline} → ${r.fdsEnd} | ${(r.verifiedBytes / 1e9).toFixed(1)} | ${r.failures.length ? "FAIL" : "ok"} |`,
     );
   });
   return rows.join("\n");
@@ -126,7 +145,8 @@ async function main(): Promise<void> {
   const started = new Date();
   const one = (pair: (typeof opts.pairs)[number]) => {
     progress(`${pair.name}: ${opts.duration} s of the mix`);
-    return soakPair(pair, { duration: opts.duration, interval: opts.interval, loadgen, progress });
+    const runtimeArgs = opts.tuned ? TUNING[pair.runtime] : [];
+    return soakPair(pair, { duration: opts.duration, interval: opts.interval, loadgen, runtimeArgs, server: opts.server, progress });
   };
   const runs: PairRun[] = [];
   if (opts.concurrent) runs.push(...(await Promise.all(opts.pairs.map(one))));
@@ -150,7 +170,7 @@ async function main(): Promise<void> {
   const markdown = table(runs, summaries);
   console.log(markdown);
   mkdirSync(opts.out, { recursive: true });
-  const title = `twine soak: ${opts.duration} s per pair${opts.concurrent ? ", pairs concurrently" : ""}, ${os.availableParallelism()} CPUs, ${started.toISOString().slice(0, 16)}Z`;
+  const title = `twine soak: ${opts.duration} s per pair${opts.concurrent ? ", pairs concurrently" : ""}${opts.tuned ? ", tuned" : ""}, ${os.availableParallelism()} CPUs, ${started.toISOString().slice(0, 16)}Z`;
   const { out: _out, pairs, ...options } = opts;
   writeFileSync(
     `${opts.out}/soak.json`,

@@ -26,6 +26,10 @@ export interface PairOptions {
   /** Seconds between samples. */
   interval: number;
   loadgen: string;
+  /** Runtime flags put before the script, such as a smaller young generation. */
+  runtimeArgs: readonly string[];
+  /** The server script, relative to the project root; it takes `--port 0 --adapter KIND`. */
+  server: string;
   /** Called with one line of progress. */
   progress(line: string): void;
 }
@@ -75,7 +79,7 @@ async function settleFds(pid: number, target: number, ms: number): Promise<numbe
 }
 
 /**
- * Starts `pair`'s echo CLI with the heap reporter preloaded, runs the mix over and
+ * Starts `pair`'s echo server (the CLI unless told otherwise) with the heap reporter preloaded, runs the mix over and
  * over for `duration` seconds, samples RSS, descriptors and heap every `interval`,
  * then stops the server and expects it to exit 0.
  *
@@ -91,9 +95,10 @@ export async function soakPair(pair: Pair, options: PairOptions): Promise<PairRu
     server = await startProcess(pair.name, [
       ...RAISE_FD_LIMIT,
       ...pair.command,
+      ...options.runtimeArgs,
       preload,
       `${ROOT}bench/soak_heap.ts`,
-      `${ROOT}bin/echo.ts`,
+      `${ROOT}${options.server}`,
       "--port",
       "0",
       "--adapter",

@@ -22,7 +22,7 @@ export interface SoakSummary {
   endMB: number;
   /** Least-squares slope of RSS over the last half of the run, MB per minute. */
   slopeMBPerMin: number;
-  /** Median RSS of the first and last third of the samples after the warm-up. */
+  /** Median RSS of the first and last third of the samples after the warm-up (NaN for too few). */
   firstThirdMB: number;
   lastThirdMB: number;
   /** lastThirdMB / firstThirdMB. */
@@ -73,9 +73,10 @@ export function summarize(samples: readonly SoakSample[], warmup: number): SoakS
   const end = samples.at(-1)?.t ?? 0;
   const lastHalf = samples.filter((s) => s.t >= end / 2).map((s): [number, number] => [s.t / 60, s.rss / MB]);
   const settled = samples.filter((s) => s.t >= warmup).map((s) => s.rss / MB);
-  const third = Math.max(1, Math.floor(settled.length / 3));
-  const first = median(settled.slice(0, third));
-  const last = median(settled.slice(-third));
+  // Fewer than three samples after the warm-up say nothing of a plateau: NaN, not a verdict.
+  const third = Math.floor(settled.length / 3);
+  const first = third > 0 ? median(settled.slice(0, third)) : NaN;
+  const last = third > 0 ? median(settled.slice(-third)) : NaN;
   const heaps = samples.flatMap((s) => (s.heapUsed === undefined ? [] : [s.heapUsed / MB]));
   return {
     startMB: round1(rss[0] ?? NaN),
