@@ -24,8 +24,8 @@ Options:
   --duration TIME     how long each pair runs: 90s, 2m, 1h (default 2m)
   --pairs LIST        comma-separated: ${Object.keys(pairIds()).join(", ")} (default: all)
   --concurrent        run the pairs at the same time instead of one after another
-  --tuned             run Node and Deno with a 1 MB young generation (--max-semi-space-size=1),
-                      the setting docs/soak.md recommends for servers that move bulk data
+  --tuned             run Node and Deno as docs/soak.md recommends for servers that move bulk
+                      data: --max-semi-space-size=1 and MALLOC_MMAP_THRESHOLD_=32768
   --interval SECONDS  between samples (default: duration / 300, at least 1)
   --warmup TIME       left out of the plateau check (default: a tenth of the duration, at least 10s,
                       at most a third)
@@ -37,13 +37,15 @@ Options:
   -h, --help          show this help`;
 
 /**
- * What --tuned adds to each runtime's command: V8 frees a garbage ArrayBuffer at its
- * next scavenge, and a small young generation scavenges often (see docs/soak.md).
+ * What --tuned adds to each V8 runtime's command (see docs/soak.md): V8 frees a garbage
+ * ArrayBuffer only at a scavenge, which a 1 MB young generation runs often; and glibc
+ * keeps freed 64 KiB read buffers in its heap unless buffers that size get their own
+ * mapping, which it unmaps on free.
  */
-const TUNING: Record<Pair["runtime"], string[]> = {
-  bun: [],
-  deno: ["--v8-flags=--max-semi-space-size=1"],
-  node: ["--max-semi-space-size=1"],
+const TUNING: Record<Pair["runtime"], { prefix: string[]; runtimeArgs: string[] }> = {
+  bun: { prefix: [], runtimeArgs: [] },
+  deno: { prefix: ["env", "MALLOC_MMAP_THRESHOLD_=32768"], runtimeArgs: ["--v8-flags=--max-semi-space-size=1"] },
+  node: { prefix: ["env", "MALLOC_MMAP_THRESHOLD_=32768"], runtimeArgs: ["--max-semi-space-size=1"] },
 };
 
 function pairIds(): Record<string, string> {
@@ -145,8 +147,8 @@ async function main(): Promise<void> {
   const started = new Date();
   const one = (pair: (typeof opts.pairs)[number]) => {
     progress(`${pair.name}: ${opts.duration} s of the mix`);
-    const runtimeArgs = opts.tuned ? TUNING[pair.runtime] : [];
-    return soakPair(pair, { duration: opts.duration, interval: opts.interval, loadgen, runtimeArgs, server: opts.server, progress });
+    const tuning = opts.tuned ? TUNING[pair.runtime] : { prefix: [], runtimeArgs: [] };
+    return soakPair(pair, { duration: opts.duration, interval: opts.interval, loadgen, ...tuning, server: opts.server, progress });
   };
   const runs: PairRun[] = [];
   if (opts.concurrent) runs.push(...(await Promise.all(opts.pairs.map(one))));

@@ -26,6 +26,8 @@ export interface PairOptions {
   /** Seconds between samples. */
   interval: number;
   loadgen: string;
+  /** A command the server is started through, such as `env NAME=VALUE`. */
+  prefix: readonly string[];
   /** Runtime flags put before the script, such as a smaller young generation. */
   runtimeArgs: readonly string[];
   /** The server script, relative to the project root; it takes `--port 0 --adapter KIND`. */
@@ -93,6 +95,7 @@ export async function soakPair(pair: Pair, options: PairOptions): Promise<PairRu
   let server: ServerProcess;
   try {
     server = await startProcess(pair.name, [
+      ...options.prefix,
       ...RAISE_FD_LIMIT,
       ...pair.command,
       ...options.runtimeArgs,
