@@ -1,4 +1,4 @@
-/** Renders the soak's memory over time as one SVG: RSS, JavaScript heap used and the engine's external memory, per pair. */
+/** Renders the soak's memory over time as one SVG: RSS (solid) and JavaScript heap used (dashed), per pair; soak.json keeps the rest. */
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { PairRun } from "./soak_pair.ts";
@@ -15,7 +15,6 @@ export async function soakChartSvg(runs: readonly PairRun[], title: string): Pro
     r.samples.flatMap((s) => [
       { pair: r.pair, minutes: s.t / 60, MB: s.rss / MB, measure: "RSS" },
       ...(s.heapUsed === undefined ? [] : [{ pair: r.pair, minutes: s.t / 60, MB: s.heapUsed / MB, measure: "heap used" }]),
-      ...(s.external === undefined ? [] : [{ pair: r.pair, minutes: s.t / 60, MB: s.external / MB, measure: "external" }]),
     ])
   );
   const spec: vl.TopLevelSpec = {
@@ -29,7 +28,7 @@ export async function soakChartSvg(runs: readonly PairRun[], title: string): Pro
       x: { field: "minutes", type: "quantitative", title: "minutes" },
       y: { field: "MB", type: "quantitative", title: "MB" },
       color: { field: "pair", type: "nominal", sort: runs.map((r) => r.pair), title: null },
-      strokeDash: { field: "measure", type: "nominal", title: null, sort: ["RSS", "heap used", "external"] },
+      strokeDash: { field: "measure", type: "nominal", title: null, sort: ["RSS", "heap used"] },
       detail: [{ field: "pair" }, { field: "measure" }],
     },
   };
