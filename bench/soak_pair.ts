@@ -81,9 +81,9 @@ async function settleFds(pid: number, target: number, ms: number): Promise<numbe
 }
 
 /**
- * Starts `pair`'s echo server (the CLI unless told otherwise) with the heap reporter preloaded, runs the mix over and
- * over for `duration` seconds, samples RSS, descriptors and heap every `interval`,
- * then stops the server and expects it to exit 0.
+ * Starts `pair`'s echo server (the CLI unless told otherwise) with the heap reporter
+ * preloaded, runs the mix over and over for `duration` seconds, samples RSS,
+ * descriptors and heap every `interval`, then stops the server and expects it to exit 0.
  *
  * @param pair The runtime and adapter.
  * @param options Duration, sampling and the load generator's path.
