@@ -79,7 +79,7 @@ test("the soak catches a server that corrupts a byte", async () => {
 });
 
 test("the soak catches a server that leaks descriptors", async () => {
-  const r = await soak(["--duration", "20s", "--pairs", "node", "--server", "test/fixtures/leaky_echo.ts"], { TWINE_LEAK: "fds" });
+  const r = await soak(["--duration", "25s", "--pairs", "node", "--server", "test/fixtures/leaky_echo.ts"], { TWINE_LEAK: "fds" });
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/^soak: node: \d+ descriptors leaked \(\d+ after the first round, \d+ at the end\)$/m);
 });
