@@ -170,7 +170,8 @@ export async function runJob(
     }
   });
   const deadline = setTimeout(() => child.kill("SIGKILL"), (timing.duration + timing.warmup + 60) * 1000);
-  const [code] = (await once(child, "exit")) as [number | null];
+  // "close", not "exit": exit can come before the last stdout line, the outcome, has been read.
+  const [code] = (await once(child, "close")) as [number | null];
   clearTimeout(deadline);
   const latencyUs = latencies(latencyFile);
   rmSync(latencyFile, { force: true });

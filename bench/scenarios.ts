@@ -12,7 +12,7 @@ export const OPT_IN_SCENARIOS: readonly ScenarioName[] = ["udp"];
 
 /** What the load generator is asked for one scenario. */
 export interface Job {
-  mode: "rr" | "stream" | "churn" | "idle" | "udp";
+  mode: "rr" | "stream" | "churn" | "idle" | "udp" | "slow" | "reset";
   connections: number;
   size: number;
 }

@@ -10,7 +10,9 @@
  * and churn runs exactly LIMIT cycles, whatever DURATION says.
  *
  * SCENARIO: rr (request/response), stream (bulk), churn (connect/echo/close),
- * idle (hold connections until "release" on stdin), udp (request/response over UDP, udp.c). Prints event lines
+ * idle (hold connections until "release" on stdin), udp (request/response over UDP, udp.c), slow (stream with 8 MiB in
+ * flight whose reader stalls 30 ms of every 100 ms), reset (send SIZE bytes, read
+ * part of the echo, then close with SO_LINGER 0 so the server sees a reset). Prints event lines
  * ({"event":"measure"|"stop"|"holding"}) and then one {"outcome":{...}} line.
  * Latencies of the measured window go to LATENCY_FILE as little-endian uint32 µs.
  */
@@ -36,7 +38,7 @@
 #define STREAM_WINDOW (4 << 20)
 #define MAX_ERRORS 10
 
-enum { RR, STREAM, CHURN, IDLE };
+enum { RR, STREAM, CHURN, IDLE, SLOW, RESET };
 
 typedef struct {
   int fd;
@@ -67,6 +69,7 @@ static int nerrors;
 static double t_measure, t_stop;
 static struct rusage ru_measure;
 static double cpu_fraction;
+static uint64_t stream_window = STREAM_WINDOW;
 
 static double now(void) {
   struct timespec ts;
@@ -213,7 +216,7 @@ static void read_echo(conn_t *c, double t) {
 }
 
 static void stream_pump(conn_t *c) {
-  while (!stopping && c->sent - c->received < STREAM_WINDOW && (!limit || c->sent < limit)) {
+  while (!stopping && c->sent - c->received < stream_window && (!limit || c->sent < limit)) {
     size_t off = c->sent % PERIOD;
     size_t want = limit && limit - c->sent < size ? limit - c->sent : size;
     ssize_t n = write(c->fd, pattern + off, want);
@@ -265,7 +268,7 @@ static void stream_read(conn_t *c) {
     verified += n;
     if (measuring) bytes_in_window += n;
   }
-  if (c->sent - c->received < STREAM_WINDOW / 2) stream_pump(c);
+  if (c->sent - c->received < stream_window / 2) stream_pump(c);
 }
 
 static void on_event(conn_t *c, uint32_t events, double t) {
@@ -420,14 +423,190 @@ static void run_idle(void) {
   for (int i = 0; i < nconn; i++) close_conn(&conns[i]);
 }
 
+/* slow: the stream scenario's pump and checks, with 8 MiB in flight per connection and a
+ * reader that stops reading (and writing) for the first 30 ms of every 100 ms, so the
+ * server's output backs up and it has to stop reading its peer. */
+static void slow_interest(int reading) {
+  for (int i = 0; i < nconn; i++) {
+    if (!conns[i].live) continue;
+    struct epoll_event ev = {.events = reading ? EPOLLIN | EPOLLOUT | EPOLLRDHUP : 0, .data.ptr = &conns[i]};
+    epoll_ctl(ep, EPOLL_CTL_MOD, conns[i].fd, &ev);
+  }
+}
+
+static void run_slow(void) {
+  struct epoll_event evs[256];
+  stream_window = 8 << 20;
+  double t0 = now();
+  t_measure = t0 + warmup;
+  t_stop = t_measure + duration;
+  double deadline = t_stop + 10;
+  for (int i = 0; i < nconn; i++)
+    if (open_socket(&conns[i]) < 0) return;
+  int reading = 1;
+  while (live_count() > 0 && nerrors == 0) {
+    double t = now();
+    if (!measuring && !stopping && t >= t_measure) {
+      measuring = 1;
+      getrusage(RUSAGE_SELF, &ru_measure);
+      event("measure");
+    }
+    if (measuring && t >= t_stop) {
+      struct rusage r;
+      getrusage(RUSAGE_SELF, &r);
+      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
+      t_stop = t;
+      measuring = 0;
+      stopping = 1;
+      event("stop");
+      for (int i = 0; i < nconn; i++)
+        if (conns[i].live && conns[i].connected) stream_pump(&conns[i]);
+    }
+    if (t > deadline) {
+      error_at("%d connections still open 10 s after the run", live_count());
+      break;
+    }
+    /* Milliseconds into the current 100 ms period. */
+    long phase = (long)((t - t0) * 1000) % 100;
+    int want = phase >= 30;
+    if (want != reading) {
+      reading = want;
+      slow_interest(reading);
+    }
+    int timeout = (int)((reading ? 100 : 30) - phase) + 1;
+    int n = epoll_wait(ep, evs, 256, timeout);
+    if (!reading) continue;
+    t = now();
+    for (int i = 0; i < n; i++) {
+      conn_t *c = evs[i].data.ptr;
+      if (!c->live) continue;
+      if (!c->connected) {
+        c->connected = 1;
+        stream_pump(c);
+        if (stopping && c->live && !c->shut) stream_pump(c);
+        continue;
+      }
+      if (evs[i].events & EPOLLOUT) stream_pump(c);
+      if (c->live && (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) stream_read(c);
+    }
+  }
+}
+
+/* reset: each connection sends SIZE bytes of the pattern, checks the echo as it comes, and
+ * once a third, two thirds or none of it is back (in turn) closes with SO_LINGER 0, so
+ * the server is reset mid-transfer; then it connects again, until the duration is over. */
+static void reset_close(conn_t *c) {
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close_conn(c);
+  if (measuring) operations++;
+}
+
+static void reset_write(conn_t *c) {
+  while (c->sent < size) {
+    ssize_t n = write(c->fd, pattern + c->sent, size - c->sent);
+    if (n < 0) {
+      if (errno != EAGAIN) {
+        error_at("write failed: %s", strerror(errno));
+        close_conn(c);
+      }
+      return;
+    }
+    c->sent += n;
+  }
+  want_write(c, 0);
+}
+
+static void reset_read(conn_t *c) {
+  uint8_t buf[65536];
+  uint64_t cut = (c->seq % 3) * size / 3;
+  for (;;) {
+    if (c->received >= cut && c->sent >= size / 2) {
+      reset_close(c);
+      return;
+    }
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno != EAGAIN) {
+        error_at("read failed: %s", strerror(errno));
+        close_conn(c);
+      }
+      return;
+    }
+    if (n == 0 || c->received + n > size || memcmp(buf, pattern + c->received, n) != 0) {
+      error_at(n == 0 ? "server closed a connection before its echo" : "reset echo mismatch near byte %llu",
+               (unsigned long long)c->received);
+      close_conn(c);
+      return;
+    }
+    c->received += n;
+    verified += n;
+  }
+}
+
+static void run_reset(void) {
+  struct epoll_event evs[256];
+  double t0 = now();
+  t_measure = t0 + warmup;
+  t_stop = t_measure + duration;
+  for (int i = 0; i < nconn; i++) {
+    conns[i].seq = i;
+    if (open_socket(&conns[i]) < 0) return;
+  }
+  while (live_count() > 0 && nerrors == 0) {
+    double t = now();
+    if (!measuring && !stopping && t >= t_measure) {
+      measuring = 1;
+      getrusage(RUSAGE_SELF, &ru_measure);
+      event("measure");
+    }
+    if (measuring && t >= t_stop) {
+      struct rusage r;
+      getrusage(RUSAGE_SELF, &r);
+      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
+      t_stop = t;
+      measuring = 0;
+      stopping = 1;
+      event("stop");
+    }
+    if (stopping && t > t_stop + 10) {
+      error_at("%d connections still open 10 s after the run", live_count());
+      break;
+    }
+    int n = epoll_wait(ep, evs, 256, 100);
+    for (int i = 0; i < n; i++) {
+      conn_t *c = evs[i].data.ptr;
+      if (!c->live) continue;
+      if (!c->connected) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+          error_at("cannot connect: %s", strerror(err));
+          close_conn(c);
+          continue;
+        }
+        c->connected = 1;
+        c->sent = c->received = 0;
+      }
+      if (evs[i].events & EPOLLOUT) reset_write(c);
+      if (c->live) reset_read(c);
+      if (!c->live && !stopping && nerrors == 0) {
+        c->seq++;
+        open_socket(c);
+      }
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 9 && argc != 10) {
-    fprintf(stderr, "usage: loadgen rr|stream|churn|idle|udp HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
+    fprintf(stderr, "usage: loadgen rr|stream|churn|idle|udp|slow|reset HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
     return 2;
   }
-  const char *names[] = {"rr", "stream", "churn", "idle"};
+  const char *names[] = {"rr", "stream", "churn", "idle", "slow", "reset"};
   scenario = -1;
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 6; i++)
     if (strcmp(argv[1], names[i]) == 0) scenario = i;
   /* udp (udp.c) shares rr's arguments and outcome, plus sent and lost. */
   int udp = strcmp(argv[1], "udp") == 0;
@@ -447,7 +626,7 @@ int main(int argc, char **argv) {
   srand(getpid() ^ (unsigned)time(NULL));
   ep = epoll_create1(EPOLL_CLOEXEC);
   conns = calloc(nconn, sizeof *conns);
-  if (scenario == STREAM) {
+  if (scenario == STREAM || scenario == SLOW || scenario == RESET) {
     pattern = malloc(PERIOD + TAIL);
     fill_random(pattern, PERIOD);
     /* A forward copy extends the period, including the few tail bytes past 2 * PERIOD. */
@@ -461,6 +640,8 @@ int main(int argc, char **argv) {
   }
   if (udp) udp_main();
   else if (scenario == IDLE) run_idle();
+  else if (scenario == SLOW) run_slow();
+  else if (scenario == RESET) run_reset();
   else {
     run_timed();
     finish_limited();
