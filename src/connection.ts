@@ -150,7 +150,9 @@ export class Connection implements Transport {
     if (bytes.length === 0) return;
     // Another connection's socket may hold on to what it is given: only the lender's own
     // adapter knows not to reuse its buffer until its write is done.
-    if (bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
+    // Reading .buffer makes JavaScriptCore (and V8, for small arrays) allocate an ArrayBuffer
+    // object, so look only while a chunk is lent: never on Bun or Node.
+    if (lentBuffer !== undefined && bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     if (!this.#socketFull && this.#queued === 0) {
       const taken = this.#socket.write(bytes);
@@ -162,7 +164,7 @@ export class Connection implements Transport {
       this.#socketFull = true;
     }
     // Queued bytes outlive the callback; a lent buffer is read into again once it returns.
-    if (bytes.buffer === lentBuffer) bytes = bytes.slice();
+    if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
     this.#queue.push(bytes);
     this.#queued += bytes.length;
     this.#checkHigh();
