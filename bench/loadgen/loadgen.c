@@ -312,6 +312,25 @@ static int live_count(void) {
   return n;
 }
 
+/* Opens the measured window at t_measure and closes it at t_stop, recording the
+ * generator's own CPU use; returns 1 at the moment it closes, so the caller can wind down. */
+static int tick_window(double t) {
+  if (!measuring && !stopping && t >= t_measure) {
+    measuring = 1;
+    getrusage(RUSAGE_SELF, &ru_measure);
+    event("measure");
+  }
+  if (!measuring || t < t_stop) return 0;
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
+  t_stop = t;
+  measuring = 0;
+  stopping = 1;
+  event("stop");
+  return 1;
+}
+
 static void run_timed(void) {
   struct epoll_event evs[256];
   double t0 = now();
@@ -331,19 +350,7 @@ static void run_timed(void) {
   }
   while (live_count() > 0 && nerrors == 0) {
     double t = now();
-    if (!measuring && !stopping && t >= t_measure) {
-      measuring = 1;
-      getrusage(RUSAGE_SELF, &ru_measure);
-      event("measure");
-    }
-    if (measuring && t >= t_stop) {
-      struct rusage r;
-      getrusage(RUSAGE_SELF, &r);
-      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
-      t_stop = t;
-      measuring = 0;
-      stopping = 1;
-      event("stop");
+    if (tick_window(t)) {
       if (scenario == STREAM)
         for (int i = 0; i < nconn; i++)
           if (conns[i].live) stream_pump(&conns[i]);
@@ -446,19 +453,7 @@ static void run_slow(void) {
   int reading = 1;
   while (live_count() > 0 && nerrors == 0) {
     double t = now();
-    if (!measuring && !stopping && t >= t_measure) {
-      measuring = 1;
-      getrusage(RUSAGE_SELF, &ru_measure);
-      event("measure");
-    }
-    if (measuring && t >= t_stop) {
-      struct rusage r;
-      getrusage(RUSAGE_SELF, &r);
-      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
-      t_stop = t;
-      measuring = 0;
-      stopping = 1;
-      event("stop");
+    if (tick_window(t)) {
       for (int i = 0; i < nconn; i++)
         if (conns[i].live && conns[i].connected) stream_pump(&conns[i]);
     }
@@ -555,20 +550,7 @@ static void run_reset(void) {
   }
   while (live_count() > 0 && nerrors == 0) {
     double t = now();
-    if (!measuring && !stopping && t >= t_measure) {
-      measuring = 1;
-      getrusage(RUSAGE_SELF, &ru_measure);
-      event("measure");
-    }
-    if (measuring && t >= t_stop) {
-      struct rusage r;
-      getrusage(RUSAGE_SELF, &r);
-      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
-      t_stop = t;
-      measuring = 0;
-      stopping = 1;
-      event("stop");
-    }
+    tick_window(t);
     if (stopping && t > t_stop + 10) {
       error_at("%d connections still open 10 s after the run", live_count());
       break;

@@ -53,21 +53,7 @@ static int udp_main(void) {
   }
   while (nerrors == 0) {
     double t = now();
-    if (!measuring && !stopping && t >= t_measure) {
-      measuring = 1;
-      getrusage(RUSAGE_SELF, &ru_measure);
-      event("measure");
-    }
-    if (measuring && t >= t_stop) {
-      struct rusage r;
-      getrusage(RUSAGE_SELF, &r);
-      cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
-      t_stop = t;
-      measuring = 0;
-      stopping = 1;
-      event("stop");
-      break;
-    }
+    if (tick_window(t)) break;
     int n = epoll_wait(ep, evs, 256, 10);
     t = now();
     for (int i = 0; i < n; i++) {
