@@ -3,7 +3,6 @@ import {
   ClientFactory,
   ConnectError,
   connectError,
-  type Connection,
   Connector,
   type Dial,
   MemoryTransport,
@@ -12,29 +11,11 @@ import {
   type Reason,
   ReconnectingClientFactory,
   resolveClientEndpoint,
-  type Socket,
   tcpAddress,
 } from "../src/mod.ts";
+import { NullSocket } from "./helpers/fake_socket.ts";
 
 const endpoint = parseClientEndpoint("tcp:host=127.0.0.1:port=9:timeout=1");
-
-/** A socket that takes everything and reports closing at once, as a dial's result. */
-class NullSocket implements Socket {
-  connection: Connection | undefined;
-  readonly pending = 0;
-  write(data: Uint8Array): number {
-    return data.length;
-  }
-  pauseReading(): void {}
-  resumeReading(): void {}
-  shutdownWrite(): void {}
-  close(): void {
-    this.connection?.closed();
-  }
-  abort(): void {
-    this.connection?.closed(new Error("aborted"));
-  }
-}
 
 /** A dial that fails with `error`, or opens a NullSocket when given none. */
 function fakeDial(outcomes: (unknown | "open" | "hang")[]): Dial & { sockets: NullSocket[] } {

@@ -1,22 +1,6 @@
 import { expect, test } from "vitest";
-import { type Connection, Factory, formatAddress, Protocol, type Socket, unixAddress, UnixPort } from "../src/mod.ts";
-
-class NullSocket implements Socket {
-  connection: Connection | undefined;
-  readonly pending = 0;
-  write(data: Uint8Array): number {
-    return data.length;
-  }
-  pauseReading(): void {}
-  resumeReading(): void {}
-  shutdownWrite(): void {}
-  close(): void {
-    this.connection?.closed();
-  }
-  abort(): void {
-    this.connection?.closed();
-  }
-}
+import { Factory, formatAddress, Protocol, unixAddress, UnixPort } from "../src/mod.ts";
+import { NullSocket } from "./helpers/fake_socket.ts";
 
 test("a Unix port gives its connections Unix addresses, whatever the accept loop passes", async () => {
   const port = new UnixPort(Factory.forProtocol(Protocol), unixAddress("/tmp/x.sock"), {}, () => {});

@@ -1,4 +1,4 @@
-import type { Socket } from "../../src/mod.ts";
+import type { Connection, Socket } from "../../src/mod.ts";
 
 /** A socket that takes every write and records what the connection asked of it. */
 export class FakeSocket implements Socket {
@@ -22,5 +22,23 @@ export class FakeSocket implements Socket {
   abort(): void {
     this.calls.push("abort");
     this.onClosed?.();
+  }
+}
+
+/** A socket that takes everything and reports closing at once, as a dial's result. */
+export class NullSocket implements Socket {
+  connection: Connection | undefined;
+  readonly pending = 0;
+  write(data: Uint8Array): number {
+    return data.length;
+  }
+  pauseReading(): void {}
+  resumeReading(): void {}
+  shutdownWrite(): void {}
+  close(): void {
+    this.connection?.closed();
+  }
+  abort(): void {
+    this.connection?.closed(new Error("aborted"));
   }
 }
