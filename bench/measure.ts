@@ -48,7 +48,7 @@ export async function startServer(command: string[], cpu: number | undefined): P
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => (output += s));
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (output += s));
-  const exited = once(child, "exit");
+  const exited = once(child, "close");
   const [host, port] = await new Promise<[string, number]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line after 30 s: ${output.trim()}`)), 30_000);
     const check = () => {

@@ -20,7 +20,7 @@ async function bench(args: string[]) {
   child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  const [code] = (await once(child, "exit")) as [number | null];
+  const [code] = (await once(child, "close")) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr, json: JSON.parse(readFileSync(`${out}/bench.json`, "utf8")) };
 }
@@ -74,7 +74,7 @@ test("rejects an unknown target with one line and exit code 2", async () => {
   const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--targets", "python"], { cwd: ROOT });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const [code] = await once(child, "exit");
+  const [code] = await once(child, "close");
   expect(stderr).toBe("bench: Unknown target 'python' (see --help)\n");
   expect(code).toBe(2);
 });
@@ -89,7 +89,7 @@ test("a short --cost run pairs node with bare node and writes every ratio with i
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const [code] = await once(child, "exit");
+  const [code] = await once(child, "close");
   expect(stderr).toBe("");
   expect(code).toBe(0);
   expect(stdout).toMatch(/\| node vs bare node \| [\d.]+ \[[\d.]+, [\d.]+\] \|/);
@@ -111,7 +111,7 @@ test("rejects an unknown cost scenario with one line and exit code 2", async () 
   const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--cost", "--scenarios", "churn"], { cwd: ROOT });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const [code] = await once(child, "exit");
+  const [code] = await once(child, "close");
   expect(stderr).toBe("bench: Unknown cost scenario 'churn': expected rr64 or stream\n");
   expect(code).toBe(2);
 });

@@ -12,7 +12,7 @@ async function run(command: readonly string[], ms = 30_000) {
   child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-  const [code] = (await once(child, "exit")) as [number | null];
+  const [code] = (await once(child, "close")) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
 }

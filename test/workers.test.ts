@@ -78,7 +78,7 @@ test.each(PAIRS.filter((p) => p.runtime !== "deno" && p.adapter === "native"))(
       const server = await startProcess(pair.name, [...pair.command, "test/fixtures/dying_worker.ts", "--marker", marker]);
       writeFileSync(marker, "");
       process.kill(workerPids(server.output()).get(1)!, "SIGKILL");
-      const [code] = (await once(server.child, "exit")) as [number | null];
+      const [code] = (await once(server.child, "close")) as [number | null];
       expect(code).toBe(1);
       const output = server.output();
       expect(output).toMatch(/^Worker 1 \(pid \d+\) exited \(SIGKILL\); restarting in 0\.1 s$/m);

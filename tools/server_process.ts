@@ -31,7 +31,7 @@ export async function startProcess(name: string, command: readonly string[]): Pr
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => (output += s));
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (output += s));
-  const exited = once(child, "exit");
+  const exited = once(child, "close");
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no listening line in 30 s:\n${output}`)), 30_000);
     const check = () => {

@@ -19,7 +19,7 @@ export async function run(command: readonly string[], input: Uint8Array = new Ui
   child.stdin.on("error", () => {});
   child.stdin.end(input);
   const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-  const [code] = (await once(child, "exit")) as [number | null];
+  const [code] = (await once(child, "close")) as [number | null];
   clearTimeout(timer);
   return { code, stdout: Buffer.concat(out), stderr };
 }
