@@ -24,6 +24,7 @@ import {
 import { detectRuntime } from "./runtime.ts";
 
 export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
+export { collectReadGarbage } from "./read_garbage.ts";
 export { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDP } from "./udp.ts";
 
 /** Which adapter to use: the runtime's own API, or its `node:net`. */

@@ -8,6 +8,7 @@
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Connection, Socket, TlsInfo } from "../src/mod.ts";
+import { countRead } from "./read_garbage.ts";
 
 /** A `node:net` (or `node:tls`) socket driven by a connection. */
 export class NodeSocket implements Socket {
@@ -81,7 +82,10 @@ export class NodeSocket implements Socket {
 export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
   let failure: Error | undefined;
   socket.connection = connection;
-  sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
+  sock.on("data", (chunk: Uint8Array) => {
+    connection.received(chunk);
+    countRead(chunk.length);
+  });
   sock.on("end", () => connection.readEnded());
   sock.on("drain", () => socket.drained());
   sock.on("error", (error) => {

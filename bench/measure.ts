@@ -59,7 +59,7 @@ export async function startServer(command: string[], cpu: number | undefined): P
       }
     };
     child.stdout!.on("data", check);
-    child.once("exit", (code) => {
+    child.once("close", (code) => {
       clearTimeout(timer);
       reject(new Error(`exited with ${code} before listening: ${output.trim()}`));
     });

@@ -42,7 +42,7 @@ export async function startProcess(name: string, command: readonly string[]): Pr
       }
     };
     child.stdout!.on("data", check);
-    child.on("exit", (code) => {
+    child.on("close", (code) => {
       clearTimeout(timer);
       reject(new Error(`${name}: exited with ${code} before listening:\n${output}`));
     });
