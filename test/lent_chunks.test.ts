@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { expect, test } from "vitest";
 import { Connection, EchoProtocol, MemoryTransport, Protocol, tcpAddress } from "../src/mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
+import { drive } from "./helpers/peer_steps.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -107,25 +108,7 @@ test("with lent chunks, any chunking, partial-write size and pause/resume sequen
         const p = new SplitEcho();
         t.connect(p);
         expect(t.keepsData).toBe(false);
-        let sent = 0;
-        for (const s of steps) {
-          if (typeof s === "number" && sent < input.length) {
-            if (!t.reading) continue;
-            t.receive(input.subarray(sent, sent + s));
-            sent = Math.min(input.length, sent + s);
-          } else if (s === "drain") t.drain();
-          else if (s === "pause") t.pauseProducing();
-          else if (s === "resume") t.resumeProducing();
-          else if (s === "twice") p.split = !p.split;
-        }
-        t.resumeProducing();
-        while (sent < input.length) {
-          while (!t.reading) t.drain();
-          t.receive(input.subarray(sent, sent + 333));
-          sent += 333;
-        }
-        t.receiveEnd();
-        for (let i = 0; i < 100_000 && !t.disconnected; i++) t.drain();
+        drive(t, input, steps, () => (p.split = !p.split));
         expect(t.value()).toEqual(input);
       },
     ),
