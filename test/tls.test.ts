@@ -35,12 +35,6 @@ describe.each(PAIRS)("$name over TLS", (pair) => {
       expect(code).toBe(0);
     },
     (server) => ({ tlsPort: tlsPort(server), ca }),
-    pair.runtime === "deno" && pair.adapter === "node"
-      ? {
-        "bounds memory while a peer sends 256 MiB without reading, then echoes every byte":
-          "Deno's node:tls never resumes a paused TLSSocket, so reading is not paused there",
-      }
-      : {},
   );
 });
 
