@@ -15,6 +15,7 @@ export class NodeSocket implements Socket {
   connection!: Connection;
   readonly #sock: net.Socket;
   #full = false;
+  #readingPaused = false;
 
   constructor(sock: net.Socket) {
     this.#sock = sock;
@@ -24,9 +25,16 @@ export class NodeSocket implements Socket {
     // node:net buffers whatever it is given; stop giving once it says it is full,
     // so that the core's queue (and its watermarks) hold the excess instead.
     if (this.#full || this.#sock.destroyed) return 0;
-    this.#full = !this.#sock.write(data);
+    // While reading is paused the core waits for its buffer to fall to the low-water mark. A write
+    // below the socket's own high-water mark earns no 'drain', and Deno finishes every write a
+    // tick later, so without this the bytes still pending would keep reading paused for good.
+    this.#full = this.#readingPaused ? !this.#sock.write(data, this.#written) : !this.#sock.write(data);
     return data.length;
   }
+
+  readonly #written = (): void => {
+    if (!this.#full && this.#readingPaused) this.connection.writable();
+  };
 
   get pending(): number {
     return this.#sock.writableLength;
@@ -48,10 +56,22 @@ export class NodeSocket implements Socket {
   }
 
   pauseReading(): void {
-    this.#sock.pause();
+    this.#readingPaused = true;
+    this.stopReading();
   }
 
   resumeReading(): void {
+    this.#readingPaused = false;
+    this.startReading();
+  }
+
+  /** Stops delivering data; a runtime whose `pause()` falls short overrides it. */
+  protected stopReading(): void {
+    this.#sock.pause();
+  }
+
+  /** Starts delivering data again after {@link stopReading}. */
+  protected startReading(): void {
     this.#sock.resume();
   }
 

@@ -19,6 +19,7 @@ function describeProblem(error: unknown): [code: string, text: string] {
   if (code === "EACCES" || name === "PermissionDenied") return ["EACCES", "permission denied (the directory must be writable)"];
   if (code === "EADDRINUSE" || name === "AddrInUse") return ["EADDRINUSE", "address already in use"];
   if (code === "ENOENT" || name === "NotFound") return ["ENOENT", "no such directory"];
+  if (code === "ENOTDIR" || name === "NotADirectory") return ["ENOTDIR", "a component of the path is not a directory"];
   if (name === "NotCapable") return ["ENOTCAPABLE", "file access denied; run deno with --allow-read --allow-write"];
   return [code || "ELISTEN", String(e?.message ?? error).split("\n")[0]!];
 }

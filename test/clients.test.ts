@@ -4,6 +4,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PAIRS, ROOT } from "../tools/runtimes.ts";
 import { startProcess, startServer, type ServerProcess } from "../tools/server_process.ts";
+import { fullBacklog } from "./helpers/full_backlog.ts";
 import { run, waitForOutput } from "./helpers/run.ts";
 
 const MiB = 1024 * 1024;
@@ -50,6 +51,22 @@ describe.each(PAIRS)("$name client failures", (pair) => {
     const r = await run(client(pair, "--connect", `tcp:host=127.0.0.1:port=${port}`, "--message", "x"));
     expect(r.stderr).toBe(`echo-client: Cannot connect to 127.0.0.1:${port}: connection refused\n`);
     expect(r.code).toBe(1);
+  });
+
+  // ENOTFOUND and EHOSTUNREACH stay unit tests (test/client.test.ts): producing them would send a
+  // DNS query or a packet off loopback.
+  test("a connection that gets no answer within the timeout exits 1 with one line saying so", async () => {
+    const silent = await fullBacklog();
+    try {
+      const started = Date.now();
+      const r = await run(client(pair, "--connect", `tcp:host=127.0.0.1:port=${silent.port}:timeout=1`, "--message", "x"));
+      expect(r.stderr).toBe(`echo-client: Cannot connect to 127.0.0.1:${silent.port}: timed out after 1 s\n`);
+      expect(r.code).toBe(1);
+      // Linux retries a SYN after 1 s, 3 s, 7 s...: the client's own timer must be what ended it.
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await silent.close();
+    }
   });
 
   test("a reply that differs exits 1 saying at which byte", async () => {

@@ -1,16 +1,20 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
+import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect, echo } from "./helpers/client.ts";
 import { echoSuite } from "./helpers/echo_suite.ts";
-import { run } from "./helpers/run.ts";
+import { run, waitForOutput } from "./helpers/run.ts";
 import { withServer } from "./helpers/with_server.ts";
 import { PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
 
 const MiB = 1024 * 1024;
+const DENO_STALLED_HANDSHAKE =
+  "Deno 2.9.6 keeps the TCP connection of a TlsConn closed mid-handshake open until the peer sends, closes or finishes the handshake";
 const certs = makeTestCertificates();
 const ca = readFileSync(certs.ca, "utf8");
 const ssl = (cert = certs.cert, key = certs.key) => `ssl:0:privateKey=${key}:certKey=${cert}`;
@@ -35,12 +39,6 @@ describe.each(PAIRS)("$name over TLS", (pair) => {
       expect(code).toBe(0);
     },
     (server) => ({ tlsPort: tlsPort(server), ca }),
-    pair.runtime === "deno" && pair.adapter === "node"
-      ? {
-        "bounds memory while a peer sends 256 MiB without reading, then echoes every byte":
-          "Deno's node:tls never resumes a paused TLSSocket, so reading is not paused there",
-      }
-      : {},
   );
 });
 
@@ -156,9 +154,10 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
     });
   });
 
-  // Deno 2.9.6: closing a Deno.TlsConn whose handshake is pending cancels the read but leaves the
-  // TCP connection open (checked with a bare Deno.listenTls script), so the peer never sees the close.
-  test.skipIf(pair.runtime === "deno" && pair.adapter === "native")("a TLS handshake that never completes is closed by the idle timeout", async () => {
+  const denoNative = pair.runtime === "deno" && pair.adapter === "native";
+  const stalledName = "a TLS handshake that never completes is closed by the idle timeout";
+  // Deno 2.9.6 cannot: see the next test.
+  test.skipIf(denoNative)(denoNative ? `${stalledName} (skipped: ${DENO_STALLED_HANDSHAKE})` : stalledName, async () => {
     await withServer(tlsServer(pair, "--idle-timeout", "0.5", "--grace", "1"), async (server) => {
       const sock = await connect(tlsPort(server));
       sock.on("error", () => {});
@@ -167,6 +166,30 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
       expect(r.error?.message ?? "").not.toMatch(/still open/);
       // Bun checks socket timeouts every few seconds; far below the 10 s a stuck handshake would take.
       expect(Date.now() - started).toBeLessThan(9_000);
+    });
+  });
+
+  // Deno's TlsStream, when dropped mid-handshake, leaves its handshake task running, and that task
+  // holds the TCP socket until the handshake ends (rustls-tokio-stream, src/stream.rs, Drop):
+  // nothing a script can call reaches it. If this starts failing, Deno closes a stalled handshake
+  // now, and the test above can run on this pair too.
+  if (denoNative) test("a stalled handshake is given up at the idle timeout; Deno frees its socket only when the peer next acts", async () => {
+    await withServer(tlsServer(pair, "--idle-timeout", "0.5", "--grace", "1"), async (server) => {
+      const raw = await connect(tlsPort(server));
+      raw.on("error", () => {});
+      let closedEarly = false;
+      raw.once("close", () => (closedEarly = true));
+      // The idle timeout closes the TlsConn, which fails its handshake: that is logged.
+      await waitForOutput(server.output, /TLS handshake failed on ssl:127\.0\.0\.1:\d+: .*canceled/i);
+      expect(closedEarly).toBe(false);
+      // The handshake done late, the runtime closes at once: nothing is served.
+      const late = tls.connect({ socket: raw, ca, servername: "localhost" });
+      late.on("error", () => {});
+      await once(late, "secureConnect");
+      late.write("anyone there?");
+      const r = await collect(late, 10_000);
+      expect(r.received.length).toBe(0);
+      expect(r.error?.message ?? "").not.toMatch(/still open/);
     });
   });
 

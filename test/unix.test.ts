@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync, chmodSync, existsSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import process from "node:process";
 import { afterAll, describe, expect, test } from "vitest";
 import { echo } from "./helpers/client.ts";
 import { echoSuite } from "./helpers/echo_suite.ts";
 import { run } from "./helpers/run.ts";
+import { unprivileged } from "./helpers/unprivileged.ts";
 import { withServer } from "./helpers/with_server.ts";
 import { BINARIES, PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startServer } from "../tools/server_process.ts";
@@ -14,6 +14,8 @@ import { startServer } from "../tools/server_process.ts";
 const dir = mkdtempSync(`${tmpdir()}/twu-`);
 let serial = 0;
 const nextPath = () => `${dir}/${++serial}.sock`;
+// Root may bind anywhere, so a root test run drops to nobody where permissions are the point.
+const asUser = unprivileged();
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -84,12 +86,29 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
     expect(r.code).toBe(1);
   });
 
-  test.skipIf(process.getuid?.() === 0)("a directory without write permission is refused with one line", async () => {
-    const locked = `${dir}/locked${++serial}`;
-    mkdirSync(locked);
-    chmodSync(locked, 0o500);
-    const r = await run(echoCli("--listen", `unix:${locked}/s.sock`));
-    expect(r.stderr).toBe(`echo: Cannot listen on unix:${locked}/s.sock: permission denied (the directory must be writable)\n`);
+  test.skipIf("reason" in asUser)(`a directory without write permission is refused with one line${"reason" in asUser ? ` (skipped: ${asUser.reason})` : ""}`, async () => {
+    if ("reason" in asUser) return;
+    const parent = mkdtempSync(`${tmpdir()}/twl-`);
+    try {
+      chmodSync(parent, 0o711);
+      const locked = `${parent}/locked`;
+      mkdirSync(locked);
+      if (asUser.owner !== undefined) chownSync(locked, asUser.owner.uid, asUser.owner.gid);
+      chmodSync(locked, 0o500);
+      const r = await run(asUser.wrap(echoCli("--listen", `unix:${locked}/s.sock`)));
+      expect(r.stderr).toBe(`echo: Cannot listen on unix:${locked}/s.sock: permission denied (the directory must be writable)\n`);
+      expect(r.code).toBe(1);
+      expect(existsSync(`${locked}/s.sock`)).toBe(false);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  test("a path through a regular file is refused with one line", async () => {
+    const file = `${dir}/plain${++serial}`;
+    writeFileSync(file, "");
+    const r = await run(echoCli("--listen", `unix:${file}/s.sock`));
+    expect(r.stderr).toBe(`echo: Cannot listen on unix:${file}/s.sock: a component of the path is not a directory\n`);
     expect(r.code).toBe(1);
   });
 
