@@ -1,6 +1,7 @@
 /** Compiles the C load generator and ceiling server once, into node_modules/.cache. */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { ROOT } from "../tools/runtimes.ts";
 
 const OUT = `${ROOT}node_modules/.cache/twine-bench`;
@@ -8,7 +9,14 @@ const OUT = `${ROOT}node_modules/.cache/twine-bench`;
 const NO_TLS_MARK = `${OUT}/loadgen.no-tls`;
 
 function compile(bin: string, args: string[]): void {
-  execFileSync("cc", ["-O2", "-Wall", "-o", bin, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  // Test files build at once in parallel workers: each writes its own file and renames it into place.
+  const own = `${bin}.${process.pid}`;
+  try {
+    execFileSync("cc", ["-O2", "-Wall", "-o", own, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    renameSync(own, bin);
+  } finally {
+    rmSync(own, { force: true });
+  }
 }
 
 function cannotBuild(source: string, error: unknown): Error {
@@ -41,7 +49,9 @@ function build(source: string, name: string): string {
 function buildLoadgen(): { bin: string; tls: boolean } {
   const dir = "bench/loadgen/";
   const bin = `${OUT}/loadgen`;
-  if (!stale(bin, [`${dir}loadgen.c`, `${dir}udp.c`, `${dir}tls.c`, `${dir}tls.h`])) return { bin, tls: !existsSync(NO_TLS_MARK) };
+  // A build without TLS is redone once OpenSSL's headers have been installed.
+  const gotHeaders = existsSync(NO_TLS_MARK) && existsSync("/usr/include/openssl/ssl.h");
+  if (!gotHeaders && !stale(bin, [`${dir}loadgen.c`, `${dir}udp.c`, `${dir}tls.c`, `${dir}tls.h`])) return { bin, tls: !existsSync(NO_TLS_MARK) };
   mkdirSync(OUT, { recursive: true });
   const sources = [`${ROOT}${dir}loadgen.c`, `${ROOT}${dir}tls.c`];
   try {
