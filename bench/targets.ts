@@ -51,7 +51,7 @@ export interface TransportSetup {
 
 /**
  * The command that starts `t` over `setup`'s transport and how to reach it; undefined for
- * a target without such a server (the C ceiling serves plain TCP only).
+ * a target without such a server (the C ceiling has no TLS).
  *
  * @param t A built-in target.
  * @param setup The transport, with its certificates or socket folder.
@@ -60,7 +60,7 @@ export interface TransportSetup {
 export function serverCommand(t: Target, setup: TransportSetup): { command: string[]; reach: Reach } | undefined {
   const base = t.command!;
   if (setup.transport === "tcp") return { command: base, reach: { transport: "tcp" } };
-  if (t.runtime === "c") return undefined;
+  if (t.runtime === "c" && setup.transport === "tls") return undefined;
   // Deno reads certificate files and creates socket files only when allowed to.
   const command = t.runtime === "deno" ? [...base.slice(0, 3), "--allow-read", "--allow-write", ...base.slice(3)] : [...base];
   if (setup.transport === "unix") {

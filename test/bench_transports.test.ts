@@ -30,6 +30,8 @@ describe.each(["tls", "unix"] as const)("over %s", (transport) => {
     expect(r.code).toBe(0);
     const json = JSON.parse(readFileSync(`${out}/bench-${transport}.json`, "utf8"));
     const names = ["bun native", "bare bun", "bun node:net", "deno native", "bare deno", "deno node:net", "node", "bare node"];
+    // The C ceiling speaks no TLS.
+    if (transport === "unix") names.push("bare c");
     expect(json.targets.map((t: { name: string }) => t.name)).toEqual(names);
     expect(json.failures).toEqual([]);
     const samples = json.samples as Sample[];
