@@ -26,7 +26,7 @@ Options:
                           bare-bun, bare-deno, bare-node, bare-c (default: all)
   --runtimes LIST         only targets on these runtimes: bun, deno, node, c
   --target HOST:PORT      benchmark an already running echo server instead (TCP only)
-  --transport KIND        tcp, tls (TLS 1.3 with throwaway certificates; startup, rr1, rr64,
+  --transport KIND        tcp, tls (throwaway certificates, made per run; startup, rr1, rr64,
                           stream) or unix (a Unix socket); bare-c has no TLS (default tcp)
   --scenarios LIST        startup, rr1, rr64, stream, churn, idle (default: all);
                           udp (only when named: UDP request/response on twine's targets)
