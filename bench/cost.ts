@@ -13,10 +13,11 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { environment, hasTaskset } from "./environment.ts";
-import { type RunningServer, runJob, type ScenarioRun, startServer } from "./measure.ts";
+import { type Reach, type RunningServer, runJob, type ScenarioRun, startServer, type Transport } from "./measure.ts";
 import type { Job } from "./scenarios.ts";
 import { bootstrapMedian, type Interval, median } from "./stats.ts";
-import { builtinTargets, type Target } from "./targets.ts";
+import { builtinTargets, serverCommand, type Target, type TransportSetup } from "./targets.ts";
+import { transportSetup } from "./transport_setup.ts";
 
 const USAGE = `Usage: npm run bench -- --cost [options]
 
@@ -28,6 +29,8 @@ Options:
   --targets LIST     twine targets, each compared with its runtime's bare server:
                      bun, bun-node, deno, deno-node, node (default: bun,deno,node)
   --scenarios LIST   rr64, stream (default: both)
+  --transport LIST   tcp, tls, unix: each target is compared with its bare server over
+                     each of these in turn (default tcp)
   --pairs N          pairs of slices per scenario and target (default 20)
   --slice SECONDS    measured length of one slice (default 0.5)
   --warmup SECONDS   unmeasured time at the start of each slice (default 0.1)
@@ -54,6 +57,7 @@ function parse(argv: string[]) {
       options: {
         targets: { type: "string", default: "bun,deno,node" },
         scenarios: { type: "string", default: "rr64,stream" },
+        transport: { type: "string", default: "tcp" },
         pairs: { type: "string", default: "20" },
         slice: { type: "string", default: "0.5" },
         warmup: { type: "string", default: "0.1" },
@@ -79,7 +83,10 @@ function parse(argv: string[]) {
   };
   const scenarios = v.scenarios.split(",") as CostScenario[];
   for (const s of scenarios) if (s !== "rr64" && s !== "stream") fail(`Unknown cost scenario '${s}': expected rr64 or stream`);
+  const transports = v.transport.split(",") as Transport[];
+  for (const t of transports) if (!["tcp", "tls", "unix"].includes(t)) fail(`Invalid --transport '${t}': expected tcp, tls or unix`);
   return {
+    transports,
     targets: v.targets.split(","),
     scenarios,
     pairs: Math.round(num("pairs", v.pairs, 2)),
@@ -120,6 +127,7 @@ interface Slices {
 interface Result {
   target: string;
   bare: string;
+  transport: Transport;
   scenarios: Partial<Record<CostScenario, Slices>>;
   /** Peak resident MB of fresh servers, one value per run. */
   peakRssMB?: { twine: Record<CostScenario, number[]>; bare: Record<CostScenario, number[]> };
@@ -134,9 +142,15 @@ async function slice(loadgen: string, job: Job, server: RunningServer, o: Option
   return run;
 }
 
-async function paired(loadgen: string, twine: Target, bare: Target, o: Options): Promise<Result["scenarios"]> {
+/** A target's server over the setup's transport. */
+function start(t: Target, setup: TransportSetup, cpu: number | undefined): Promise<RunningServer> {
+  const { command, reach }: { command: string[]; reach: Reach } = serverCommand(t, setup)!;
+  return startServer(command, cpu, reach);
+}
+
+async function paired(loadgen: string, twine: Target, bare: Target, o: Options, setup: TransportSetup): Promise<Result["scenarios"]> {
   const cpu = o.pin ? 0 : undefined;
-  const [a, b] = await Promise.all([startServer(twine.command!, cpu), startServer(bare.command!, cpu)]);
+  const [a, b] = await Promise.all([start(twine, setup, cpu), start(bare, setup, cpu)]);
   const out: Result["scenarios"] = {};
   try {
     for (const scenario of o.scenarios) {
@@ -150,7 +164,7 @@ async function paired(loadgen: string, twine: Target, bare: Target, o: Options):
       const cpuRatios: number[] = [];
       let starved = 0;
       for (let i = 0; i < o.pairs; i++) {
-        progress(`${twine.name} vs ${bare.name}: ${scenario} ${i + 1}/${o.pairs}`);
+        progress(`${twine.name} vs ${bare.name} over ${setup.transport}: ${scenario} ${i + 1}/${o.pairs}`);
         // A B, then B A: whatever the first slice of a pair gains or loses falls on each side alike.
         const first = i % 2 === 0;
         const r1 = await slice(loadgen, job, first ? a : b, o, first ? twine.name : bare.name);
@@ -183,7 +197,7 @@ async function paired(loadgen: string, twine: Target, bare: Target, o: Options):
   return out;
 }
 
-async function peaks(loadgen: string, twine: Target, bare: Target, o: Options): Promise<Result["peakRssMB"]> {
+async function peaks(loadgen: string, twine: Target, bare: Target, o: Options, setup: TransportSetup): Promise<Result["peakRssMB"]> {
   const empty = () => ({ rr64: [] as number[], stream: [] as number[] });
   const out = { twine: empty(), bare: empty() };
   for (let run = 0; run < o.rssRuns; run++) {
@@ -191,7 +205,7 @@ async function peaks(loadgen: string, twine: Target, bare: Target, o: Options): 
     if (run % 2 === 1) order.reverse();
     for (const [side, target] of order) {
       progress(`${target.name}: peak memory, fresh server ${run + 1}/${o.rssRuns}`);
-      const server = await startServer(target.command!, o.pin ? 0 : undefined);
+      const server = await start(target, setup, o.pin ? 0 : undefined);
       try {
         for (const scenario of o.scenarios) {
           const r = await runJob(loadgen, jobOf(scenario, o), server, { duration: 2, warmup: 0.2 }, o.pin ? 1 : undefined);
@@ -221,6 +235,24 @@ function rssCell(r: Result, scenario: CostScenario): string {
   return `${t.toFixed(0)} vs ${b.toFixed(0)} (${t >= b ? "+" : ""}${(t - b).toFixed(1)})`;
 }
 
+const OVER: Record<Transport, string> = { tcp: "", tls: " over TLS", unix: " over Unix" };
+
+/** The Markdown table of each side's median rate, so that transports can be set beside each other. */
+export function ratesTable(results: Result[]): string {
+  const med = (xs: number[] | undefined, scale: number) => (xs === undefined || xs.length === 0 ? "–" : Math.round(median(xs) / scale).toLocaleString("en-US"));
+  const header = ["server", "transport", "rr64 msg/s twine", "rr64 msg/s bare", "stream MB/s twine", "stream MB/s bare"];
+  const rows = results.map((r) => [
+    `${r.target} / ${r.bare}`,
+    r.transport,
+    med(r.scenarios.rr64?.twineRates, 1),
+    med(r.scenarios.rr64?.bareRates, 1),
+    med(r.scenarios.stream?.twineRates, 1e6),
+    med(r.scenarios.stream?.bareRates, 1e6),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map((_, i) => (i < 2 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+}
+
 /** The Markdown table of every ratio with its interval. */
 export function costTable(results: Result[]): string {
   const header = [
@@ -234,7 +266,7 @@ export function costTable(results: Result[]): string {
     "pairs used",
   ];
   const rows = results.map((r) => [
-    `${r.target} vs ${r.bare}`,
+    `${r.target} vs ${r.bare}${OVER[r.transport]}`,
     ratio(r.scenarios.rr64?.rate),
     ratio(r.scenarios.rr64?.cpu),
     ratio(r.scenarios.stream?.rate),
@@ -255,16 +287,31 @@ export function costTable(results: Result[]): string {
 export async function runCost(argv: string[]): Promise<void> {
   const o = parse(argv);
   const t0 = performance.now();
-  const { loadgen, cEcho } = buildNative();
+  const { loadgen, cEcho, tls } = buildNative();
   const all = builtinTargets(cEcho);
-  const results: Result[] = [];
-  for (const id of o.targets) {
+  const pairs = o.targets.map((id) => {
     const twine = all.find((t) => t.id === id && t.kind === "twine");
     if (twine === undefined) fail(`Unknown twine target '${id}': expected bun, bun-node, deno, deno-node or node`);
-    const bare = all.find((t) => t.kind === "bare" && t.runtime === twine.runtime)!;
-    const result: Result = { target: twine.name, bare: bare.name, scenarios: await paired(loadgen, twine, bare, o) };
-    if (o.rssRuns > 0) result.peakRssMB = await peaks(loadgen, twine, bare, o);
-    results.push(result);
+    return [twine, all.find((t) => t.kind === "bare" && t.runtime === twine.runtime)!] as const;
+  });
+  if (o.transports.includes("tls") && !tls) {
+    console.log("bench: TLS rows skipped: the load generator was built without OpenSSL (install libssl-dev)");
+    o.transports = o.transports.filter((t) => t !== "tls");
+    if (o.transports.length === 0) return;
+  }
+  const results: Result[] = [];
+  for (const transport of o.transports) {
+    const setup = transportSetup(transport);
+    try {
+      for (const [twine, bare] of pairs) {
+        const scenarios = await paired(loadgen, twine, bare, o, setup);
+        const result: Result = { target: twine.name, bare: bare.name, transport, scenarios };
+        if (o.rssRuns > 0) result.peakRssMB = await peaks(loadgen, twine, bare, o, setup);
+        results.push(result);
+      }
+    } finally {
+      setup.cleanup();
+    }
   }
   progress("");
   const env = environment(o.pin);
@@ -272,13 +319,16 @@ export async function runCost(argv: string[]): Promise<void> {
   const { out, ...options } = o;
   const dir = out.startsWith("/") ? out : `${ROOT}${out}`;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/cost.json`, `${JSON.stringify({ environment: env, options, seconds, errors, results }, null, 2)}\n`);
+  // A run over other transports has files of its own, so it does not overwrite the TCP one.
+  const name = o.transports.join(",") === "tcp" ? "cost" : `cost-${o.transports.join("-")}`;
+  writeFileSync(`${dir}/${name}.json`, `${JSON.stringify({ environment: env, options, seconds, errors, results }, null, 2)}\n`);
   const title = `twine abstraction cost, ${env.date.slice(0, 10)}: ${o.pairs} pairs of ${o.slice} s slices per ratio, ` +
     `median [95% bootstrap interval]; pinning: ${env.pinning}; ${seconds.toFixed(0)} s in all`;
-  const md = `${title}\n\n${costTable(results)}\n\nPeak RSS: median of ${o.rssRuns} fresh runs each, twine vs bare (difference).\n`;
-  writeFileSync(`${dir}/cost.md`, md);
+  const md = `${title}\n\n${costTable(results)}\n\nPeak RSS: median of ${o.rssRuns} fresh runs each, twine vs bare (difference).\n\n` +
+    `Median rate of the slices (for comparing transports; the ratios above are what to quote):\n\n${ratesTable(results)}\n`;
+  writeFileSync(`${dir}/${name}.md`, md);
   console.log(md);
-  console.log(`Wrote ${out}/cost.json and ${out}/cost.md`);
+  console.log(`Wrote ${out}/${name}.json and ${out}/${name}.md`);
   if (errors.length > 0) {
     for (const e of errors.slice(0, 20)) console.error(`bench: FAILED ${e}`);
     process.exit(1);

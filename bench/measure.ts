@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
+import tls from "node:tls";
 import * as hdr from "hdr-histogram-js";
 import { ROOT } from "../tools/runtimes.ts";
 import { RAISE_FD_LIMIT } from "../tools/server_process.ts";
@@ -13,9 +14,17 @@ import type { Job } from "./scenarios.ts";
 /** Raises the soft open-files limit to the hard one, so thousands of idle connections fit. */
 const RAISE_NOFILE = RAISE_FD_LIMIT;
 
+/** The socket a server is benchmarked over. */
+export type Transport = "tcp" | "tls" | "unix";
+
+/** How to reach a server besides TCP: its Unix socket, or TLS and the CA its certificate is signed by. */
+export type Reach = { transport: "tcp" } | { transport: "tls"; ca: string } | { transport: "unix"; path: string };
+
 export interface RunningServer {
   host: string;
   port: number;
+  /** Undefined for plain TCP. */
+  reach?: Reach;
   /** Undefined for an external --target: no CPU or memory figures then. */
   pid?: number;
   startupMs?: number;
@@ -27,9 +36,14 @@ function pinned(command: string[], cpu: number | undefined): string[] {
 }
 
 /** Echoes one byte over a fresh connection; resolves once it is back. */
-function firstEcho(host: string, port: number): Promise<void> {
+function firstEcho(host: string, port: number, reach: Reach): Promise<void> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port, noDelay: true }, () => sock.write("x"));
+    const send = () => sock.write("x");
+    const sock = reach.transport === "unix"
+      ? net.connect({ path: reach.path }, send)
+      : reach.transport === "tls"
+      ? tls.connect({ host, port, ca: readFileSync(reach.ca) }, send)
+      : net.connect({ host, port, noDelay: true }, send);
     sock.once("data", () => {
       sock.destroy();
       resolve();
@@ -38,10 +52,23 @@ function firstEcho(host: string, port: number): Promise<void> {
   });
 }
 
-/** Starts `command --port 0`, waits for its listening line and its first echo. */
-export async function startServer(command: string[], cpu: number | undefined): Promise<RunningServer> {
+/** What a server's start line says for each transport: "listening on 127.0.0.1:PORT", "… ssl:127.0.0.1:PORT", "… unix:PATH". */
+const LISTENING: Record<Transport, RegExp> = {
+  tcp: /listening on ([\d.]+):(\d+)/,
+  tls: /listening on (?:.*, )?ssl:([\d.]+):(\d+)/,
+  unix: /listening on (?:.*, )?unix:/,
+};
+
+/**
+ * Starts `command` (with `--port 0` added over TCP; `command` holds the other transports'
+ * flags), waits for its listening line and its first echo.
+ */
+export async function startServer(command: string[], cpu: number | undefined, reach: Reach = { transport: "tcp" }): Promise<RunningServer> {
   const t0 = performance.now();
-  const child = spawn(RAISE_NOFILE[0]!, [...RAISE_NOFILE.slice(1), ...pinned([...command, "--port", "0"], cpu)], {
+  // A socket file left by an earlier server of the same target would refuse a bare server's bind.
+  if (reach.transport === "unix") rmSync(reach.path, { force: true });
+  const full = reach.transport === "tcp" ? [...command, "--port", "0"] : command;
+  const child = spawn(RAISE_NOFILE[0]!, [...RAISE_NOFILE.slice(1), ...pinned(full, cpu)], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -52,10 +79,10 @@ export async function startServer(command: string[], cpu: number | undefined): P
   const [host, port] = await new Promise<[string, number]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line after 30 s: ${output.trim()}`)), 30_000);
     const check = () => {
-      const m = /listening on ([\d.]+):(\d+)/.exec(output);
+      const m = LISTENING[reach.transport].exec(output);
       if (m) {
         clearTimeout(timer);
-        resolve([m[1]!, Number(m[2])]);
+        resolve([m[1] ?? "", Number(m[2] ?? 0)]);
       }
     };
     child.stdout!.on("data", check);
@@ -64,11 +91,12 @@ export async function startServer(command: string[], cpu: number | undefined): P
       reject(new Error(`exited with ${code} before listening: ${output.trim()}`));
     });
   });
-  await firstEcho(host, port);
+  await firstEcho(host, port, reach);
   const startupMs = performance.now() - t0;
   return {
     host,
     port,
+    reach: reach.transport === "tcp" ? undefined : reach,
     pid: child.pid,
     startupMs,
     async stop() {
@@ -88,6 +116,8 @@ export interface ScenarioRun {
   verifiedBytes: number;
   loadgenCpu: number;
   errors: string[];
+  /** --tls: the protocol and cipher agreed, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384". */
+  tls?: string;
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number } | null;
   /** Server CPU seconds (user + system) in the measured window. */
   serverCpu?: number;
@@ -136,7 +166,11 @@ export async function runJob(
 ): Promise<ScenarioRun> {
   const pid = server.pid;
   const latencyFile = `${tmpdir()}/twine-bench-${process.pid}-latency.bin`;
-  const args = [job.mode, server.host, server.port, job.connections, job.size, timing.duration, timing.warmup, latencyFile];
+  const reach = server.reach;
+  const via = reach?.transport === "unix" ? ["--unix", reach.path] : reach?.transport === "tls" ? ["--tls", "--ca", reach.ca] : [];
+  // Over a Unix socket the load generator ignores host and port.
+  const host = reach?.transport === "unix" ? "-" : server.host;
+  const args = [...via, job.mode, host, server.port, job.connections, job.size, timing.duration, timing.warmup, latencyFile];
   // A limit makes stream send exactly that many bytes per connection, churn run that many cycles.
   if (limit !== undefined) args.push(limit);
   if (pid !== undefined) resetPeak(pid);
@@ -192,5 +226,6 @@ export async function runJob(
     sent: outcome?.sent,
     late: outcome?.late,
     lost: outcome?.lost,
+    ...(outcome?.tls !== undefined ? { tls: outcome.tls } : {}),
   };
 }

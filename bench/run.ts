@@ -11,10 +11,11 @@ import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { chartSvg } from "./chart.ts";
 import { environment, hasTaskset } from "./environment.ts";
-import { type RunningServer, runJob, startServer } from "./measure.ts";
+import { type RunningServer, runJob, startServer, type Transport } from "./measure.ts";
 import { abstractionCost, markdown, metricsOf, type Sample, summarize } from "./report.ts";
-import { jobFor, OPT_IN_SCENARIOS, type ScenarioName, SCENARIOS } from "./scenarios.ts";
-import { builtinTargets, type Target } from "./targets.ts";
+import { jobFor, OPT_IN_SCENARIOS, type ScenarioName, SCENARIOS, TRANSPORT_SCENARIOS } from "./scenarios.ts";
+import { builtinTargets, serverCommand, type Target } from "./targets.ts";
+import { transportSetup } from "./transport_setup.ts";
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -24,7 +25,9 @@ Options:
   --targets LIST          comma-separated: bun, bun-node, deno, deno-node, node,
                           bare-bun, bare-deno, bare-node, bare-c (default: all)
   --runtimes LIST         only targets on these runtimes: bun, deno, node, c
-  --target HOST:PORT      benchmark an already running echo server instead
+  --target HOST:PORT      benchmark an already running echo server instead (TCP only)
+  --transport KIND        tcp, tls (throwaway certificates, made per run; startup, rr1, rr64,
+                          stream) or unix (a Unix socket); bare-c has no TLS (default tcp)
   --scenarios LIST        startup, rr1, rr64, stream, churn, idle (default: all);
                           udp (only when named: UDP request/response on twine's targets)
   --duration SECONDS      measured time per scenario (default 1.2)
@@ -55,6 +58,7 @@ function parse() {
         targets: { type: "string" },
         runtimes: { type: "string" },
         target: { type: "string" },
+        transport: { type: "string", default: "tcp" },
         scenarios: { type: "string" },
         duration: { type: "string" },
         warmup: { type: "string" },
@@ -85,11 +89,16 @@ function parse() {
     return v;
   };
   const q = parsed.quick;
+  const transport = parsed.transport as Transport;
+  if (!(transport in TRANSPORT_SCENARIOS)) fail(`Invalid --transport '${transport}': expected tcp, tls or unix`);
+  if (transport !== "tcp" && parsed.target !== undefined) fail("Cannot combine --target with --transport: an external server is benchmarked over TCP");
+  const defaults = transport === "tcp" ? SCENARIOS : TRANSPORT_SCENARIOS[transport];
   return {
+    transport,
     targets: parsed.targets?.split(","),
     runtimes: parsed.runtimes?.split(","),
     external: parsed.target,
-    scenarios: (parsed.scenarios?.split(",") ?? SCENARIOS) as ScenarioName[],
+    scenarios: (parsed.scenarios?.split(",") ?? defaults) as ScenarioName[],
     duration: num("duration", parsed.duration, q ? 0.3 : 1.2, 0.05),
     warmup: num("warmup", parsed.warmup, q ? 0.1 : 0.4, 0),
     reps: num("reps", parsed.reps, q ? 1 : 3, 1),
@@ -117,6 +126,7 @@ async function main(): Promise<void> {
   const opts = parse();
   for (const s of opts.scenarios) {
     if (!SCENARIOS.includes(s) && !OPT_IN_SCENARIOS.includes(s)) fail(`Unknown scenario '${s}' (see --help)`);
+    if (!TRANSPORT_SCENARIOS[opts.transport].includes(s)) fail(`Cannot run scenario '${s}' over ${opts.transport}`);
   }
   let native;
   try {
@@ -124,6 +134,11 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
+  if (opts.transport === "tls" && !native.tls) {
+    console.log("bench: TLS rows skipped: the load generator was built without OpenSSL (install libssl-dev)");
+    return;
+  }
+  const setup = transportSetup(opts.transport);
   let targets: Target[];
   let external: { host: string; port: number } | undefined;
   if (opts.external !== undefined) {
@@ -136,7 +151,8 @@ async function main(): Promise<void> {
     for (const id of opts.targets ?? []) if (!all.some((t) => t.id === id)) fail(`Unknown target '${id}' (see --help)`);
     targets = all.filter((t) =>
       (opts.targets === undefined || opts.targets.includes(t.id)) &&
-      (opts.runtimes === undefined || opts.runtimes.includes(t.runtime))
+      (opts.runtimes === undefined || opts.runtimes.includes(t.runtime)) &&
+      serverCommand(t, setup) !== undefined
     );
     if (targets.length === 0) fail("No target left after --targets and --runtimes");
     if (opts.scenarios.includes("udp")) targets = targets.map(withUdp);
@@ -153,13 +169,15 @@ async function main(): Promise<void> {
   for (const t of targets) {
     if (t.command === undefined) continue;
     progress(`priming ${t.name}`);
-    await startServer(t.command, serverCpu).then((s) => s.stop(), () => {});
+    const { command, reach } = serverCommand(t, setup)!;
+    await startServer(command, serverCpu, reach).then((s) => s.stop(), () => {});
   }
 
-  const start = (t: Target): Promise<RunningServer> =>
-    t.command !== undefined
-      ? startServer(t.command, serverCpu)
-      : Promise.resolve({ ...external!, stop: async () => {} });
+  const start = (t: Target): Promise<RunningServer> => {
+    if (t.command === undefined) return Promise.resolve({ ...external!, stop: async () => {} });
+    const { command, reach } = serverCommand(t, setup)!;
+    return startServer(command, serverCpu, reach);
+  };
 
   // Idle gets a server of its own: holding thousands of connections leaves memory
   // behind that would blur the peaks of every scenario after it.
@@ -197,6 +215,7 @@ async function main(): Promise<void> {
     }
   }
   progress("");
+  setup.cleanup();
 
   const summary = summarize(samples);
   const table = markdown(summary, targets, samples, opts.connections);
@@ -215,13 +234,16 @@ async function main(): Promise<void> {
     failures,
     samples,
   };
-  writeFileSync(`${outDir}/bench.json`, `${JSON.stringify(result, null, 2)}\n`);
-  const title = `twine echo benchmark, ${env.date.slice(0, 10)}: ${env.cpu}, ${env.cores} cores; bun ${env.bun}, ${env.deno.split(" (")[0]}, node ${env.node}`;
-  writeFileSync(`${outDir}/bench.svg`, await chartSvg(summary, targets, title));
+  // Each transport has files of its own, so a TLS run does not overwrite the TCP table.
+  const name = opts.transport === "tcp" ? "bench" : `bench-${opts.transport}`;
+  writeFileSync(`${outDir}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const over = { tcp: "", tls: " over TLS", unix: " over a Unix socket" }[opts.transport];
+  const title = `twine echo benchmark${over}, ${env.date.slice(0, 10)}: ${env.cpu}, ${env.cores} cores; bun ${env.bun}, ${env.deno.split(" (")[0]}, node ${env.node}`;
+  writeFileSync(`${outDir}/${name}.svg`, await chartSvg(summary, targets, title));
   const md = `${title}\n\n${table}\n`;
-  writeFileSync(`${outDir}/bench.md`, md);
+  writeFileSync(`${outDir}/${name}.md`, md);
   console.log(md);
-  console.log(`Wrote ${out}/bench.json, ${out}/bench.svg and ${out}/bench.md`);
+  console.log(`Wrote ${out}/${name}.json, ${out}/${name}.svg and ${out}/${name}.md`);
   if (failures.length > 0) {
     for (const f of failures) console.error(`bench: FAILED ${f.target} / ${f.scenario} / rep ${f.rep}: ${f.errors.join("; ")}`);
     process.exit(1);

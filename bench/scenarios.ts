@@ -10,6 +10,16 @@ export const SCENARIOS: readonly ScenarioName[] = ["startup", "rr1", "rr64", "st
  */
 export const OPT_IN_SCENARIOS: readonly ScenarioName[] = ["udp"];
 
+/**
+ * The scenarios each transport runs: the load generator's TLS mode has no churn or idle
+ * (connecting is a handshake, not what the TLS rows measure), and UDP is UDP.
+ */
+export const TRANSPORT_SCENARIOS: Record<"tcp" | "tls" | "unix", readonly ScenarioName[]> = {
+  tcp: [...SCENARIOS, ...OPT_IN_SCENARIOS],
+  tls: ["startup", "rr1", "rr64", "stream"],
+  unix: SCENARIOS,
+};
+
 /** What the load generator is asked for one scenario. */
 export interface Job {
   mode: "rr" | "stream" | "churn" | "idle" | "udp" | "slow" | "reset";

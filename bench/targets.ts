@@ -1,5 +1,6 @@
 /** The servers the benchmark runs: every runtime x adapter pair, and the bare reference servers. */
 import { BINARIES } from "../tools/runtimes.ts";
+import type { Reach, Transport } from "./measure.ts";
 
 export interface Target {
   /** Short name for --targets: bun, bun-node, deno, deno-node, node, bare-bun, bare-deno, bare-node, bare-c. */
@@ -38,3 +39,36 @@ export function builtinTargets(cEcho: string): Target[] {
 
 /** The native-adapter row that each bare row is the reference for. */
 export const NATIVE_OF: Record<string, string> = { bun: "bun native", deno: "deno native", node: "node" };
+
+/** What serving over TLS or a Unix socket needs: certificate files, a folder for socket files. */
+export interface TransportSetup {
+  transport: Transport;
+  /** tls: the server's certificate and key, and the CA that signed them. */
+  certs?: { cert: string; key: string; ca: string };
+  /** unix: where each target's socket file goes. */
+  dir?: string;
+}
+
+/**
+ * The command that starts `t` over `setup`'s transport and how to reach it; undefined for
+ * a target without such a server (the C ceiling has no TLS).
+ *
+ * @param t A built-in target.
+ * @param setup The transport, with its certificates or socket folder.
+ * @returns The command (without --port, which startServer adds over TCP) and its reach.
+ */
+export function serverCommand(t: Target, setup: TransportSetup): { command: string[]; reach: Reach } | undefined {
+  const base = t.command!;
+  if (setup.transport === "tcp") return { command: base, reach: { transport: "tcp" } };
+  if (t.runtime === "c" && setup.transport === "tls") return undefined;
+  // Deno reads certificate files and creates socket files only when allowed to.
+  const command = t.runtime === "deno" ? [...base.slice(0, 3), "--allow-read", "--allow-write", ...base.slice(3)] : [...base];
+  if (setup.transport === "unix") {
+    const path = `${setup.dir}/${t.id}.sock`;
+    command.push(...(t.kind === "twine" ? ["--listen", `unix:${path}`] : ["--unix", path]));
+    return { command, reach: { transport: "unix", path } };
+  }
+  const { cert, key, ca } = setup.certs!;
+  command.push(...(t.kind === "twine" ? ["--listen", `ssl:0:privateKey=${key}:certKey=${cert}`] : ["--tls-cert", cert, "--tls-key", key]));
+  return { command, reach: { transport: "tls", ca } };
+}

@@ -5,6 +5,7 @@
  * peer's FIN is answered after the last byte, Nagle is off.
  *
  *   c_echo [--port N] [--host ADDR]     (prints "bare c listening on HOST:PORT")
+ *   c_echo --unix PATH                  (prints "bare c listening on unix:PATH")
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BUF 65536
@@ -72,25 +74,47 @@ static int serve(conn_t *c, uint32_t events) {
   }
 }
 
-int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
-  int port = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "--host") == 0) host = argv[i + 1];
-  }
-  signal(SIGPIPE, SIG_IGN);
+/* Returns the listening socket, or -1 after saying why not. */
+static int listen_tcp(const char *host, int port) {
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, host, &addr.sin_addr);
   if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 4096) < 0) {
     fprintf(stderr, "c_echo: Cannot listen on %s:%d: %s\n", host, port, strerror(errno));
-    return 1;
+    return -1;
   }
   socklen_t len = sizeof addr;
   getsockname(lfd, (struct sockaddr *)&addr, &len);
   printf("bare c listening on %s:%d\n", host, ntohs(addr.sin_port));
   fflush(stdout);
+  return lfd;
+}
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1", *path = NULL;
+  int port = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--host") == 0) host = argv[i + 1];
+    else if (strcmp(argv[i], "--unix") == 0) path = argv[i + 1];
+  }
+  signal(SIGPIPE, SIG_IGN);
+  int lfd;
+  if (path) {
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (strlen(path) >= sizeof un.sun_path) errno = ENAMETOOLONG;
+    else strcpy(un.sun_path, path);
+    if (!un.sun_path[0] || bind(lfd, (struct sockaddr *)&un, sizeof un) < 0 || listen(lfd, 4096) < 0) {
+      fprintf(stderr, "c_echo: Cannot listen on unix:%s: %s\n", path, strerror(errno));
+      return 1;
+    }
+    printf("bare c listening on unix:%s\n", path);
+    fflush(stdout);
+  } else {
+    lfd = listen_tcp(host, port);
+    if (lfd < 0) return 1;
+  }
   ep = epoll_create1(0);
   struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev);

@@ -40,7 +40,7 @@ static int udp_main(void) {
   for (int i = 0; i < nconn; i++) {
     udp_sock_t *u = &socks[i];
     u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (u->fd < 0 || connect(u->fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    if (u->fd < 0 || connect(u->fd, (struct sockaddr *)&addr, addrlen) < 0) {
       error_at("cannot create a UDP socket: %s", strerror(errno));
       return 1;
     }
