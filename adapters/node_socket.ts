@@ -7,11 +7,14 @@
  */
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { Connection, Socket, TlsInfo } from "../src/mod.ts";
+import type { Connection, Socket, StartTlsOptions, TlsInfo } from "../src/mod.ts";
+import { upgradeNodeSocket } from "./node_start_tls.ts";
 
 /** A `node:net` (or `node:tls`) socket driven by a connection. */
 export class NodeSocket implements Socket {
   connection!: Connection;
+  /** Detaches the socket's events from the connection; set by `wire`. */
+  unwire: () => void = () => {};
   readonly #sock: net.Socket;
   #full = false;
 
@@ -39,6 +42,10 @@ export class NodeSocket implements Socket {
     if (cert === undefined) return { alpnProtocol };
     const { subject, issuer, validTo, fingerprint256 } = cert;
     return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
+  }
+
+  startTls(options: StartTlsOptions): Promise<Socket> {
+    return upgradeNodeSocket(this.#sock, this, options);
   }
 
   drained(): void {
@@ -81,11 +88,17 @@ export class NodeSocket implements Socket {
 export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
   let failure: Error | undefined;
   socket.connection = connection;
-  sock.on("data", (chunk: Uint8Array) => connection.received(chunk));
-  sock.on("end", () => connection.readEnded());
-  sock.on("drain", () => socket.drained());
-  sock.on("error", (error) => {
-    failure ??= error;
-  });
-  sock.on("close", () => connection.closed(failure));
+  const listeners = {
+    data: (chunk: Uint8Array) => connection.received(chunk),
+    end: () => connection.readEnded(),
+    drain: () => socket.drained(),
+    error: (error: Error) => {
+      failure ??= error;
+    },
+    close: () => connection.closed(failure),
+  };
+  for (const [event, listener] of Object.entries(listeners)) sock.on(event, listener);
+  socket.unwire = () => {
+    for (const [event, listener] of Object.entries(listeners)) sock.off(event, listener);
+  };
 }
