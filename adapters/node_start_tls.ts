@@ -47,6 +47,7 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
   return new Promise<Socket>((resolve, reject) => {
     const fail = (error: unknown) => {
       secure.off("close", closed);
+      secure.off("end", closed);
       secure.destroy();
       sock.destroy();
       reject(error);
@@ -54,9 +55,12 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
     const closed = () => fail(new Error("the peer closed the connection during the TLS handshake"));
     secure.once("error", fail);
     secure.once("close", closed);
+    // Node's server-side TLSSocket sees a peer that gives up mid-handshake only as an end, never closing.
+    secure.once("end", closed);
     secure.once(options.side === "server" ? "secure" : "secureConnect", () => {
       secure.off("error", fail);
       secure.off("close", closed);
+      secure.off("end", closed);
       secure.setNoDelay(true);
       const socket = new NodeSocket(secure);
       // Deno's node:tls never resumes a paused TLSSocket (see node_tls.ts): reading is not paused there.

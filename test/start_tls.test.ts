@@ -1,0 +1,140 @@
+// startTLS() on real connections: a STARTTLS line protocol on every runtime x adapter pair,
+// twine's own client and openssl s_client -starttls smtp against it.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run, waitForOutput } from "./helpers/run.ts";
+import { type Pair, PAIRS, withFileAccess } from "../tools/runtimes.ts";
+import { startServer, type ServerProcess } from "../tools/server_process.ts";
+import { makeTestCertificates } from "../tools/test_certs.ts";
+
+const MiB = 1024 * 1024;
+const certs = makeTestCertificates();
+// Deno.startTls plays only the client's side: a Deno native server cannot upgrade.
+const canServe = (pair: Pair) => !(pair.runtime === "deno" && pair.adapter === "native");
+const SERVERS = PAIRS.filter(canServe);
+const PLAIN = "plain: 220 twine ESMTP | PLAIN hello | 220 Ready to start TLS; tls: yes\n";
+
+const client = (pair: Pair, port: number, ...args: string[]) => [
+  ...withFileAccess(pair).command,
+  "test/fixtures/starttls_client.ts",
+  "--adapter",
+  pair.adapter,
+  "--port",
+  String(port),
+  ...args,
+];
+
+const servers = new Map<string, ServerProcess>();
+
+beforeAll(async () => {
+  const started = await Promise.all(
+    PAIRS.map((p) => startServer(withFileAccess(p), "test/fixtures/starttls_server.ts", ["--cert", certs.cert, "--key", certs.key])),
+  );
+  PAIRS.forEach((p, i) => servers.set(p.name, started[i]!));
+});
+
+afterAll(async () => {
+  for (const server of servers.values()) expect((await server.stop()).code).toBe(0);
+  rmSync(certs.dir, { recursive: true, force: true });
+});
+
+describe("startTLS with twine's client", () => {
+  test.each(PAIRS)(
+    "$name client upgrades after pipelined plaintext and echoes 1 MiB exactly through every server that can upgrade",
+    async (pair) => {
+      const payload = randomBytes(MiB);
+      const results = await Promise.all(SERVERS.map((s) => run(client(pair, servers.get(s.name)!.port, "--ca", certs.ca), payload)));
+      results.forEach((r, i) => {
+        // The plaintext line sent in the same write as STARTTLS was answered, and the answer to STARTTLS came in plaintext.
+        expect({ server: SERVERS[i]!.name, code: r.code, stderr: r.stderr }).toEqual({ server: SERVERS[i]!.name, code: 0, stderr: PLAIN });
+        expect(r.stdout.length).toBe(payload.length);
+        expect(r.stdout.equals(payload)).toBe(true);
+      });
+    },
+  );
+
+  test.each(SERVERS)("the $name server's second startTLS, and one after the close, reject with one line each", async (pair) => {
+    const server = servers.get(pair.name)!;
+    const r = await run(client(PAIRS.find((p) => p.runtime === "node")!, server.port, "--ca", certs.ca), randomBytes(10));
+    expect(r.code).toBe(0);
+    await waitForOutput(server.output, /after close: /);
+    const lines = server.output().split("\n");
+    expect(lines).toContainEqual(expect.stringMatching(/^again: Cannot start TLS on the connection with 127\.0\.0\.1:\d+: TLS was already started$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^after close: Cannot start TLS on the connection with 127\.0\.0\.1:\d+: the connection is closed$/));
+  });
+
+  test("a deno native server refuses startTLS with one line naming the runtime and the node adapter, and closes", async () => {
+    const server = servers.get("deno native")!;
+    const r = await run(client(PAIRS.find((p) => p.runtime === "node")!, server.port, "--ca", certs.ca), randomBytes(100));
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    const refusal = "deno native cannot upgrade an accepted connection (Deno.startTls is client-side only); listen with --adapter node";
+    await waitForOutput(server.output, /lost: /);
+    const lines = server.output().split("\n");
+    expect(lines.filter((l) => l.startsWith("starttls failed: "))).toEqual([
+      expect.stringMatching(new RegExp(`^starttls failed: Cannot start TLS on the connection with 127\\.0\\.0\\.1:\\d+: ${refusal.replace(/[().]/g, "\\$&")}$`)),
+    ]);
+    expect(lines.filter((l) => l.startsWith("lost: "))).toHaveLength(1);
+  });
+});
+
+describe("startTLS with openssl s_client -starttls smtp", () => {
+  test.each(SERVERS)("s_client upgrades and gets 1 MiB echoed back from the $name server", async (pair) => {
+    const payload = randomBytes(MiB);
+    const port = servers.get(pair.name)!.port;
+    // -ign_eof: s_client would otherwise close on the end of its input before the echo is back.
+    const child = spawn(
+      "openssl",
+      ["s_client", "-starttls", "smtp", "-connect", `127.0.0.1:${port}`, "-CAfile", certs.ca, "-quiet", "-ign_eof", "-verify_return_error"],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${received} bytes back in 30 s`)), 30_000);
+      child.stdout.on("data", (c: Buffer) => {
+        chunks.push(c);
+        received += c.length;
+        if (received >= payload.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        if (received < payload.length) reject(new Error(`s_client exited ${code} after ${received} bytes`));
+      });
+    });
+    child.stdin.end(payload);
+    try {
+      await done;
+    } finally {
+      child.kill();
+    }
+    expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+  });
+});
+
+describe.each(PAIRS)("$name startTLS bad input", (pair) => {
+  test("a handshake the client rejects (a CA it does not trust) fails with one line on both ends and closes", async () => {
+    // A deno native client is checked against the bun native server; every other pair against its own runtime's server.
+    const serverPair = canServe(pair) ? pair : PAIRS[0]!;
+    const server = servers.get(serverPair.name)!;
+    const failedBefore = server.output().split("\n").filter((l) => l.startsWith("starttls failed: ")).length;
+    // No --ca: the system's roots, which do not hold the test CA.
+    const r = await run(client(pair, server.port), randomBytes(100));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^starttls-client: (0 of 100 bytes back: )?Cannot start TLS on the connection with 127\.0\.0\.1:\d+: the server's certificate is not trusted\n$/,
+    );
+    // The server sees the handshake fail (an alert or the close), as one line: wait for one more such line than before.
+    await waitForOutput(
+      server.output,
+      new RegExp(`(starttls failed: .*\\n[^]*){${failedBefore + 1}}`),
+    );
+    const failed = server.output().split("\n").filter((l) => l.startsWith("starttls failed: "));
+    expect(failed.at(-1)).toMatch(/^starttls failed: Cannot start TLS on the connection with 127\.0\.0\.1:\d+: \S.*$/);
+  });
+});
