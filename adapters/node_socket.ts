@@ -62,7 +62,12 @@ export class NodeSocket implements Socket {
   }
 
   shutdownWrite(): void {
-    this.#sock.end();
+    // A stream that is ending never emits 'drain' (Node's Writable), so the flush of what it
+    // held is reported from end's callback: else the connection stays above its high-water
+    // mark and never reads the peer's answer to our FIN.
+    this.#sock.end(() => {
+      if (this.#full) this.drained();
+    });
   }
 
   close(): void {

@@ -31,7 +31,7 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
   const alpn = options.alpn === undefined ? {} : { ALPNProtocols: [...options.alpn] };
   let secure: tls.TLSSocket;
   if (options.side === "server") {
-    secure = new tls.TLSSocket(sock, { isServer: true, cert: pem.cert, key: pem.key, ...alpn });
+    secure = new tls.TLSSocket(sock, { isServer: true, cert: pem.cert, key: pem.key, ...alpn, allowHalfOpen: true } as tls.TLSSocketOptions);
   } else {
     const servername = options.servername;
     secure = tls.connect({
@@ -41,6 +41,7 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
       ...(pem.ca === undefined ? {} : { ca: pem.ca }),
       ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
       ...alpn,
+      allowHalfOpen: true,
       checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert),
     });
   }

@@ -55,6 +55,15 @@ describe("startTLS with twine's client", () => {
     },
   );
 
+  test.each(PAIRS)("$name client half-closes after the upgrade and the server finishes echoing 1 MiB before closing", async (pair) => {
+    // A deno native client is checked against the bun native server; every other pair against its own runtime's server.
+    const server = servers.get((canServe(pair) ? pair : PAIRS[0]!).name)!;
+    const payload = randomBytes(MiB);
+    const r = await run(client(pair, server.port, "--ca", certs.ca, "--half-close"), payload);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: PLAIN });
+    expect(r.stdout.equals(payload)).toBe(true);
+  });
+
   test.each(SERVERS)("the $name server's second startTLS, and one after the close, reject with one line each", async (pair) => {
     const server = servers.get(pair.name)!;
     const r = await run(client(PAIRS.find((p) => p.runtime === "node")!, server.port, "--ca", certs.ca), randomBytes(10));
