@@ -31,7 +31,8 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
   const alpn = options.alpn === undefined ? {} : { ALPNProtocols: [...options.alpn] };
   let secure: tls.TLSSocket;
   if (options.side === "server") {
-    secure = new tls.TLSSocket(sock, { isServer: true, cert: pem.cert, key: pem.key, ...alpn, allowHalfOpen: true } as tls.TLSSocketOptions);
+    // A TLSSocket takes allowHalfOpen from the socket it wraps, which the adapters open half-open.
+    secure = new tls.TLSSocket(sock, { isServer: true, cert: pem.cert, key: pem.key, ...alpn });
   } else {
     const servername = options.servername;
     secure = tls.connect({
@@ -41,7 +42,6 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
       ...(pem.ca === undefined ? {} : { ca: pem.ca }),
       ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
       ...alpn,
-      allowHalfOpen: true,
       checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert),
     });
   }
