@@ -14,7 +14,11 @@ const certs = makeTestCertificates();
 // Deno.startTls plays only the client's side: a Deno native server cannot upgrade.
 const canServe = (pair: Pair) => !(pair.runtime === "deno" && pair.adapter === "native");
 const SERVERS = PAIRS.filter(canServe);
-const PLAIN = "plain: 220 twine ESMTP | PLAIN hello | 220 Ready to start TLS; tls: yes\n";
+// What twine's client saw: the plaintext answers in order, then getTlsInfo() once upgraded (Deno exposes no peer certificate).
+const PLAIN = (pair: Pair) =>
+  `plain: 220 twine ESMTP | PLAIN hello | 220 Ready to start TLS; tls: alpn=twine-test peer=${
+    pair.runtime === "deno" && pair.adapter === "native" ? "not exposed" : "CN=localhost issuer=CN=twine-test-ca"
+  }\n`;
 
 const client = (pair: Pair, port: number, ...args: string[]) => [
   ...withFileAccess(pair).command,
@@ -48,7 +52,7 @@ describe("startTLS with twine's client", () => {
       const results = await Promise.all(SERVERS.map((s) => run(client(pair, servers.get(s.name)!.port, "--ca", certs.ca), payload)));
       results.forEach((r, i) => {
         // The plaintext line sent in the same write as STARTTLS was answered, and the answer to STARTTLS came in plaintext.
-        expect({ server: SERVERS[i]!.name, code: r.code, stderr: r.stderr }).toEqual({ server: SERVERS[i]!.name, code: 0, stderr: PLAIN });
+        expect({ server: SERVERS[i]!.name, code: r.code, stderr: r.stderr }).toEqual({ server: SERVERS[i]!.name, code: 0, stderr: PLAIN(pair) });
         expect(r.stdout.length).toBe(payload.length);
         expect(r.stdout.equals(payload)).toBe(true);
       });
@@ -60,7 +64,7 @@ describe("startTLS with twine's client", () => {
     const server = servers.get((canServe(pair) ? pair : PAIRS[0]!).name)!;
     const payload = randomBytes(MiB);
     const r = await run(client(pair, server.port, "--ca", certs.ca, "--half-close"), payload);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: PLAIN });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: PLAIN(pair) });
     expect(r.stdout.equals(payload)).toBe(true);
   });
 
@@ -70,6 +74,8 @@ describe("startTLS with twine's client", () => {
     expect(r.code).toBe(0);
     await waitForOutput(server.output, /after close: /);
     const lines = server.output().split("\n");
+    // getTlsInfo() on the server's side once upgraded: the ALPN protocol both offered.
+    expect(lines).toContain("tls started alpn=twine-test");
     expect(lines).toContainEqual(expect.stringMatching(/^again: Cannot start TLS on the connection with 127\.0\.0\.1:\d+: TLS was already started$/));
     expect(lines).toContainEqual(expect.stringMatching(/^after close: Cannot start TLS on the connection with 127\.0\.0\.1:\d+: the connection is closed$/));
   });
