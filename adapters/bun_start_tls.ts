@@ -83,12 +83,16 @@ export function upgradeBunSocket(sock: BunSocket, plain: BunTCPSocket, options: 
         ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
         ...alpnWire(options.alpn),
       };
+    let tlsSock: BunSocket;
     try {
-      (sock as Upgradable).upgradeTLS({ tls, socket: handlers });
+      [, tlsSock] = (sock as Upgradable).upgradeTLS({ tls, socket: handlers });
     } catch (error) {
       fail(undefined, error);
       return;
     }
+    // Until the handshake is done the connection holds the plaintext socket, and terminating
+    // that one no longer closes the descriptor (the idle timeout found it): close the TLS one.
+    plain.abort = () => tlsSock.terminate();
     // The connection paused the plaintext socket at the switch; the TLS socket reads through it.
     sock.resume();
   });

@@ -41,15 +41,28 @@ export async function upgradeDenoSocket(plain: DenoSocket, options: StartTlsOpti
   }
   const pem = readStartTlsPem(options);
   const conn = await plain.detach();
-  let tlsConn;
+  let tlsConn: DenoConn | undefined;
+  let aborted = false;
+  // The connection holds the detached socket until the handshake is done: aborting it (the idle
+  // timeout) must close whichever connection is current.
+  plain.abort = () => {
+    aborted = true;
+    try {
+      (tlsConn ?? conn).close();
+    } catch {
+      // Taken over by Deno.startTls, or closed already.
+    }
+  };
   let alpnProtocol: string | null;
   try {
-    tlsConn = await (denoApi() as unknown as DenoStartTlsApi).startTls(conn, {
+    const started = await (denoApi() as unknown as DenoStartTlsApi).startTls(conn, {
       hostname: options.servername,
       ...(pem.ca === undefined ? {} : { caCerts: [pem.ca] }),
       ...(options.alpn === undefined ? {} : { alpnProtocols: [...options.alpn] }),
     });
-    ({ alpnProtocol } = await tlsConn.handshake());
+    tlsConn = started;
+    if (aborted) throw new Error("the connection was aborted during the TLS handshake");
+    ({ alpnProtocol } = await started.handshake());
   } catch (error) {
     try {
       (tlsConn ?? conn).close();

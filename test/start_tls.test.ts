@@ -1,10 +1,14 @@
 // startTLS() on real connections: a STARTTLS line protocol on every runtime x adapter pair,
 // twine's own client and openssl s_client -starttls smtp against it.
 import { spawn } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { collect, connect } from "./helpers/client.ts";
 import { run, waitForOutput } from "./helpers/run.ts";
+import { withServer } from "./helpers/with_server.ts";
 import { type Pair, PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
@@ -86,7 +90,8 @@ describe("startTLS with twine's client", () => {
     expect(r.code).toBe(1);
     expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     const refusal = "deno native cannot upgrade an accepted connection (Deno.startTls is client-side only); listen with --adapter node";
-    await waitForOutput(server.output, /lost: /);
+    // connectionLost runs first; the rejection's handler logs after it.
+    await waitForOutput(server.output, /starttls failed: /);
     const lines = server.output().split("\n");
     expect(lines.filter((l) => l.startsWith("starttls failed: "))).toEqual([
       expect.stringMatching(new RegExp(`^starttls failed: Cannot start TLS on the connection with 127\\.0\\.0\\.1:\\d+: ${refusal.replace(/[().]/g, "\\$&")}$`)),
@@ -132,7 +137,56 @@ describe("startTLS with openssl s_client -starttls smtp", () => {
   });
 });
 
+describe.each(SERVERS)("$name startTLS server", (pair) => {
+  test("a client that answers STARTTLS but never starts the handshake is closed by the idle timeout", async () => {
+    const started = startServer(withFileAccess(pair), "test/fixtures/starttls_server.ts", [
+      "--cert",
+      certs.cert,
+      "--key",
+      certs.key,
+      "--idle-timeout",
+      "0.5",
+    ]);
+    await withServer(started, async (server) => {
+      const sock = await connect(server.port);
+      sock.on("error", () => {});
+      const seen = collect(sock, 10_000);
+      sock.write("STARTTLS\r\n");
+      const begun = Date.now();
+      const r = await seen;
+      // Only the plaintext answers came, then the close; far below the 10 s a stuck handshake would take.
+      expect(r.received.toString()).toBe("220 twine ESMTP\r\n220 Ready to start TLS\r\n");
+      expect(r.error?.message ?? "").not.toMatch(/still open/);
+      expect(Date.now() - begun).toBeLessThan(9_000);
+      // connectionLost runs first; the rejection's handler logs after it.
+      await waitForOutput(server.output, /starttls failed: /);
+      expect(server.output()).toMatch(/^starttls failed: Cannot start TLS on the connection with 127\.0\.0\.1:\d+: \S.*$/m);
+      expect(server.output()).toMatch(/^lost: Connection idle for 0\.5 s$/m);
+    });
+  });
+});
+
 describe.each(PAIRS)("$name startTLS bad input", (pair) => {
+  test("a server that answers STARTTLS but never handshakes is given up by the client's idle timeout, in one line", async () => {
+    // A server no one here wrote: it answers in plaintext, then says nothing.
+    const silent = net.createServer((sock) => {
+      sock.on("error", () => {});
+      sock.write("220 twine ESMTP\r\n");
+      sock.once("data", () => sock.write("PLAIN hello\r\n220 Ready to start TLS\r\n"));
+    });
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    try {
+      const began = Date.now();
+      const r = await run(client(pair, (silent.address() as net.AddressInfo).port, "--ca", certs.ca, "--idle-timeout", "0.5"), randomBytes(100));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^starttls-client: 0 of 100 bytes back: Connection idle for 0\.5 s\n$/);
+      expect(Date.now() - began).toBeLessThan(9_000);
+    } finally {
+      silent.close();
+    }
+  });
+
   test("a handshake the client rejects (a CA it does not trust) fails with one line on both ends and closes", async () => {
     // A deno native client is checked against the bun native server; every other pair against its own runtime's server.
     const serverPair = canServe(pair) ? pair : PAIRS[0]!;
