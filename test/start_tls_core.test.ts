@@ -1,6 +1,17 @@
 // Connection.startTLS() without sockets: what goes out in plaintext, what waits for TLS, and how it ends.
 import { describe, expect, test } from "vitest";
-import { Connection, Protocol, type Reason, type Socket, StartTlsError, type StartTlsOptions, tcpAddress } from "../src/mod.ts";
+import {
+  type Connection,
+  Connection as ConnectionClass,
+  LineReceiver,
+  MemoryTransport,
+  Protocol,
+  type Reason,
+  type Socket,
+  StartTlsError,
+  type StartTlsOptions,
+  tcpAddress,
+} from "../src/mod.ts";
 
 const text = (chunks: Uint8Array[]) => new TextDecoder().decode(Uint8Array.from(chunks.flatMap((c) => [...c])));
 const SERVER: StartTlsOptions = { side: "server", certKey: "cert.pem", privateKey: "key.pem" };
@@ -50,7 +61,7 @@ class Lost extends Protocol {
 
 function open(): { c: Connection; plain: ScriptedSocket; p: Lost } {
   const plain = new ScriptedSocket();
-  const c = new Connection(plain, tcpAddress("127.0.0.1", 5000), tcpAddress("127.0.0.1", 25));
+  const c = new ConnectionClass(plain, tcpAddress("127.0.0.1", 5000), tcpAddress("127.0.0.1", 25));
   const p = new Lost();
   c.connect(p);
   return { c, plain, p };
@@ -164,8 +175,32 @@ describe("Connection.startTLS", () => {
   test("a socket without startTls refuses with one line", async () => {
     const { startTls: _, ...plain } = new ScriptedSocket();
     const bare: Socket = { ...plain, pending: 0, write: (d) => d.length, pauseReading() {}, resumeReading() {}, shutdownWrite() {}, close() {}, abort() {} };
-    const c = new Connection(bare, tcpAddress("127.0.0.1", 1), tcpAddress("127.0.0.1", 2));
+    const c = new ConnectionClass(bare, tcpAddress("127.0.0.1", 1), tcpAddress("127.0.0.1", 2));
     c.connect(new Protocol());
     await expect(c.startTLS(SERVER)).rejects.toThrow(/^Cannot start TLS on the connection with 127\.0\.0\.1:1: this adapter cannot upgrade a connection$/);
+  });
+});
+
+class Smtpish extends LineReceiver {
+  upgraded: Promise<void> | undefined;
+  override lineReceived(line: Uint8Array): void {
+    if (new TextDecoder().decode(line) !== "STARTTLS") return this.sendLine("500 What");
+    this.sendLine("220 Ready");
+    this.setRawMode();
+    this.upgraded = (this.transport as Connection).startTLS(SERVER).then(() => this.transport.write("secret"));
+  }
+}
+
+describe("a STARTTLS protocol on MemoryTransport", () => {
+  test.each([1, 2, 3, 64])("answers in plaintext and upgrades, fed %i bytes at a time", async (size) => {
+    const t = new MemoryTransport();
+    const p = new Smtpish();
+    t.connect(p);
+    const input = new TextEncoder().encode("HELO\r\nSTARTTLS\r\n");
+    for (let i = 0; i < input.length; i += size) t.receive(input.subarray(i, i + size));
+    expect(t.tlsStarted).toBe(SERVER);
+    await p.upgraded;
+    expect(t.text()).toBe("500 What\r\n220 Ready\r\nsecret");
+    expect(t.plaintextLength).toBe("500 What\r\n220 Ready\r\n".length);
   });
 });
