@@ -164,6 +164,18 @@ describe.each(SERVERS)("$name startTLS server", (pair) => {
       expect(server.output()).toMatch(/^lost: Connection idle for 0\.5 s$/m);
     });
   });
+
+  test("a certificate file that does not exist fails the upgrade with one line naming the file, and closes", async () => {
+    const missing = `${certs.dir}/missing.pem`;
+    await withServer(startServer(withFileAccess(pair), "test/fixtures/starttls_server.ts", ["--cert", missing, "--key", certs.key]), async (server) => {
+      const r = await run(client(PAIRS.find((p) => p.runtime === "node")!, server.port, "--ca", certs.ca), randomBytes(10));
+      expect(r.code).toBe(1);
+      await waitForOutput(server.output, /starttls failed: /);
+      expect(server.output()).toMatch(
+        new RegExp(`^starttls failed: Cannot start TLS on the connection with 127\\.0\\.0\\.1:\\d+: cannot read certificate file '${missing}': no such file$`, "m"),
+      );
+    });
+  });
 });
 
 describe.each(PAIRS)("$name startTLS bad input", (pair) => {
