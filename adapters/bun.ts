@@ -14,6 +14,7 @@ import {
   Port,
   resolveListenOptions,
   type Socket,
+  type StartTlsOptions,
   tcpAddress,
   unixAddress,
   UnixPort,
@@ -114,6 +115,11 @@ export class BunTCPSocket implements Socket {
 
   abort(): void {
     this.#sock.terminate();
+  }
+
+  startTls(options: StartTlsOptions): Promise<Socket> {
+    // Loaded when first used; the plaintext socket is paused meanwhile, so Bun reads nothing.
+    return import("./bun_start_tls.ts").then((m) => m.upgradeBunSocket(this.#sock, this, options));
   }
 }
 

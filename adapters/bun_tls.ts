@@ -74,7 +74,7 @@ class BunTlsSocket extends BunTCPSocket {
 }
 
 /** ALPN names in the wire format Bun takes: each prefixed by its length. */
-function alpnWire(protocols: readonly string[] | undefined): { ALPNProtocols?: Uint8Array } {
+export function alpnWire(protocols: readonly string[] | undefined): { ALPNProtocols?: Uint8Array } {
   if (protocols === undefined) return {};
   const parts = protocols.map((p) => new TextEncoder().encode(p));
   const out = new Uint8Array(parts.reduce((n, p) => n + 1 + p.length, 0));
@@ -87,7 +87,8 @@ function alpnWire(protocols: readonly string[] | undefined): { ALPNProtocols?: U
   return { ALPNProtocols: out };
 }
 
-const make = (sock: BunSocket) => new BunTlsSocket(sock);
+/** Builds the core's socket for a Bun TLS socket, with its `tlsInfo`. */
+export const make = (sock: BunSocket): BunTCPSocket => new BunTlsSocket(sock);
 
 /**
  * Listens for TLS with `Bun.listen({ tls })`. A connection is handed to the factory once

@@ -14,6 +14,7 @@ import {
   Port,
   resolveListenOptions,
   type Socket,
+  type StartTlsOptions,
   tcpAddress,
   unixAddress,
 } from "../src/mod.ts";
@@ -86,6 +87,8 @@ export class DenoSocket implements Socket {
   #shutdownAfterWrite = false;
   #closeAfterWrite = false;
   #done = false;
+  #readPending = false;
+  #onIdle: (() => void) | undefined;
 
   constructor(conn: DenoConn) {
     this.#conn = conn;
@@ -132,6 +135,33 @@ export class DenoSocket implements Socket {
     this.#finish(undefined);
   }
 
+  startTls(options: StartTlsOptions): Promise<Socket> {
+    return import("./deno_start_tls.ts").then((m) => m.upgradeDenoSocket(this, options));
+  }
+
+  /**
+   * Hands the connection over for `startTLS()` once the write in flight is done, and ends the
+   * read loop. Refused while a read waits: what it returns may be the peer's first TLS bytes,
+   * and `Deno.startTls` cannot be given them.
+   *
+   * @returns The plaintext connection, no longer used by this socket.
+   */
+  detach(): Promise<DenoConn> {
+    if (this.#done) return Promise.reject(new Error("the connection is closed"));
+    if (this.#readPending) {
+      return Promise.reject(new Error("a read is in progress; on deno native call startTLS from dataReceived or connectionMade"));
+    }
+    return new Promise((resolve) => {
+      const handOver = () => {
+        this.#done = true;
+        this.#resume?.();
+        resolve(this.#conn);
+      };
+      if (this.#inFlight > 0) this.#onIdle = handOver;
+      else handOver();
+    });
+  }
+
   /** Reads with `conn.read()`: reading `conn.readable` to its end would close the whole connection (denoland/deno #22258). */
   async readLoop(): Promise<void> {
     try {
@@ -140,7 +170,9 @@ export class DenoSocket implements Socket {
           await new Promise<void>((resolve) => (this.#resume = resolve));
           continue;
         }
+        this.#readPending = true;
         const n = await this.#conn.read(this.#buffer);
+        this.#readPending = false;
         if (this.#done) return;
         if (n === null) {
           this.connection.readEnded();
@@ -201,6 +233,9 @@ export class DenoSocket implements Socket {
 
   #afterWrite(): void {
     this.#inFlight = 0;
+    const handOver = this.#onIdle;
+    this.#onIdle = undefined;
+    handOver?.();
     if (this.#done) return;
     if (this.#closeAfterWrite) return this.#finish(undefined);
     if (this.#shutdownAfterWrite) {

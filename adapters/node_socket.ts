@@ -7,12 +7,14 @@
  */
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { Connection, Socket, TlsInfo } from "../src/mod.ts";
+import type { Connection, Socket, StartTlsOptions, TlsInfo } from "../src/mod.ts";
 import { countRead } from "./read_garbage.ts";
 
 /** A `node:net` (or `node:tls`) socket driven by a connection. */
 export class NodeSocket implements Socket {
   connection!: Connection;
+  /** Detaches the socket's events from the connection; set by `wire`. */
+  unwire: () => void = () => {};
   readonly #sock: net.Socket;
   #full = false;
   #readingPaused = false;
@@ -50,6 +52,12 @@ export class NodeSocket implements Socket {
     return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
   }
 
+  async startTls(options: StartTlsOptions): Promise<Socket> {
+    // Loaded when first used: it needs node:tls, and it builds NodeSockets itself.
+    const { upgradeNodeSocket } = await import("./node_start_tls.ts");
+    return upgradeNodeSocket(this.#sock, this, options);
+  }
+
   drained(): void {
     this.#full = false;
     this.connection.writable();
@@ -76,7 +84,12 @@ export class NodeSocket implements Socket {
   }
 
   shutdownWrite(): void {
-    this.#sock.end();
+    // A stream that is ending never emits 'drain' (Node's Writable), so the flush of what it
+    // held is reported from end's callback: else the connection stays above its high-water
+    // mark and never reads the peer's answer to our FIN.
+    this.#sock.end(() => {
+      if (this.#full) this.drained();
+    });
   }
 
   close(): void {
@@ -102,14 +115,20 @@ export class NodeSocket implements Socket {
 export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
   let failure: Error | undefined;
   socket.connection = connection;
-  sock.on("data", (chunk: Uint8Array) => {
-    connection.received(chunk);
-    countRead(chunk.length);
-  });
-  sock.on("end", () => connection.readEnded());
-  sock.on("drain", () => socket.drained());
-  sock.on("error", (error) => {
-    failure ??= error;
-  });
-  sock.on("close", () => connection.closed(failure));
+  const listeners = {
+    data: (chunk: Uint8Array) => {
+      connection.received(chunk);
+      countRead(chunk.length);
+    },
+    end: () => connection.readEnded(),
+    drain: () => socket.drained(),
+    error: (error: Error) => {
+      failure ??= error;
+    },
+    close: () => connection.closed(failure),
+  };
+  for (const [event, listener] of Object.entries(listeners)) sock.on(event, listener);
+  socket.unwire = () => {
+    for (const [event, listener] of Object.entries(listeners)) sock.off(event, listener);
+  };
 }

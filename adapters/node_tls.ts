@@ -17,57 +17,10 @@ import {
   type TlsClientEndpoint,
   type TlsServerEndpoint,
 } from "../src/mod.ts";
-import { NodeSocket, wire } from "./node_socket.ts";
+import { wire } from "./node_socket.ts";
+import { TlsNodeSocket as Socket } from "./node_tls_socket.ts";
 import { handshakeFailureLog, readClientPem, readServerPem } from "./tls_files.ts";
 import type { Dial } from "../src/mod.ts";
-
-/** The slice of Deno's `TLSWrap` (a node:tls socket's `_handle`) used to pause reading. */
-interface DenoTlsWrap {
-  readStop(): number;
-  readStart(): number;
-  /** The TCP handle under the TLS layer, whose reads `TLSWrap.readStop` leaves running. */
-  _nativeTcpHandle?: { readStop(): number; readStart(): number } | null;
-}
-
-/**
- * Deno's node:tls does not pause a TLSSocket: `pause()` goes on reading the TCP socket into
- * memory and `resume()` never delivers again (Deno 2.9.6), as its TLSWrap's readStop only holds
- * back the cleartext (deno ext/node/ops/tls_wrap.rs says so). Stopping the TCP handle under it
- * too gives the kernel's backpressure, and starting both resumes.
- */
-class DenoTlsSocket extends NodeSocket {
-  readonly #sock: tls.TLSSocket;
-
-  constructor(sock: tls.TLSSocket) {
-    super(sock);
-    this.#sock = sock;
-  }
-
-  protected override stopReading(): void {
-    const wrap = this.#wrap();
-    // Without the handle's expected shape, reading goes on rather than never resuming.
-    if (wrap === undefined) return;
-    wrap._nativeTcpHandle!.readStop();
-    wrap.readStop();
-  }
-
-  protected override startReading(): void {
-    const wrap = this.#wrap();
-    if (wrap === undefined) return;
-    wrap._nativeTcpHandle!.readStart();
-    wrap.readStart();
-  }
-
-  #wrap(): DenoTlsWrap | undefined {
-    if (this.#sock.destroyed) return undefined;
-    const wrap = (this.#sock as unknown as { _handle?: DenoTlsWrap | null })._handle;
-    const native = wrap?._nativeTcpHandle;
-    if (typeof wrap?.readStop !== "function" || typeof native?.readStop !== "function" || typeof native.readStart !== "function") return undefined;
-    return wrap;
-  }
-}
-
-const Socket = (globalThis as { Deno?: unknown }).Deno === undefined ? NodeSocket : DenoTlsSocket;
 
 /** How long a TLS handshake may take when no idle timeout is set, as Node's default. */
 const HANDSHAKE_TIMEOUT = 120_000;

@@ -67,6 +67,21 @@ export function describeClientEndpoint(endpoint: ClientEndpoint): string {
  */
 export function connectError(endpoint: ClientEndpoint, error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
+  const problem = connectProblem(error);
+  const code = problem.code;
+  let text = problem.text;
+  // Deno guards Unix sockets with file permissions, not the network one.
+  if (code === "ENOTCAPABLE" && endpoint.type === "unix") text = "file access denied; run deno with --allow-read --allow-write";
+  return new ConnectError(`Cannot connect to ${describeClientEndpoint(endpoint)}: ${text}`, code, { cause: error });
+}
+
+/**
+ * Names what went wrong in a runtime's connect or TLS handshake error, the same on every runtime.
+ *
+ * @param error What the runtime threw or reported.
+ * @returns A stable code and a short sentence-case description.
+ */
+export function connectProblem(error: unknown): { code: string; text: string } {
   const e = error as { code?: unknown; name?: unknown; message?: unknown } | undefined;
   const message = String(e?.message ?? error);
   let known: [code: string, text: string] | undefined = PROBLEMS[String(e?.code)] ?? PROBLEMS[String(e?.name)];
@@ -84,9 +99,5 @@ export function connectError(endpoint: ClientEndpoint, error: unknown): ConnectE
     : /refused/i.test(message)
     ? PROBLEMS.ECONNREFUSED
     : undefined;
-  const code = known?.[0] ?? (typeof e?.code === "string" ? e.code : "ECONNECT");
-  let text = known?.[1] ?? message.split("\n")[0];
-  // Deno guards Unix sockets with file permissions, not the network one.
-  if (code === "ENOTCAPABLE" && endpoint.type === "unix") text = "file access denied; run deno with --allow-read --allow-write";
-  return new ConnectError(`Cannot connect to ${describeClientEndpoint(endpoint)}: ${text}`, code, { cause: error });
+  return { code: known?.[0] ?? (typeof e?.code === "string" ? e.code : "ECONNECT"), text: known?.[1] ?? message.split("\n")[0]! };
 }

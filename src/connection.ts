@@ -2,6 +2,8 @@ import { type Address, formatAddress } from "./address.ts";
 import { ConnectionAborted, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
 import type { Socket, TlsInfo } from "./socket.ts";
+import { connectProblem } from "./connect_error.ts";
+import { StartTlsError, type StartTlsOptions } from "./start_tls.ts";
 import type { Producer, Transport } from "./transport.ts";
 
 /** Options shared by every connection of a listening port. */
@@ -36,6 +38,10 @@ export interface ConnectionOptions {
 }
 
 type State = "open" | "disconnecting" | "closed";
+
+// "draining" while what was written before startTLS() goes out in plaintext,
+// "switching" while the adapter upgrades the socket.
+type TlsState = "plain" | "draining" | "switching" | "tls";
 
 /** Default queued bytes above which a connection stops reading. */
 export const DEFAULT_HIGH_WATER_MARK = 128 * 1024;
@@ -76,7 +82,7 @@ export class Connection implements Transport {
   /** Called once after `connectionLost`; the listening port uses it to count connections. */
   onClose: ((connection: Connection) => void) | undefined;
 
-  readonly #socket: Socket;
+  #socket: Socket;
   readonly #peer: Address;
   readonly #host: Address;
   readonly #high: number;
@@ -105,6 +111,13 @@ export class Connection implements Transport {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #writeShutRequested = false;
   #reason: Reason | undefined;
+  #tlsState: TlsState = "plain";
+  // While TLS starts, writes wait here: they must not reach the plaintext socket.
+  #holding = false;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #tlsOptions: StartTlsOptions | undefined;
+  #tlsSettle: ((error?: StartTlsError) => void) | undefined;
 
   /**
    * @param socket The adapter's socket.
@@ -154,6 +167,13 @@ export class Connection implements Transport {
     // object, so look only while a chunk is lent: never on Bun or Node.
     if (lentBuffer !== undefined && bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (this.#holding) {
+      if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
+      this.#held.push(bytes);
+      this.#heldBytes += bytes.length;
+      this.#checkHigh();
+      return;
+    }
     if (!this.#socketFull && this.#queued === 0) {
       const taken = this.#socket.write(bytes);
       if (taken >= bytes.length) {
@@ -212,6 +232,54 @@ export class Connection implements Transport {
     return this.#socket.tlsInfo?.();
   }
 
+  /**
+   * Upgrades this open connection to TLS, as Twisted's `ITLSTransport.startTLS`: what was
+   * written before the call goes out in plaintext first, everything written after it goes
+   * through TLS, and the protocol keeps this transport. No plaintext is read after the call:
+   * a STARTTLS protocol calls it from `dataReceived` once it has answered the command.
+   * On Deno native, call it from `dataReceived` or `connectionMade`, and only as a client.
+   *
+   * @param options `side: "server"` with certificate and key files, or `side: "client"`
+   * with the SNI name and, optionally, trust roots, a client certificate and ALPN.
+   * @returns Resolves once the handshake is done; rejects with a one-line {@link StartTlsError}
+   * if TLS cannot start (closed connection, second call, unsupported runtime, failed
+   * handshake). A failure after the switch began also closes the connection, and
+   * `connectionLost` gets the same message, so a protocol need not handle the rejection.
+   * @example
+   * ```ts
+   * import { type Connection, LineReceiver } from "../src/mod.ts";
+   * class Smtpish extends LineReceiver {
+   *   override lineReceived(line: Uint8Array): void {
+   *     if (new TextDecoder().decode(line) !== "STARTTLS") return;
+   *     this.sendLine("220 Ready");
+   *     void (this.transport as Connection).startTLS({ side: "server", privateKey: "key.pem", certKey: "cert.pem" });
+   *   }
+   * }
+   * ```
+   */
+  startTLS(options: StartTlsOptions): Promise<void> {
+    const refuse = (why: string) => this.#handled(Promise.reject(new StartTlsError(`${this.#cannotStartTls()}: ${why}`)));
+    if (this.#state === "closed") return refuse("the connection is closed");
+    if (this.#state !== "open" || this.#writeShutRequested) return refuse("the connection is closing");
+    if (this.#tlsState !== "plain") return refuse("TLS was already started");
+    if (this.#socket.tlsInfo?.() !== undefined) return refuse("the connection is already TLS");
+    if (this.#socket.startTls === undefined) return refuse("this adapter cannot upgrade a connection");
+    this.#tlsState = "draining";
+    this.#tlsOptions = options;
+    this.#holding = true;
+    // Bytes after the command belong to the handshake; the adapter hands them to TLS.
+    if (this.#reading) this.#socket.pauseReading();
+    const done = new Promise<void>((resolve, reject) => {
+      this.#tlsSettle = (error) => {
+        this.#tlsSettle = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+    if (this.#queued === 0) this.#beginTls();
+    return this.#handled(done);
+  }
+
   /** Why the connection ended, once `connectionLost` has run. */
   get reason(): Reason | undefined {
     return this.#reason;
@@ -234,7 +302,7 @@ export class Connection implements Transport {
 
   /** {@inheritDoc Transport.bufferSize} */
   get bufferSize(): number {
-    return this.#queued + this.#socket.pending;
+    return this.#queued + this.#heldBytes + this.#socket.pending;
   }
 
   /** {@inheritDoc Transport.disconnecting} */
@@ -321,7 +389,7 @@ export class Connection implements Transport {
 
   /** The adapter's socket can take more output (or has drained what it held). */
   writable(): void {
-    if (this.#state === "closed") return;
+    if (this.#state === "closed" || this.#tlsState === "switching") return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     this.#socketFull = false;
     this.#flush();
@@ -356,6 +424,9 @@ export class Connection implements Transport {
     clearTimeout(this.#idleTimer);
     this.#queue = [];
     this.#queued = 0;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#tlsSettle?.(new StartTlsError(`${this.#cannotStartTls()}: the connection closed during the TLS handshake`));
     const reason = this.#abortReason ??
       (error === undefined ? (this.#loseReason ?? connectionDone) : new ConnectionLost(describe(error), { cause: error }));
     this.#reason = reason;
@@ -374,6 +445,59 @@ export class Connection implements Transport {
   }
 
   // --- Internals -----------------------------------------------------------
+
+  // The caller may ignore the promise: failures also reach connectionLost, so an unheard rejection is no crash.
+  #handled(promise: Promise<void>): Promise<void> {
+    promise.catch(() => {});
+    return promise;
+  }
+
+  #cannotStartTls(): string {
+    return `Cannot start TLS on the connection with ${formatAddress(this.#peer)}`;
+  }
+
+  #beginTls(): void {
+    this.#tlsState = "switching";
+    let upgrade: Promise<Socket>;
+    try {
+      upgrade = this.#socket.startTls!(this.#tlsOptions!);
+    } catch (error) {
+      upgrade = Promise.reject(error);
+    }
+    upgrade.then((socket) => this.#tlsStarted(socket), (error) => this.#tlsFailed(error));
+  }
+
+  #tlsStarted(socket: Socket): void {
+    if (this.#state === "closed") {
+      socket.abort();
+      return;
+    }
+    this.#socket = socket;
+    this.#tlsState = "tls";
+    this.#holding = false;
+    this.#queue = this.#held;
+    this.#queued = this.#heldBytes;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#socketFull = false;
+    // The adapter's TLS socket starts reading; keep it paused if the protocol or the watermarks say so.
+    if (!this.#reading) socket.pauseReading();
+    this.#tlsSettle?.();
+    this.#flush();
+  }
+
+  #tlsFailed(error: unknown): void {
+    const code = connectProblem(error);
+    const why = code.code.startsWith("CERT_") ? code.text : describe(error).split("\n")[0]!;
+    const message = `${this.#cannotStartTls()}: ${why}`;
+    this.#tlsSettle?.(new StartTlsError(message, { cause: error }));
+    if (this.#state === "closed") return;
+    this.#abortReason ??= new ConnectionLost(message, { cause: error });
+    this.#state = "disconnecting";
+    // The adapter has closed what it opened; this frees the plaintext socket on every runtime.
+    this.#socket.abort();
+    this.closed(error);
+  }
 
   // Method and argument rather than a closure: this runs once per chunk read.
   #call<A>(protocol: Protocol, method: (this: Protocol, arg: A) => void, arg: A): void {
@@ -438,12 +562,13 @@ export class Connection implements Transport {
       this.#updateReading();
       this.#producer?.resumeProducing();
     }
-    if (this.#state === "disconnecting") this.#finishDisconnect();
+    if (this.#tlsState === "draining" && this.#queued === 0) this.#beginTls();
+    else if (this.#state === "disconnecting") this.#finishDisconnect();
     else if (this.#writeShutRequested && this.#queued === 0) this.#shutWrite();
   }
 
   #shutWrite(): void {
-    if (this.#writeShut) return;
+    if (this.#writeShut || this.#holding) return;
     this.#writeShut = true;
     this.#socket.shutdownWrite();
   }
@@ -459,12 +584,14 @@ export class Connection implements Transport {
     const want = this.#state !== "closed" && !this.#readEOF && !this.#userPaused && !this.#writePaused;
     if (want === this.#reading) return;
     this.#reading = want;
+    // The plaintext socket stays paused while TLS starts; the TLS socket takes this state over.
+    if (this.#holding) return;
     if (want) this.#socket.resumeReading();
     else this.#socket.pauseReading();
   }
 
   #finishDisconnect(): void {
-    if (this.#queued > 0 || this.#abortReason !== undefined || this.#closeRequested) return;
+    if (this.#queued > 0 || this.#holding || this.#abortReason !== undefined || this.#closeRequested) return;
     if (this.#readEOF) {
       this.#closeRequested = true;
       clearTimeout(this.#lingerTimer);

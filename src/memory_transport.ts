@@ -1,6 +1,7 @@
 import { type Address, tcpAddress } from "./address.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { Socket } from "./socket.ts";
+import type { StartTlsOptions } from "./start_tls.ts";
 
 /** Options of {@link MemoryTransport}. */
 export interface MemoryTransportOptions extends ConnectionOptions {
@@ -29,6 +30,8 @@ class MemorySocket implements Socket {
   writeShut = false;
   closed = false;
   aborted = false;
+  tlsOptions: StartTlsOptions | undefined;
+  plaintextLength = 0;
   readonly limit: number;
   room: number;
 
@@ -71,6 +74,14 @@ class MemorySocket implements Socket {
     this.closed = true;
     this.aborted = true;
     this.connection?.closed();
+  }
+
+  startTls(options: StartTlsOptions): Promise<Socket> {
+    // No handshake in memory: the same socket carries on as the "TLS" one, reading again.
+    this.tlsOptions = options;
+    this.plaintextLength = this.chunks.reduce((n, c) => n + c.length, 0);
+    this.reading = true;
+    return Promise.resolve(this);
   }
 }
 
@@ -166,6 +177,19 @@ export class MemoryTransport extends Connection {
   /** Whether FIN has been sent to the peer. */
   get writeShut(): boolean {
     return this.#fake.writeShut;
+  }
+
+  /**
+   * What `startTLS()` was called with, once its (pretend) handshake began: in memory the
+   * upgrade succeeds at once, with no encryption and no `getTlsInfo()`.
+   */
+  get tlsStarted(): StartTlsOptions | undefined {
+    return this.#fake.tlsOptions;
+  }
+
+  /** How many bytes of `value()` were taken in plaintext, before `startTLS()` switched. */
+  get plaintextLength(): number {
+    return this.#fake.tlsOptions === undefined ? this.value().length : this.#fake.plaintextLength;
   }
 
   /** Whether the socket was aborted (reset) rather than closed. */

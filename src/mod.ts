@@ -14,6 +14,7 @@ export { MemoryTransport, type MemoryTransportOptions } from "./memory_transport
 export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./port.ts";
 export { Protocol } from "./protocol.ts";
 export type { PeerCertificate, Socket, TlsInfo } from "./socket.ts";
+export { type StartTlsClientOptions, StartTlsError, type StartTlsOptions, type StartTlsServerOptions } from "./start_tls.ts";
 export type { Producer, Transport } from "./transport.ts";
 export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
 export { FramingError, NetstringParseError } from "./framing_error.ts";

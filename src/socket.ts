@@ -1,3 +1,5 @@
+import type { StartTlsOptions } from "./start_tls.ts";
+
 /**
  * The slice of a runtime's socket that a {@link Connection} drives. Each adapter
  * implements it over its runtime's API and reports events back through the
@@ -26,6 +28,16 @@ export interface Socket {
   abort(): void;
   /** What TLS agreed on, for a TLS socket; absent or `undefined` otherwise. */
   tlsInfo?(): TlsInfo | undefined;
+  /**
+   * Upgrades the connection to TLS on the same TCP stream, for `Connection.startTLS()`.
+   * Called with reading paused and nothing queued in the core; the adapter sends what it
+   * has already taken in plaintext first, reads no more plaintext, and from then on reports
+   * nothing from this socket.
+   *
+   * @param options Which side of the handshake, and its files.
+   * @returns The TLS socket, reading and wired to the same connection, once the handshake is done.
+   */
+  startTls?(options: StartTlsOptions): Promise<Socket>;
 }
 
 /** What a TLS connection tells about itself, where the runtime exposes it. */
