@@ -1,6 +1,5 @@
 // startTLS() on real connections: a STARTTLS line protocol on every runtime x adapter pair,
 // twine's own client and openssl s_client -starttls smtp against it.
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
@@ -12,6 +11,7 @@ import { withServer } from "./helpers/with_server.ts";
 import { type Pair, PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
+import { sClientEcho } from "./helpers/s_client.ts";
 
 const MiB = 1024 * 1024;
 const certs = makeTestCertificates();
@@ -104,36 +104,7 @@ describe("startTLS with openssl s_client -starttls smtp", () => {
   test.each(SERVERS)("s_client upgrades and gets 1 MiB echoed back from the $name server", async (pair) => {
     const payload = randomBytes(MiB);
     const port = servers.get(pair.name)!.port;
-    // -ign_eof: s_client would otherwise close on the end of its input before the echo is back.
-    const child = spawn(
-      "openssl",
-      ["s_client", "-starttls", "smtp", "-connect", `127.0.0.1:${port}`, "-CAfile", certs.ca, "-quiet", "-ign_eof", "-verify_return_error"],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${received} bytes back in 30 s`)), 30_000);
-      child.stdout.on("data", (c: Buffer) => {
-        chunks.push(c);
-        received += c.length;
-        if (received >= payload.length) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on("exit", (code) => {
-        clearTimeout(timer);
-        if (received < payload.length) reject(new Error(`s_client exited ${code} after ${received} bytes`));
-      });
-    });
-    child.stdin.end(payload);
-    try {
-      await done;
-    } finally {
-      child.kill();
-    }
-    expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+    expect((await sClientEcho(["-starttls", "smtp", "-connect", `127.0.0.1:${port}`, "-CAfile", certs.ca], payload)).equals(payload)).toBe(true);
   });
 });
 

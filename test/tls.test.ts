@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
@@ -11,6 +10,7 @@ import { withServer } from "./helpers/with_server.ts";
 import { PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
+import { sClientEcho } from "./helpers/s_client.ts";
 
 const MiB = 1024 * 1024;
 const DENO_STALLED_HANDSHAKE =
@@ -71,34 +71,7 @@ describe("each runtime's client against each runtime's server over TLS", () => {
   test.each(PAIRS)("openssl s_client echoes 1 MiB through the $name server", async (pair) => {
     const payload = randomBytes(MiB);
     const port = tlsPort(servers.get(pair.name)!);
-    // -ign_eof: s_client would otherwise close on the end of its input before the echo is back.
-    const child = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", certs.ca, "-quiet", "-ign_eof", "-verify_return_error"], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${received} bytes back in 30 s`)), 30_000);
-      child.stdout.on("data", (c: Buffer) => {
-        chunks.push(c);
-        received += c.length;
-        if (received >= payload.length) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on("exit", (code) => {
-        clearTimeout(timer);
-        if (received < payload.length) reject(new Error(`s_client exited ${code} after ${received} bytes`));
-      });
-    });
-    child.stdin.end(payload);
-    try {
-      await done;
-    } finally {
-      child.kill();
-    }
-    expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+    expect((await sClientEcho(["-connect", `127.0.0.1:${port}`, "-CAfile", certs.ca], payload)).equals(payload)).toBe(true);
   });
 });
 
