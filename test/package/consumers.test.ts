@@ -85,10 +85,10 @@ test("the tarball holds built JavaScript, declarations and maps for every module
     `${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`,
   );
   for (const file of files) {
-    expect(file).toMatch(/^(dist|src|adapters|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
+    expect(file).toMatch(/^(dist|src|adapters|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md|deploy\/haproxy\.cfg)$/);
   }
   expect(files).toEqual(
-    expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "dist/mod.js", "dist/mod.d.ts"]),
+    expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "deploy/haproxy.cfg", "dist/mod.js", "dist/mod.d.ts"]),
   );
   const sources = files.filter((f) => /^(src|adapters)\/.*\.ts$|^mod\.ts$/.test(f));
   expect(sources.length).toBeGreaterThan(5);
