@@ -1,5 +1,7 @@
 import { expect, test } from "vitest";
 import { bootstrapMedian, median } from "../bench/stats.ts";
+import { markdown, type Sample, summarize } from "../bench/report.ts";
+import type { Target } from "../bench/targets.ts";
 
 test("median of odd and even counts", () => {
   expect(median([3, 1, 2])).toBe(2);
@@ -23,4 +25,15 @@ test("a bootstrap interval holds the median, narrows with more data and is the s
 test("no values give no interval", () => {
   expect(bootstrapMedian([]).n).toBe(0);
   expect(bootstrapMedian([]).median).toBeNaN();
+});
+
+test("a run of the udp scenario alone prints only the UDP table", () => {
+  const target = { name: "node", kind: "twine" } as Target;
+  const samples: Sample[] = [
+    { target: "node", runtime: "node", kind: "twine", scenario: "udp", rep: 0, metrics: { msgPerSec: 1000, lossPct: 0 }, errors: [] },
+  ];
+  const text = markdown(summarize(samples), [target], samples, 64);
+  expect(text).toContain("### UDP request/response");
+  expect(text).not.toContain("### Speed");
+  expect(text).toContain("| node | 1,000");
 });
