@@ -13,7 +13,7 @@ import { buildNative } from "./build.ts";
 import { soakChartSvg } from "./soak_chart.ts";
 import { MIX } from "./soak_mix.ts";
 import { type PairRun, soakPair } from "./soak_pair.ts";
-import { type SoakSummary, summarize } from "./soak_verdict.ts";
+import { keptGrowing, type SoakSummary, summarize } from "./soak_verdict.ts";
 
 const USAGE = `Usage: npm run soak -- [options]
 
@@ -29,7 +29,8 @@ Options:
   --interval SECONDS  between samples (default: duration / 300, at least 1)
   --warmup TIME       left out of the plateau check (default: a tenth of the duration, at least 10s,
                       at most a third)
-  --max-growth X      fail if the last third's median RSS exceeds the first third's by more than X (default 0.25)
+  --max-growth X      fail if the last third's median RSS exceeds the first third's by more than X
+                      and the middle third's by more than X/2 (default 0.25)
   --max-rss MB        fail if peak RSS exceeds this (default 300)
   --max-ratio X       fail if deno node:net's last-third median RSS exceeds X times deno native's
                       (default 2)
@@ -122,14 +123,14 @@ function parse() {
 
 function table(runs: readonly PairRun[], summaries: readonly SoakSummary[]): string {
   const rows = [
-    "| pair | start MB | peak MB | end MB | slope of last half, MB/min | first → last third median, MB | growth | peak heap MB | fds after round 1 → end | verified GB | verdict |",
+    "| pair | start MB | peak MB | end MB | slope of last half, MB/min | first → middle → last third median, MB | growth | peak heap MB | fds after round 1 → end | verified GB | verdict |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   runs.forEach((r, i) => {
     const s = summaries[i]!;
     const n = (x: number) => (Number.isNaN(x) ? "–" : String(x));
     rows.push(
-      `| ${r.pair} | ${s.startMB} | ${s.peakMB} | ${s.endMB} | ${s.slopeMBPerMin} | ${n(s.firstThirdMB)} → ${n(s.lastThirdMB)} | ${n(s.growth)}x | ${s.peakHeapMB ?? "–"} | ${r.fdsBaseline} → ${r.fdsEnd} | ${(r.verifiedBytes / 1e9).toFixed(1)} | ${r.failures.length ? "FAIL" : "ok"} |`,
+      `| ${r.pair} | ${s.startMB} | ${s.peakMB} | ${s.endMB} | ${s.slopeMBPerMin} | ${n(s.firstThirdMB)} → ${n(s.middleThirdMB)} → ${n(s.lastThirdMB)} | ${n(s.growth)}x | ${s.peakHeapMB ?? "–"} | ${r.fdsBaseline} → ${r.fdsEnd} | ${(r.verifiedBytes / 1e9).toFixed(1)} | ${r.failures.length ? "FAIL" : "ok"} |`,
     );
   });
   return rows.join("\n");
@@ -155,15 +156,18 @@ async function main(): Promise<void> {
   if (opts.concurrent) runs.push(...(await Promise.all(opts.pairs.map(one))));
   else for (const pair of opts.pairs) runs.push(await one(pair));
   const summaries = runs.map((r) => summarize(r.samples, opts.warmup));
-  const failures = runs.flatMap((r) => r.failures);
+  // Judged per run before the table, so that its verdict column shows these too.
   runs.forEach((r, i) => {
     const s = summaries[i]!;
     if (r.failures.length > 0 || r.samples.length < 3) return;
-    if (s.growth > 1 + opts.maxGrowth) {
-      failures.push(`${r.pair}: memory did not level off: last third's median ${s.lastThirdMB} MB is ${s.growth}x the first third's ${s.firstThirdMB} MB`);
+    if (keptGrowing(s, opts.maxGrowth)) {
+      r.failures.push(
+        `${r.pair}: memory did not level off: last third's median ${s.lastThirdMB} MB is ${s.growth}x the first third's ${s.firstThirdMB} MB and ${s.lateGrowth}x the middle third's ${s.middleThirdMB} MB`,
+      );
     }
-    if (s.peakMB > opts.maxRss) failures.push(`${r.pair}: peak RSS ${s.peakMB} MB is above ${opts.maxRss} MB`);
+    if (s.peakMB > opts.maxRss) r.failures.push(`${r.pair}: peak RSS ${s.peakMB} MB is above ${opts.maxRss} MB`);
   });
+  const failures = runs.flatMap((r) => r.failures);
   const at = (name: string) => summaries[runs.findIndex((r) => r.pair === name)];
   const native = at("deno native");
   const compat = at("deno node:net");

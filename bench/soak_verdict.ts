@@ -24,9 +24,12 @@ export interface SoakSummary {
   slopeMBPerMin: number;
   /** Median RSS of the first and last third of the samples after the warm-up (NaN for too few). */
   firstThirdMB: number;
+  middleThirdMB: number;
   lastThirdMB: number;
   /** lastThirdMB / firstThirdMB. */
   growth: number;
+  /** lastThirdMB / middleThirdMB: whether memory still rose once the run was under way. */
+  lateGrowth: number;
   peakHeapMB: number | null;
 }
 
@@ -76,6 +79,7 @@ export function summarize(samples: readonly SoakSample[], warmup: number): SoakS
   // Fewer than three samples after the warm-up say nothing of a plateau: NaN, not a verdict.
   const third = Math.floor(settled.length / 3);
   const first = third > 0 ? median(settled.slice(0, third)) : NaN;
+  const middle = third > 0 ? median(settled.slice(third, settled.length - third)) : NaN;
   const last = third > 0 ? median(settled.slice(-third)) : NaN;
   const heaps = samples.flatMap((s) => (s.heapUsed === undefined ? [] : [s.heapUsed / MB]));
   return {
@@ -84,8 +88,25 @@ export function summarize(samples: readonly SoakSample[], warmup: number): SoakS
     endMB: round1(rss.at(-1) ?? NaN),
     slopeMBPerMin: round1(slope(lastHalf)),
     firstThirdMB: round1(first),
+    middleThirdMB: round1(middle),
     lastThirdMB: round1(last),
     growth: Math.round((last / first) * 100) / 100,
+    lateGrowth: Math.round((last / middle) * 100) / 100,
     peakHeapMB: heaps.length ? round1(Math.max(...heaps)) : null,
   };
+}
+
+/**
+ * Whether memory kept growing: the last third is more than `maxGrowth` above the first
+ * and still more than half that above the middle third. A server that climbs to its level
+ * slowly (Deno native on a busy machine, where the first third is still filling V8's young
+ * generation) levels off between the middle and last thirds; a steady leak rises in both.
+ *
+ * @example
+ * ```ts
+ * console.log(keptGrowing({ growth: 1.49, lateGrowth: 1.03 } as SoakSummary, 0.25)); // false
+ * ```
+ */
+export function keptGrowing(s: SoakSummary, maxGrowth: number): boolean {
+  return s.growth > 1 + maxGrowth && s.lateGrowth > 1 + maxGrowth / 2;
 }

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, expect, test } from "vitest";
-import { type SoakSample, summarize } from "../bench/soak_verdict.ts";
+import { keptGrowing, type SoakSample, summarize } from "../bench/soak_verdict.ts";
 import { ROOT } from "../tools/runtimes.ts";
 
 const out = mkdtempSync(`${tmpdir()}/twine-soak-test-`);
@@ -37,6 +37,18 @@ test("a flat memory series has grown 1x with no slope; a rising one is caught by
   expect(rising.growth).toBeGreaterThan(1.25);
   expect(rising.slopeMBPerMin).toBe(120);
   expect(rising.peakMB).toBe(218);
+});
+
+test("a server that reaches its level late has levelled off; a steady leak has not", () => {
+  // Deno native on a busy machine in CI: 118 MB until a young-generation step at a quarter
+  // of the run, then flat at 176 MB.
+  const late = summarize(series((t) => (t < 25 ? 118 : 176)), 10);
+  expect(late.growth).toBeGreaterThan(1.25);
+  expect(keptGrowing(late, 0.25)).toBe(false);
+  // Half again over the settled part of the run, at a constant rate.
+  const leak = summarize(series((t) => 100 + t), 10);
+  expect(keptGrowing(leak, 0.25)).toBe(true);
+  expect(keptGrowing(summarize(series(() => 100), 10), 0.25)).toBe(false);
 });
 
 test("a warm-up that leaves fewer than three samples gives no plateau verdict", () => {
