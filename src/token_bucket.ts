@@ -46,7 +46,8 @@ export class TokenBuckets {
   readonly burst: number;
   readonly maxKeys: number;
   readonly #now: () => number;
-  // In order of last use, least recent first: a Map keeps insertion order, and take() re-inserts.
+  // In order of last use, least recent first (a Map keeps insertion order, and take() re-inserts),
+  // once at least half full.
   readonly #buckets = new Map<string, Bucket>();
   // Kept between evictions: a fresh keys() would step over every entry deleted at the
   // front since the table was last rebuilt, O(maxKeys) each time. A Map iterator is live,
@@ -91,9 +92,16 @@ export class TokenBuckets {
     } else {
       bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
       bucket.at = now;
+      // Order matters only near the bound: below half of it, skip the re-insertion's cost. A
+      // busy key is then moved behind the others long before the bound is reached.
+      if (this.#buckets.size < this.maxKeys / 2) return this.#spend(bucket);
       this.#buckets.delete(key);
     }
     this.#buckets.set(key, bucket);
+    return this.#spend(bucket);
+  }
+
+  #spend(bucket: Bucket): boolean {
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;
