@@ -185,7 +185,8 @@ async function main(): Promise<void> {
     const port = first.type === "unix" ? 0 : first.port;
     await supervise({ workers, port, grace, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });
   }
-  if (args.udp && first?.type !== "tcp" && first?.type !== "tcp6") {
+  if (args.udp && first === undefined) fail("Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares", EXIT_USAGE);
+  if (args.udp && first.type !== "tcp" && first.type !== "tcp6") {
     fail("Cannot serve --udp beside a first endpoint that is not tcp: or tcp6:", EXIT_USAGE);
   }
   const factory = new EchoFactory();

@@ -92,3 +92,8 @@ test("--listen udp: is refused with --workers in one line: UDP is served by one 
   const r = await run([...PAIRS.at(-1)!.command, "bin/echo.ts", "--listen", "udp:0", "--workers", "2"]);
   expect([r.code, r.stderr]).toEqual([2, "echo: Cannot combine --listen udp: with --workers: UDP is served by one process\n"]);
 });
+
+test("--udp beside only udp: endpoints is refused in one line: it has no TCP port to share", async () => {
+  const r = await run([...PAIRS.at(-1)!.command, "bin/echo.ts", "--listen", "udp:0", "--udp"]);
+  expect([r.code, r.stderr]).toEqual([2, "echo: Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares\n"]);
+});
