@@ -24,6 +24,7 @@ export {
   detectRuntime,
   listen,
   listenUDP,
+  listenUDPEndpoint,
   listenEndpoint,
   loadAdapter,
   type Runtime,

@@ -10,6 +10,7 @@ import {
   type Dial,
   type Factory,
   factoryFor,
+  formatServerEndpoint,
   ListenError,
   type ListeningPort,
   type ListenOptions,
@@ -25,7 +26,7 @@ import { detectRuntime } from "./runtime.ts";
 
 export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
 export { collectReadGarbage } from "./read_garbage.ts";
-export { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDP } from "./udp.ts";
+export { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDP, listenUDPEndpoint } from "./udp.ts";
 
 /** Which adapter to use: the runtime's own API, or its `node:net`. */
 export type AdapterChoice = "native" | "node";
@@ -183,7 +184,7 @@ export function connectProtocol<P extends Protocol>(protocol: P, target: Connect
  * @param endpoint An endpoint string or its parsed description.
  * @param options Adapter, limits, watermarks.
  * @returns The listening port, once bound.
- * @throws {TypeError} For a malformed endpoint string.
+ * @throws {TypeError} For a malformed endpoint string, or a `udp:` one (see `listenUDPEndpoint`).
  * @throws {RangeError} For a bad port, backlog or mode.
  * @throws {ListenError} If the endpoint cannot be bound.
  * @example
@@ -200,6 +201,9 @@ export async function listenEndpoint(
   options: AutoListenOptions = {},
 ): Promise<AutoListeningPort> {
   const e = typeof endpoint === "string" ? parseServerEndpoint(endpoint) : endpoint;
+  if (e.type === "udp") {
+    throw new TypeError(`Cannot listen on '${formatServerEndpoint(e)}' with a factory: serve udp: with listenUDPEndpoint`);
+  }
   if (e.proxyProtocol === true) options = { ...options, proxyProtocol: true };
   if (e.type === "tcp" || e.type === "tcp6") return listen(factory, { ...options, host: e.host, port: e.port });
   const adapter = await loadAdapter(options.adapter);

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { type DatagramListenOptions, type DatagramProtocol, ListenError, type ListeningDatagramPort } from "../src/mod.ts";
+import {
+  type DatagramListenOptions,
+  type DatagramProtocol,
+  formatServerEndpoint,
+  ListenError,
+  type ListeningDatagramPort,
+  parseServerEndpoint,
+  type UdpServerEndpoint,
+} from "../src/mod.ts";
 import type { AdapterChoice } from "./mod.ts";
 import { detectRuntime } from "./runtime.ts";
 
@@ -65,4 +73,36 @@ export async function listenUDP(
     const message = error.message.replace("Cannot listen on ", "Cannot listen on UDP ");
     throw new ListenError(message, error.code, { cause: error.cause });
   }
+}
+
+/**
+ * Binds a UDP socket on an endpoint string, as {@link listenUDP}: `udp:PORT[:interface=ADDR]`,
+ * IPv6 escaped as in `tcp6:` (`udp:7:interface=\:\:1`). Twine's own: Twisted's
+ * `serverFromString` has no `udp:`.
+ *
+ * @param protocol The protocol; one instance serves every sender.
+ * @param endpoint A `udp:` endpoint string or its parsed description.
+ * @param options Adapter and error reporting.
+ * @returns The bound port.
+ * @throws {TypeError} For a malformed string, or an endpoint that is not `udp:`.
+ * @throws {RangeError} For a bad port.
+ * @throws {ListenError} If the address cannot be bound, or (on Deno) `--unstable-net` is missing.
+ * @example
+ * ```ts
+ * import { listenUDPEndpoint } from "./udp.ts";
+ * import { EchoDatagramProtocol } from "../src/mod.ts";
+ * const port = await listenUDPEndpoint(new EchoDatagramProtocol(), "udp:0:interface=127.0.0.1");
+ * await port.close();
+ * ```
+ */
+export function listenUDPEndpoint(
+  protocol: DatagramProtocol,
+  endpoint: string | UdpServerEndpoint,
+  options: Omit<AutoDatagramListenOptions, "host" | "port"> = {},
+): Promise<AutoListeningDatagramPort> {
+  const e = typeof endpoint === "string" ? parseServerEndpoint(endpoint) : endpoint;
+  if (e.type !== "udp") {
+    throw new TypeError(`Cannot listen for datagrams on '${formatServerEndpoint(e)}': not a udp: endpoint`);
+  }
+  return listenUDP(protocol, { ...options, host: e.host, port: e.port });
 }

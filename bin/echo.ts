@@ -14,8 +14,16 @@ import {
   detectRuntime,
   listenEndpoint,
   listenUDP,
+  listenUDPEndpoint,
 } from "../adapters/mod.ts";
-import { EchoDatagramProtocol, EchoFactory, formatAddress, parseServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
+import {
+  EchoDatagramProtocol,
+  EchoFactory,
+  formatAddress,
+  parseServerEndpoint,
+  type ServerEndpoint,
+  type UdpServerEndpoint,
+} from "../src/mod.ts";
 import { supervise } from "./supervisor.ts";
 import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
 
@@ -26,7 +34,8 @@ An echo server: every byte a client sends is written back to it.
 Options:
   --listen ENDPOINT where to listen, repeatable: tcp:PORT[:interface=ADDR], tcp6:PORT,
                     ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem, unix:PATH[:mode=660],
-                    haproxy:ENDPOINT (PROXY protocol first) (default tcp:8000)
+                    haproxy:ENDPOINT (PROXY protocol first), udp:PORT[:interface=ADDR] (UDP echo;
+                    on Deno, needs --unstable-net) (default tcp:8000)
   --port N          shorthand for --listen tcp:N, 0 for any free one (default 8000)
   --host ADDR       address for --port (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --adapter KIND    native (the runtime's own API) or node (node:net) (default native)
@@ -163,46 +172,56 @@ async function main(): Promise<void> {
   }
   const udpRate = parseRate(args["udp-rate"]);
   if (Number.isNaN(udpRate)) fail(`Invalid --udp-rate '${args["udp-rate"]}': expected an integer of at least 0`, EXIT_USAGE);
-  const endpoints = parseEndpoints(args);
+  const parsed = parseEndpoints(args);
+  // udp: endpoints get UDP echo; the rest are stream endpoints for the echo factory.
+  const udpEndpoints = parsed.filter((e): e is UdpServerEndpoint => e.type === "udp");
+  const endpoints = parsed.filter((e): e is Exclude<ServerEndpoint, UdpServerEndpoint> => e.type !== "udp");
   const first = endpoints[0]!;
   const workers = args.workers === "auto" ? os.availableParallelism() : parseCount(args.workers, "--workers", 1)!;
   if (workers > 1 && args.udp) fail("Cannot combine --udp with --workers: UDP is served by one process", EXIT_USAGE);
+  if (workers > 1 && udpEndpoints.length > 0) fail("Cannot combine --listen udp: with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && !args.worker) {
     if (args.listen !== undefined) fail("Cannot combine --listen with --workers: workers share one --port", EXIT_USAGE);
     const port = first.type === "unix" ? 0 : first.port;
     await supervise({ workers, port, grace, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });
   }
+  if (args.udp && first === undefined) fail("Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares", EXIT_USAGE);
   if (args.udp && first.type !== "tcp" && first.type !== "tcp6") {
     fail("Cannot serve --udp beside a first endpoint that is not tcp: or tcp6:", EXIT_USAGE);
   }
   const factory = new EchoFactory();
   const adapter = args.adapter as AdapterChoice;
   const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, ...limits };
-  const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
+  // One protocol per UDP socket, as each writes to its own: so each has its own rate limit per source.
+  const udp: { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }[] = [];
   const servers: AutoListeningPort[] = [];
-  let udp: AutoListeningDatagramPort | undefined;
   try {
     for (const [i, endpoint] of endpoints.entries()) {
       if (i === 0 && args.udp && endpoint.type !== "unix") {
         // UDP on the same port as the first TCP endpoint; with port 0 both must find one that is free for both.
+        const echo = new EchoDatagramProtocol({ rate: udpRate });
         const both = await listenTcpAndUdp(
           (port) => listenEndpoint(factory, { ...endpoint, port }, options),
-          (port) => listenUDP(udpEcho, { host: endpoint.host, port, adapter }),
+          (port) => listenUDP(echo, { host: endpoint.host, port, adapter }),
           endpoint.port,
         );
         servers.push(both.tcp);
-        udp = both.udp;
+        udp.push({ echo, port: both.udp });
       } else {
         servers.push(await listenEndpoint(factory, endpoint, options));
       }
     }
+    for (const endpoint of udpEndpoints) {
+      const echo = new EchoDatagramProtocol({ rate: udpRate });
+      udp.push({ echo, port: await listenUDPEndpoint(echo, endpoint, { adapter }) });
+    }
   } catch (error) {
-    await Promise.all([...servers.map((s) => s.close({ grace: 0 })), udp?.close()]);
+    await Promise.all([...servers.map((s) => s.close({ grace: 0 })), ...udp.map((u) => u.port.close())]);
     // A value the core rejects is a usage error; failing to bind is not.
     fail((error as Error).message, error instanceof RangeError || error instanceof TypeError ? EXIT_USAGE : 1);
   }
   const server = {
-    close: (options: { grace: number }) => Promise.all([...servers.map((s) => s.close(options)), udp?.close()]),
+    close: (options: { grace: number }) => Promise.all([...servers.map((s) => s.close(options)), ...udp.map((u) => u.port.close())]),
   };
   let stopping = false;
   const stop = (signal: string) => {
@@ -213,7 +232,7 @@ async function main(): Promise<void> {
     stopping = true;
     void server.close({ grace: grace * 1000 }).then(() => {
       console.log(
-        `Stopped on ${signal}: served ${plural(factory.connectionsServed, "connection")}, echoed ${plural(factory.bytesEchoed, "byte")}${udp === undefined ? "" : udpSummary(udpEcho, udp)}`,
+        `Stopped on ${signal}: served ${plural(factory.connectionsServed, "connection")}, echoed ${plural(factory.bytesEchoed, "byte")}${udp.length === 0 ? "" : udpSummary(udp)}`,
       );
       process.exit(0);
     });
@@ -235,11 +254,13 @@ async function main(): Promise<void> {
   const where = servers.map((s, i) => (endpoints[i]!.type === "ssl" ? "ssl:" : "") + formatAddress(s.address));
   const rank = (i: number) => ["tcp", "tcp6", "ssl", "unix"].indexOf(endpoints[i]!.type);
   const order = [...where.keys()].sort((a, b) => rank(a) - rank(b));
-  const udpPart = udp === undefined ? "" : ` and UDP ${formatAddress(udp.address)}`;
-  const udpAdapter = udp === undefined ? "" : `, UDP adapter ${udp.adapter}`;
-  console.log(
-    `Echo server listening on ${order.map((i) => where[i]).join(", ")}${udpPart} (${runtime.name} ${runtime.version}, adapter ${servers[0]!.adapter}${udpAdapter})`,
-  );
+  const udpWhere = udp.map((u) => `UDP ${formatAddress(u.port.address)}`).join(", ");
+  const listening = [order.map((i) => where[i]).join(", "), udpWhere].filter((part) => part !== "").join(" and ");
+  const adapters = [
+    ...(servers.length === 0 ? [] : [`adapter ${servers[0]!.adapter}`]),
+    ...(udp.length === 0 ? [] : [`UDP adapter ${udp[0]!.port.adapter}`]),
+  ];
+  console.log(`Echo server listening on ${listening} (${runtime.name} ${runtime.version}, ${adapters.join(", ")})`);
 }
 
 await main();

@@ -48,12 +48,16 @@ export function parseRate(text: string): number {
 }
 
 /**
- * The UDP part of the shutdown line.
+ * The UDP part of the shutdown line, summed over every UDP socket served.
  *
- * @param echo The UDP echo protocol.
- * @param port The bound port.
- * @returns e.g. `; UDP: echoed 3 datagrams, ignored 1 from ports below 1024, 0 over the rate, dropped 0`.
+ * @param served Each socket's echo protocol and bound port.
+ * @returns e.g. `; UDP: echoed 3 datagrams (9 bytes), ignored 1 from ports below 1024, 0 over the rate, 0 dropped`.
  */
-export function udpSummary(echo: EchoDatagramProtocol, port: AutoListeningDatagramPort): string {
-  return `; UDP: echoed ${echo.datagramsEchoed} datagrams (${echo.bytesEchoed} bytes), ignored ${echo.ignoredPorts} from ports below ${echo.minSourcePort}, ${echo.rateLimited} over the rate, ${echo.oversized + port.sendDrops} dropped`;
+export function udpSummary(served: readonly { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }[]): string {
+  const sum = (count: (s: { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }) => number) =>
+    served.reduce((total, s) => total + count(s), 0);
+  const floor = served[0]?.echo.minSourcePort ?? 1024;
+  return `; UDP: echoed ${sum((s) => s.echo.datagramsEchoed)} datagrams (${sum((s) => s.echo.bytesEchoed)} bytes), ignored ${
+    sum((s) => s.echo.ignoredPorts)
+  } from ports below ${floor}, ${sum((s) => s.echo.rateLimited)} over the rate, ${sum((s) => s.echo.oversized + s.port.sendDrops)} dropped`;
 }

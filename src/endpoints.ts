@@ -54,8 +54,22 @@ export interface UnixServerEndpoint {
   readonly proxyProtocol?: boolean;
 }
 
+/**
+ * A UDP server endpoint: `udp:PORT[:interface=ADDR]`, IPv6 with the address escaped
+ * (`udp:7:interface=\:\:1`). Twine's own: Twisted's `serverFromString` has no `udp:`.
+ * It is served by a `DatagramProtocol` (`listenUDPEndpoint`), not a `Factory`.
+ */
+export interface UdpServerEndpoint {
+  readonly type: "udp";
+  readonly port: number;
+  /** The address to bind; `127.0.0.1` unless `interface=` says otherwise. */
+  readonly host: string;
+  /** Never set: a PROXY protocol header comes before a stream, and `haproxy:udp:` is refused. */
+  readonly proxyProtocol?: false;
+}
+
 /** What `parseServerEndpoint` returns. */
-export type ServerEndpoint = TcpServerEndpoint | TlsServerEndpoint | UnixServerEndpoint;
+export type ServerEndpoint = TcpServerEndpoint | TlsServerEndpoint | UnixServerEndpoint | UdpServerEndpoint;
 
 /** A TCP client endpoint: `tcp:host=H:port=P[:timeout=S]` (or `tcp:H:P`). */
 export interface TcpClientEndpoint {
@@ -185,6 +199,7 @@ const SERVER_SPECS: Record<string, Spec> = {
     required: ["port"],
   },
   unix: { positional: ["address"], names: ["address", "mode", "backlog", "lockfile"], required: ["address"] },
+  udp: { positional: ["port"], names: ["port", "interface"], required: ["port"] },
 };
 
 const CLIENT_SPECS: Record<string, Spec> = {
@@ -205,6 +220,10 @@ function resolve(description: string, specs: Record<string, Spec>, kind: string)
   const type = args.shift()!;
   const spec = specs[type];
   const where = `Cannot parse ${kind} endpoint '${description}'`;
+  // UDP has no connections: nothing to dial, so say where udp: belongs rather than "unknown".
+  if (kind === "client" && type === "udp") {
+    throw new TypeError(`${where}: udp is a server endpoint only (bind one with listenUDPEndpoint)`);
+  }
   if (type === "") throw new TypeError(`${where}: no endpoint type (expected ${Object.keys(specs).join(", ")})`);
   if (spec === undefined) {
     throw new TypeError(`${where}: unknown endpoint type '${type}' (expected ${Object.keys(specs).join(", ")})`);
@@ -259,7 +278,8 @@ function alpn(text: string | undefined): readonly string[] | undefined {
 /**
  * Parses a server endpoint string, as Twisted's `serverFromString`: `tcp:8000:interface=127.0.0.1:backlog=511`,
  * `tcp6:8000:interface=\:\:1`, `ssl:8443:privateKey=key.pem:certKey=cert.pem`, `unix:/tmp/echo.sock:mode=660`,
- * and any of them behind `haproxy:` (`haproxy:tcp:8000`) for a PROXY protocol header first.
+ * and any of them behind `haproxy:` (`haproxy:tcp:8000`) for a PROXY protocol header first. Also
+ * `udp:7:interface=127.0.0.1`, which is twine's own (Twisted's has no `udp:`) and takes no `haproxy:`.
  *
  * @param description The endpoint string.
  * @returns The endpoint's typed description.
@@ -276,7 +296,11 @@ export function parseServerEndpoint(description: string): ServerEndpoint {
   if (description.startsWith("haproxy:")) {
     const inner = description.slice("haproxy:".length);
     if (inner.startsWith("haproxy:")) throw new TypeError(`Cannot parse server endpoint '${description}': haproxy: given twice`);
-    return { ...parseServerEndpoint(inner), proxyProtocol: true };
+    const wrapped = parseServerEndpoint(inner);
+    if (wrapped.type === "udp") {
+      throw new TypeError(`Cannot parse server endpoint '${description}': haproxy: does not apply to udp (PROXY headers come before a stream)`);
+    }
+    return { ...wrapped, proxyProtocol: true };
   }
   const [type, v] = resolve(description, SERVER_SPECS, "server");
   const where = `Cannot parse server endpoint '${description}'`;
@@ -291,6 +315,7 @@ export function parseServerEndpoint(description: string): ServerEndpoint {
   }
   const p = port(where, v.get("port")!);
   const host = v.get("interface") ?? (type === "tcp6" ? "::1" : "127.0.0.1");
+  if (type === "udp") return { type, port: p, host };
   if (type === "tcp6" && !host.includes(":")) {
     throw new RangeError(`${where}: bad interface '${host}' for tcp6 (expected an IPv6 address)`);
   }
@@ -348,6 +373,7 @@ export function parseClientEndpoint(description: string): ClientEndpoint {
  * @returns The endpoint string, e.g. `tcp:8000:interface=127.0.0.1`.
  */
 export function formatServerEndpoint(endpoint: ServerEndpoint): string {
+  if (endpoint.type === "udp") return `udp:${endpoint.port}:interface=${quoteEndpointValue(endpoint.host)}`;
   if (endpoint.proxyProtocol === true) return `haproxy:${formatServerEndpoint({ ...endpoint, proxyProtocol: false })}`;
   const q = quoteEndpointValue;
   const backlog = endpoint.backlog === undefined ? "" : `:backlog=${endpoint.backlog}`;
@@ -360,7 +386,8 @@ export function formatServerEndpoint(endpoint: ServerEndpoint): string {
 }
 
 /**
- * Describes where a server endpoint listens, for log lines: `tcp:127.0.0.1:8000`, `ssl:[::1]:8443`, `unix:/tmp/echo.sock`.
+ * Describes where a server endpoint listens, for log lines: `tcp:127.0.0.1:8000`, `ssl:[::1]:8443`, `unix:/tmp/echo.sock`,
+ * `udp:127.0.0.1:7`.
  *
  * @param endpoint The description, with the port it actually bound.
  * @returns One short line.

@@ -36,6 +36,7 @@ export class LineOnlyReceiver extends Protocol {
   maxLength = 16384;
   readonly #buffer = new ByteBuffer();
   #searched = 0;
+  #delimiterSource: Uint8Array | string | undefined;
 
   /**
    * Splits `data` into lines. Called by the transport.
@@ -44,6 +45,11 @@ export class LineOnlyReceiver extends Protocol {
    */
   override dataReceived(data: Uint8Array): void {
     const delimiter = delimiterBytes(this.delimiter);
+    // What was searched held no old delimiter; it may hold the new one, or its start.
+    if (this.delimiter !== this.#delimiterSource) {
+      this.#delimiterSource = this.delimiter;
+      this.#searched = 0;
+    }
     const buffer = this.#buffer;
     buffer.append(data);
     for (;;) {

@@ -101,6 +101,8 @@ export abstract class BaseLineReceiver extends PausableProtocol {
     if (this.delimiter !== this.#delimiterSource) {
       this.#delimiter = delimiterBytes(this.delimiter);
       this.#delimiterSource = this.delimiter;
+      // What was searched held no old delimiter; it may hold the new one, or its start.
+      this.#searched = 0;
     }
     return this.#delimiter;
   }

@@ -59,6 +59,7 @@ export {
   type TcpServerEndpoint,
   type TlsClientEndpoint,
   type TlsServerEndpoint,
+  type UdpServerEndpoint,
   type UnixClientEndpoint,
   type UnixServerEndpoint,
 } from "./endpoints.ts";

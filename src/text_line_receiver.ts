@@ -1,12 +1,14 @@
 import { BaseLineReceiver } from "./line_receiver.ts";
 
-const decoder = new TextDecoder();
+// Each line is a whole text of its own, so a U+FEFF at its start is data, not a byte order
+// mark of the stream: the default decoder would strip it from every line.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * A {@link LineReceiver} that hands over each line as text. Lines are split on the
  * delimiter's bytes first and each whole line is then decoded as UTF-8, so a
  * character split across two reads (`é` arriving one byte at a time) comes out whole.
- * Bytes that are not valid UTF-8 become U+FFFD. Raw mode still delivers bytes.
+ * Bytes that are not valid UTF-8 become U+FFFD; a U+FEFF is kept, wherever it is. Raw mode still delivers bytes.
  *
  * @example
  * ```ts

@@ -8,7 +8,8 @@ export interface TokenBucketOptions {
    */
   burst?: number;
   /**
-   * Buckets kept at most; past it, full buckets are forgotten first, then the oldest.
+   * Buckets kept at most; past it, full buckets are forgotten first (looked for at most
+   * once per `burst / rate` seconds), then the least recently used.
    * @default 10000
    */
   maxKeys?: number;
@@ -27,7 +28,8 @@ interface Bucket {
 /**
  * One token bucket per key (a source address), as a rate limit: each bucket fills at
  * `rate` tokens per second up to `burst`, and each `take` spends one. Memory is
- * bounded by `maxKeys` whatever the number of keys seen.
+ * bounded by `maxKeys` whatever the number of keys seen, and a `take` costs O(1)
+ * amortised even when a flood of new keys keeps the buckets at that bound.
  *
  * @example
  * ```ts
@@ -44,7 +46,15 @@ export class TokenBuckets {
   readonly burst: number;
   readonly maxKeys: number;
   readonly #now: () => number;
+  // In order of last use, least recent first (a Map keeps insertion order, and take() re-inserts),
+  // once at least half full.
   readonly #buckets = new Map<string, Bucket>();
+  // Kept between evictions: a fresh keys() would step over every entry deleted at the
+  // front since the table was last rebuilt, O(maxKeys) each time. A Map iterator is live,
+  // so it goes on past deletions and sees keys (re-)inserted behind it.
+  #order: Iterator<string> | undefined;
+  #nextSweep = -Infinity;
+  #lastSweep = -Infinity;
 
   /**
    * @param options Rate, burst, bound and clock.
@@ -79,25 +89,46 @@ export class TokenBuckets {
     if (bucket === undefined) {
       if (this.#buckets.size >= this.maxKeys) this.#evict(now);
       bucket = { tokens: this.burst, at: now };
-      this.#buckets.set(key, bucket);
     } else {
       bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
       bucket.at = now;
+      // Order matters only near the bound: below half of it, skip the re-insertion's cost. A
+      // busy key is then moved behind the others long before the bound is reached.
+      if (this.#buckets.size < this.maxKeys / 2) return this.#spend(bucket);
+      this.#buckets.delete(key);
     }
+    this.#buckets.set(key, bucket);
+    return this.#spend(bucket);
+  }
+
+  #spend(bucket: Bucket): boolean {
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;
   }
 
   // A full bucket is the same as no bucket, so forgetting those first changes nothing;
-  // if all are in use, forgetting the oldest gives that key a fresh burst, which is the
-  // price of bounded memory.
+  // if none is full, forgetting the least recently used gives that key a fresh burst, which
+  // is the price of bounded memory. Looking for full ones walks every bucket, so it is done
+  // at most once per refill time: a flood of new keys (forged sources) with none full then
+  // costs O(1) per key instead of a walk of maxKeys each. A bucket that fills between walks
+  // may outlive a less recent one that is not full; memory stays bounded all the same.
   #evict(now: number): void {
-    for (const [key, b] of this.#buckets) {
-      if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) this.#buckets.delete(key);
+    // A clock set back would otherwise hold off the next walk for as long.
+    if (now >= this.#nextSweep || now < this.#lastSweep) {
+      this.#lastSweep = now;
+      this.#nextSweep = now + (this.burst / this.rate) * 1000;
+      for (const [key, b] of this.#buckets) {
+        if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) this.#buckets.delete(key);
+      }
+      if (this.#buckets.size < this.maxKeys) return;
     }
-    if (this.#buckets.size < this.maxKeys) return;
-    const oldest = this.#buckets.keys().next();
-    if (!oldest.done) this.#buckets.delete(oldest.value);
+    let oldest = this.#order?.next();
+    if (oldest === undefined || oldest.done === true) {
+      // An iterator that reached the end stays done; start again from the least recent.
+      this.#order = this.#buckets.keys();
+      oldest = this.#order.next();
+    }
+    if (oldest.done !== true) this.#buckets.delete(oldest.value);
   }
 }

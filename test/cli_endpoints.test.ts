@@ -33,7 +33,8 @@ describe.each(PAIRS.map(withFileAccess))("echo CLI endpoints on $name", (pair) =
   });
 
   test.each([
-    [["--listen", "udp:53"], "echo: Cannot parse server endpoint 'udp:53': unknown endpoint type 'udp' (expected tcp, tcp6, ssl, unix)"],
+    [["--listen", "sctp:53"], "echo: Cannot parse server endpoint 'sctp:53': unknown endpoint type 'sctp' (expected tcp, tcp6, ssl, unix, udp)"],
+    [["--listen", "udp:0:backlog=1"], "echo: Cannot parse server endpoint 'udp:0:backlog=1': unknown parameter 'backlog' for udp (expected port, interface)"],
     [["--listen", "tcp:99999"], "echo: Cannot parse server endpoint 'tcp:99999': bad port '99999' (expected an integer from 0 to 65535)"],
     [["--listen", "tcp:0:colour=red"], "echo: Cannot parse server endpoint 'tcp:0:colour=red': unknown parameter 'colour' for tcp (expected port, interface, backlog)"],
     [["--listen", "unix:"], "echo: Cannot parse server endpoint 'unix:': missing value for address"],

@@ -23,6 +23,9 @@ describe("server endpoint strings", () => {
       { type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "key.pem", certKey: "cert.pem" },
     ],
     ["ssl:8443", { type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "server.pem", certKey: "server.pem" }],
+    ["udp:7", { type: "udp", port: 7, host: "127.0.0.1" }],
+    ["udp:0:interface=0.0.0.0", { type: "udp", port: 0, host: "0.0.0.0" }],
+    ["udp:port=7:interface=\\:\\:1", { type: "udp", port: 7, host: "::1" }],
     [
       "ssl:8443:privateKey=k.pem:extraCertChain=chain.pem:alpn=h2;http/1.1",
       {
@@ -30,13 +33,19 @@ describe("server endpoint strings", () => {
         extraCertChain: "chain.pem", alpn: ["h2", "http/1.1"],
       },
     ],
-  ])("%s parses as Twisted's serverFromString reads it", (text, expected) => {
+  ])("%s parses as Twisted's serverFromString reads it (udp: is twine's own)", (text, expected) => {
     expect(parseServerEndpoint(text)).toEqual(expected);
   });
 
   test.each([
-    ["", "Cannot parse server endpoint '': no endpoint type (expected tcp, tcp6, ssl, unix)"],
-    ["udp:53", "Cannot parse server endpoint 'udp:53': unknown endpoint type 'udp' (expected tcp, tcp6, ssl, unix)"],
+    ["", "Cannot parse server endpoint '': no endpoint type (expected tcp, tcp6, ssl, unix, udp)"],
+    ["sctp:53", "Cannot parse server endpoint 'sctp:53': unknown endpoint type 'sctp' (expected tcp, tcp6, ssl, unix, udp)"],
+    ["udp", "Cannot parse server endpoint 'udp': missing port"],
+    ["udp:70000", "Cannot parse server endpoint 'udp:70000': bad port '70000' (expected an integer from 0 to 65535)"],
+    ["udp:7:interface=", "Cannot parse server endpoint 'udp:7:interface=': missing value for interface"],
+    ["udp:7:backlog=5", "Cannot parse server endpoint 'udp:7:backlog=5': unknown parameter 'backlog' for udp (expected port, interface)"],
+    ["udp:7:8", "Cannot parse server endpoint 'udp:7:8': unexpected argument '8'"],
+    ["haproxy:udp:7", "Cannot parse server endpoint 'haproxy:udp:7': haproxy: does not apply to udp (PROXY headers come before a stream)"],
     ["tcp", "Cannot parse server endpoint 'tcp': missing port"],
     ["tcp:", "Cannot parse server endpoint 'tcp:': missing value for port"],
     ["tcp:70000", "Cannot parse server endpoint 'tcp:70000': bad port '70000' (expected an integer from 0 to 65535)"],
@@ -84,8 +93,10 @@ describe("client endpoint strings", () => {
     ["tcp:host=h:port=1:timeout=0", "Cannot parse client endpoint 'tcp:host=h:port=1:timeout=0': bad timeout '0' (expected a number of seconds above 0)"],
     ["ssl:host=h:port=1", "Cannot parse client endpoint 'ssl:host=h:port=1': unknown endpoint type 'ssl' (expected tcp, tls, unix)"],
     ["unix:path=/x:mode=1", "Cannot parse client endpoint 'unix:path=/x:mode=1': unknown parameter 'mode' for unix (expected path, timeout)"],
+    ["udp:host=h:port=7", "Cannot parse client endpoint 'udp:host=h:port=7': udp is a server endpoint only (bind one with listenUDPEndpoint)"],
   ])("%s is refused with one line naming the wrong part", (text, message) => {
     expect(() => parseClientEndpoint(text)).toThrow(message);
+    expect(() => parseClientEndpoint(text)).not.toThrow(/\n/);
   });
 });
 
@@ -115,6 +126,7 @@ test("formatServerEndpoint writes what parseServerEndpoint reads back as the sam
     }),
     fc.record({ type: fc.constant("tcp6" as const), port: fc.integer({ min: 0, max: 65535 }), host: fc.constantFrom("::1", "::") }),
     fc.record({ type: fc.constant("unix" as const), path, mode: fc.integer({ min: 0, max: 0o777 }) }),
+    fc.record({ type: fc.constant("udp" as const), port: fc.integer({ min: 0, max: 65535 }), host: fc.constantFrom("127.0.0.1", "::1", "::") }),
     fc.record({
       type: fc.constant("ssl" as const),
       port: fc.integer({ min: 0, max: 65535 }),
@@ -139,4 +151,8 @@ test("haproxy: puts a PROXY protocol header in front of any server endpoint, as 
     "Cannot parse server endpoint 'haproxy:haproxy:tcp:8000': haproxy: given twice",
   );
   expect(() => parseServerEndpoint("haproxy:")).toThrow(/Cannot parse server endpoint/);
+});
+
+test("formatServerEndpoint writes udp: with the interface escaped as tcp6: has it", () => {
+  expect(formatServerEndpoint({ type: "udp", port: 7, host: "::1" })).toBe("udp:7:interface=\\:\\:1");
 });

@@ -64,6 +64,51 @@ test("any chunking of any stream of lines gives the same lines (LineReceiver, Li
   );
 });
 
+test("changing the delimiter between chunks splits what is held on the new one, as Twisted's (LineReceiver, LineOnlyReceiver)", () => {
+  // Twisted's model: each dataReceived adds to the buffer and splits all of it on the delimiter of the moment.
+  const reference = (steps: [string, string][]): string[] => {
+    const out: string[] = [];
+    let held = "";
+    for (const [delimiter, data] of steps) {
+      const parts = (held + data).split(delimiter);
+      held = parts.pop()!;
+      out.push(...parts);
+    }
+    return out;
+  };
+  const step = fc.tuple(
+    fc.constantFrom("\r\n", "\n", "\r", "b\r\n", "||", "ab"),
+    fc.string({ unit: fc.constantFrom("a", "b", "\r", "\n", "|", "x"), minLength: 1, maxLength: 12 }),
+  );
+  class L extends LineReceiver {
+    got: string[] = [];
+    override lineReceived(line: Uint8Array): void {
+      this.got.push(new TextDecoder().decode(line));
+    }
+  }
+  class O extends LineOnlyReceiver {
+    got: string[] = [];
+    override lineReceived(line: Uint8Array): void {
+      this.got.push(new TextDecoder().decode(line));
+    }
+  }
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 20 }), (steps) => {
+      for (const p of [new L(), new O()]) {
+        const t = new MemoryTransport();
+        t.connect(p);
+        for (const [delimiter, data] of steps) {
+          p.delimiter = delimiter;
+          t.receive(encoder.encode(data));
+        }
+        expect([p.constructor.name, p.got]).toEqual([p.constructor.name, reference(steps)]);
+      }
+    }),
+    // The audit's case: "ab\r" held while searching for \r\n, then b\r\n ends the line "a".
+    { numRuns: 1000, examples: [[[["\r\n", "ab\r"], ["b\r\n", "\nrest"]]]] },
+  );
+});
+
 test("any chunking of any UTF-8 text gives the same lines as text (TextLineReceiver)", () => {
   fc.assert(
     fc.property(fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 20 }), cuts, (raw, splits) => {

@@ -216,6 +216,23 @@ describe("TextLineReceiver", () => {
     expect(p.lines).toEqual(["a\uFFFD"]);
     expect(t.disconnecting).toBe(false);
   });
+
+  test("a U+FEFF at the start of a line is kept, not stripped as a byte order mark, in every chunking", () => {
+    const stream = new TextEncoder().encode("\uFEFFa\r\n\uFEFFb\r\n\uFEFF\r\n");
+    for (const size of chunkSizes(stream.length)) {
+      const p = new TextLines();
+      feed(connect(p), stream, size);
+      expect(p.lines).toEqual(["\uFEFFa", "\uFEFFb", "\uFEFF"]);
+    }
+  });
+
+  test("a line cut in the middle of a character still ends in U+FFFD, not in an error", () => {
+    const p = new TextLines();
+    const t = connect(p);
+    t.receive(Uint8Array.of(0x61, 0xc3, 0x0d, 0x0a, 0x62, 0x0d, 0x0a));
+    expect(p.lines).toEqual(["a\uFFFD", "b"]);
+    expect(t.disconnecting).toBe(false);
+  });
 });
 
 describe("LineOnlyReceiver", () => {

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import ts from "typescript";
 import { expect, test } from "vitest";
 import * as twine from "../mod.ts";
 import { EchoProtocol, MemoryTransport } from "../mod.ts";
@@ -18,6 +19,32 @@ const JSR_NAME = (JSON.parse(read("deno.json")) as { name: string }).name;
 function tsBlocks(): string[] {
   return [...README.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
+
+/**
+ * The class `name` as a page's ```ts block defines it, compiled and evaluated with twine's
+ * exports in scope, so the test runs the very text the page shows.
+ */
+function classFrom(page: string, name: string): new () => twine.Protocol {
+  const source = [...read(page).matchAll(/```ts\n([\s\S]*?)```/g)]
+    .map((m) => new RegExp(`^class ${name} [\\s\\S]*?^\\}$`, "m").exec(m[1]!)?.[0])
+    .find((c) => c !== undefined);
+  if (source === undefined) throw new Error(`${page} has no class ${name} in a ts block`);
+  const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022 } }).outputText;
+  const names = Object.keys(twine);
+  return new Function(...names, `${js}\nreturn ${name};`)(...names.map((n) => twine[n as keyof typeof twine]));
+}
+
+test.each(["README.md", "docs/framing.md"])("the Upper protocol shown in %s answers whole lines, at every chunk size down to one byte", (page) => {
+  const Upper = classFrom(page, "Upper");
+  const stream = new TextEncoder().encode("é\nabc\n");
+  for (let size = 1; size <= stream.length; size++) {
+    const t = new MemoryTransport();
+    t.connect(new Upper());
+    for (let i = 0; i < stream.length; i += size) t.receive(stream.slice(i, i + size));
+    // MemoryTransport's peer is 192.0.2.1; "é" cut between its two bytes must still come out as "É".
+    expect(t.text()).toBe("hello 192.0.2.1\nÉ\nABC\n");
+  }
+});
 
 test("echo survives one-byte chunks and a slow peer", () => {
   const t = new MemoryTransport({ writeLimit: 3 }); // the "socket" takes 3 bytes, then waits for drain()
@@ -49,7 +76,13 @@ test.each([
 
 test("README names no flag the CLI does not have", () => {
   const help = execFileSync(BINARIES.node, ["bin/echo.ts", "--help"], { cwd: ROOT, encoding: "utf8" });
-  for (const flag of ["--port", "--host", "--adapter", "--grace", "--help"]) expect(help).toContain(flag);
+  for (const flag of ["--port", "--host", "--adapter", "--grace", "--help", "--listen", "--udp", "--udp-rate"]) expect(help).toContain(flag);
+  const table = [...README.matchAll(/^\| `(--[a-z-]+)/gm)].map((m) => m[1]!);
+  expect(table).toContain("--udp-rate");
+  for (const flag of table) expect(help, `README's flag table has ${flag}`).toMatch(new RegExp(`^\\s+${flag}\\b`, "m"));
+  // Every endpoint type the --listen row names (udp: too, which is twine's own) is one the CLI takes.
+  const listen = /^\| `--listen .*$/m.exec(README)?.[0] ?? "";
+  for (const [, type] of listen.matchAll(/`([a-z0-9]+):/g)) expect(help).toContain(`${type}:`);
 });
 
 test("README's import lines name the packages and only what they export", () => {

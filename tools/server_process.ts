@@ -35,7 +35,7 @@ export async function startProcess(name: string, command: readonly string[]): Pr
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no listening line in 30 s:\n${output}`)), 30_000);
     const check = () => {
-      const m = /listening on (?:127\.0\.0\.1|\[::1\]):(\d+)/.exec(output);
+      const m = /listening on (?:UDP )?(?:127\.0\.0\.1|\[::1\]):(\d+)/.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));

@@ -70,8 +70,8 @@ export async function echoMany(port: number, count: number, maxSize: number, win
   return tally;
 }
 
-/** Sends `n` datagrams at once from `sock` and counts replies until none has come for `quietMs`. */
-export async function burst(sock: dgram.Socket, port: number, n: number, quietMs = 300): Promise<number> {
+/** Sends `n` datagrams at once from `sock` to `host` and counts replies until none has come for `quietMs`. */
+export async function burst(sock: dgram.Socket, port: number, n: number, quietMs = 300, host = "127.0.0.1"): Promise<number> {
   let replies = 0;
   let last = Date.now();
   const onMessage = () => {
@@ -79,7 +79,7 @@ export async function burst(sock: dgram.Socket, port: number, n: number, quietMs
     last = Date.now();
   };
   sock.on("message", onMessage);
-  for (let i = 0; i < n; i++) sock.send(`burst ${i}`, port, "127.0.0.1");
+  for (let i = 0; i < n; i++) sock.send(`burst ${i}`, port, host);
   last = Date.now();
   while (Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 20));
   sock.off("message", onMessage);
