@@ -177,7 +177,9 @@ async function main(): Promise<void> {
   }
   const factory = new EchoFactory();
   const adapter = args.adapter as AdapterChoice;
-  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, ...limits };
+  // A listener that stopped for good has logged why; a server that can no longer accept must not stay up.
+  const onListenerLost = () => lost();
+  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, onListenerLost, ...limits };
   const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
   const servers: AutoListeningPort[] = [];
   let udp: AutoListeningDatagramPort | undefined;
@@ -217,6 +219,11 @@ async function main(): Promise<void> {
       );
       process.exit(0);
     });
+  };
+  const lost = () => {
+    if (stopping) return;
+    stopping = true;
+    void server.close({ grace: 0 }).then(() => process.exit(1));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
