@@ -10,8 +10,6 @@
  *
  * @module
  */
-import { clearInterval, setInterval } from "node:timers";
-
 /** How often a listener is re-armed; descriptors freed are used within this. */
 export const REARM_MS = 100;
 
@@ -27,6 +25,15 @@ export interface ListenerHandle {
 export interface RearmableServer {
   /** The listening handle; `null` once closed. */
   _handle?: ListenerHandle | null;
+}
+
+/** A timer: a number on Deno, an object on Node and Bun. */
+type Timer = number | { unref?: () => void };
+
+/** Lets the process exit with the timer still set: the listener, not the timer, keeps it up. */
+function unref(timer: Timer): void {
+  if (typeof timer === "object") timer.unref?.();
+  else (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno?.unrefTimer?.(timer);
 }
 
 /** What {@link keepAccepting} returns: stops re-arming, as the port closes. */
@@ -83,14 +90,14 @@ export function keepAccepting(
   if (rearm === undefined) {
     throw new Error("cannot re-arm Deno's node:net listener (its handle has no working listen or readStart), so it could stop accepting for good");
   }
-  const timer = setInterval(() => {
+  const timer: Timer = setInterval(() => {
     // Closed (the port stops the timer first, but a handle may also go by itself).
-    if (listener._handle !== handle) return clearInterval(timer);
+    if (listener._handle !== handle) return clearInterval(timer as never);
     const status = rearm();
     if (status === 0) return;
-    clearInterval(timer);
+    clearInterval(timer as never);
     lost(new Error(`cannot re-arm Deno's node:net listener (error ${status}), so it would stop accepting for good after running out of descriptors`));
-  }, REARM_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  }, REARM_MS) as unknown as Timer;
+  unref(timer);
+  return () => clearInterval(timer as never);
 }

@@ -178,6 +178,7 @@ async function main(): Promise<void> {
   const factory = new EchoFactory();
   const adapter = args.adapter as AdapterChoice;
   // A listener that stopped for good has logged why; a server that can no longer accept must not stay up.
+  let lost = (): void => process.exit(1);
   const onListenerLost = () => lost();
   const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, onListenerLost, ...limits };
   const udpEcho = new EchoDatagramProtocol({ rate: udpRate });
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
-  const lost = () => {
+  lost = () => {
     if (stopping) return;
     stopping = true;
     void server.close({ grace: 0 }).then(() => process.exit(1));
