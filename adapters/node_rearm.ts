@@ -39,6 +39,15 @@ function unref(timer: Timer): void {
 /** What {@link keepAccepting} returns: stops re-arming, as the port closes. */
 export type StopRearming = () => void;
 
+/** Runs a re-arming call; one that throws (a permission check, say) counts as failed. */
+function attempt(rearm: () => number): number | string {
+  try {
+    return rearm();
+  } catch (error) {
+    return String((error as Error)?.message ?? error).split("\n")[0]!;
+  }
+}
+
 /**
  * Finds how to make Deno poll a listening handle again.
  *
@@ -54,7 +63,7 @@ export function rearmer(handle: ListenerHandle | null | undefined): (() => numbe
   if (typeof handle.listen === "function") {
     // The backlog is ignored on a handle that already listens.
     const relisten = () => handle.listen!(511);
-    if (relisten() === 0) return relisten;
+    if (attempt(relisten) === 0) return relisten;
   }
   if (typeof handle.readStart === "function" && typeof handle.readStop === "function") {
     // readStart insists on a read callback; a listener never calls it.
@@ -64,7 +73,7 @@ export function rearmer(handle: ListenerHandle | null | undefined): (() => numbe
       handle.readStop!();
       return status;
     };
-    if (restart() === 0) return restart;
+    if (attempt(restart) === 0) return restart;
   }
   return undefined;
 }
@@ -93,10 +102,10 @@ export function keepAccepting(
   const timer: Timer = setInterval(() => {
     // Closed (the port stops the timer first, but a handle may also go by itself).
     if (listener._handle !== handle) return clearInterval(timer as never);
-    const status = rearm();
+    const status = attempt(rearm);
     if (status === 0) return;
     clearInterval(timer as never);
-    lost(new Error(`cannot re-arm Deno's node:net listener (error ${status}), so it would stop accepting for good after running out of descriptors`));
+    lost(new Error(`cannot re-arm Deno's node:net listener (${typeof status === "number" ? `error ${status}` : status}), so it would stop accepting for good after running out of descriptors`));
   }, REARM_MS) as unknown as Timer;
   unref(timer);
   return () => clearInterval(timer as never);

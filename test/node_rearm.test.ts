@@ -57,6 +57,7 @@ describe("rearmer", () => {
     expect(rearmer(null)).toBeUndefined();
     expect(rearmer({})).toBeUndefined();
     expect(rearmer({ listen: () => -22 })).toBeUndefined();
+    expect(rearmer({ listen: () => { throw new Error("Requires net access"); } })).toBeUndefined();
     expect(rearmer({ listen: () => -22, readStart: () => -9, readStop: () => 0, onread: () => {} })).toBeUndefined();
   });
 });
@@ -95,6 +96,20 @@ describe("keepAccepting", () => {
     expect(lost).toHaveBeenCalledTimes(1);
     expect(String(lost.mock.calls[0]![0].message)).toMatch(/^cannot re-arm Deno's node:net listener \(error -9\)/);
     expect(handle.calls).toBe(1 + 3);
+  });
+
+  test("counts a re-arming call that throws as failed, and names why", () => {
+    vi.useFakeTimers();
+    let fail = false;
+    const lost = vi.fn();
+    keepAccepting({ _handle: tcpHandle(() => {
+      if (fail) throw new Error("Requires net access\nmore");
+      return 0;
+    }) }, lost, true);
+    fail = true;
+    vi.advanceTimersByTime(REARM_MS * 3);
+    expect(lost).toHaveBeenCalledTimes(1);
+    expect(lost.mock.calls[0]![0].message).toBe("cannot re-arm Deno's node:net listener (Requires net access), so it would stop accepting for good after running out of descriptors");
   });
 
   test("stops quietly once the server has let go of its handle", () => {
