@@ -65,7 +65,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     stopRearming = keepAccepting(server, (error) => listening.listenerLost(error));
   } catch (error) {
     server.close();
-    throw listenError(host, port, error);
+    throw listenError(address.host, address.port, error);
   }
   const listening = new Port(factory, address, options, () => {
     stopRearming();

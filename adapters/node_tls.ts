@@ -64,7 +64,7 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     stopRearming = keepAccepting(server, (error) => listening.listenerLost(error));
   } catch (error) {
     server.close();
-    throw listenError(host, port, error);
+    throw listenError(bound.address, bound.port, error);
   }
   const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
   const listening = new Port(factory, tcpAddress(bound.address, bound.port), options, () => {
