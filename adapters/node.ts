@@ -5,7 +5,6 @@
  * @module
  */
 import net from "node:net";
-import { setInterval } from "node:timers";
 import {
   type ClientEndpoint,
   type Dial,
@@ -20,34 +19,12 @@ import {
   UnixPort,
   type UnixServerEndpoint,
 } from "../src/mod.ts";
+import { keepAccepting } from "./node_rearm.ts";
 import { NodeSocket, wire } from "./node_socket.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
-
-/** How often Deno's listener is re-armed; descriptors freed are used within this. */
-const REARM_MS = 100;
-
-/**
- * Deno's `node:net` drops a failed accept (out of descriptors) without a word and never
- * polls its listener again: poll_accept's error ends its drain loop and leaves no waker
- * (deno libs/core/uv_compat/tcp.rs, poll_tcp_handle). `listen()` on the listening handle
- * only marks it ready, so calling it now and then resumes accepting once descriptors are free.
- */
-function rearmOnDeno(server: net.Server, log: (line: string) => void): ReturnType<typeof setInterval> | undefined {
-  if ((globalThis as { Deno?: unknown }).Deno === undefined) return undefined;
-  const handle = (server as unknown as { _handle?: { listen?: (backlog: number) => number } | null })._handle;
-  if (typeof handle?.listen !== "function") {
-    // Say so rather than risk a listener that silently never accepts again.
-    log("Cannot re-arm Deno's node:net listener (no _handle.listen): it may stop accepting after running out of descriptors");
-    return undefined;
-  }
-  const timer = setInterval(() => handle.listen!(511), REARM_MS);
-  timer.unref();
-  return timer;
-}
-
 
 /**
  * Listens with `node:net`.
@@ -83,9 +60,15 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   const bound = server.address() as net.AddressInfo;
   const address = tcpAddress(bound.address, bound.port);
   const wildcard = host === "0.0.0.0" || host === "::" || host === "localhost";
-  const rearm = rearmOnDeno(server, options.log ?? ((line) => console.error(line)));
+  let stopRearming: () => void;
+  try {
+    stopRearming = keepAccepting(server, (error) => listening.listenerLost(error));
+  } catch (error) {
+    server.close();
+    throw listenError(address.host, address.port, error);
+  }
   const listening = new Port(factory, address, options, () => {
-    clearInterval(rearm);
+    stopRearming();
     server.close();
   });
   // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
@@ -118,7 +101,7 @@ export const dial: Dial = (endpoint: ClientEndpoint, open) => {
     sock.once("error", reject);
     sock.once("connect", () => {
       sock.off("error", reject);
-      const socket = new NodeSocket(sock);
+      const socket = new NodeSocket(sock, !unix);
       const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
       const local = unix ? unixAddress("") : tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
       open(socket, peer, local, (connection) => wire(sock, socket, connection));
@@ -153,13 +136,23 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     server.close();
     throw unixListenError(path, error);
   }
+  let stopRearming: () => void;
+  try {
+    stopRearming = keepAccepting(server, (error) => listening.listenerLost(error));
+  } catch (error) {
+    server.close();
+    removeUnixPath(path);
+    throw unixListenError(path, error);
+  }
   const listening = new UnixPort(factory, unixAddress(path), options, () => {
+    stopRearming();
     server.close();
     removeUnixPath(path);
   });
-  server.on("error", (error) => console.error(`Listener error on unix:${path}: ${error.message}`));
+  // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
+  server.on("error", (error) => listening.acceptFailed(error));
   server.on("connection", (sock) => {
-    const socket = new NodeSocket(sock);
+    const socket = new NodeSocket(sock, false);
     listening.accept(socket, unixAddress(""), listening.address, (connection) => wire(sock, socket, connection));
   });
   return listening;

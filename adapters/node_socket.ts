@@ -16,11 +16,19 @@ export class NodeSocket implements Socket {
   /** Detaches the socket's events from the connection; set by `wire`. */
   unwire: () => void = () => {};
   readonly #sock: net.Socket;
+  readonly #canReset: boolean;
   #full = false;
   #readingPaused = false;
 
-  constructor(sock: net.Socket) {
+  /**
+   * @param sock The runtime's socket.
+   * @param canReset Whether `abort()` may send a reset: only over TCP. On a Unix socket
+   *   `resetAndDestroy` only makes an `ERR_SOCKET_CLOSED` error, and handling that error while
+   *   out of descriptors made Deno 2.9.6 panic (docs/accept-errors.md).
+   */
+  constructor(sock: net.Socket, canReset = true) {
     this.#sock = sock;
+    this.#canReset = canReset;
   }
 
   write(data: Uint8Array): number {
@@ -102,7 +110,7 @@ export class NodeSocket implements Socket {
     const sock = this.#sock;
     try {
       // Not every runtime's node:net has resetAndDestroy (RST); destroy still frees the socket.
-      if (typeof sock.resetAndDestroy === "function" && !sock.destroyed) sock.resetAndDestroy();
+      if (this.#canReset && typeof sock.resetAndDestroy === "function" && !sock.destroyed) sock.resetAndDestroy();
       else sock.destroy();
     } catch {
       sock.destroy();

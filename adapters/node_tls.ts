@@ -19,6 +19,7 @@ import {
 } from "../src/mod.ts";
 import { wire } from "./node_socket.ts";
 import { TlsNodeSocket as Socket } from "./node_tls_socket.ts";
+import { keepAccepting } from "./node_rearm.ts";
 import { handshakeFailureLog, readClientPem, readServerPem } from "./tls_files.ts";
 import type { Dial } from "../src/mod.ts";
 
@@ -57,13 +58,23 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     throw listenError(host, port, error);
   }
   const bound = server.address() as { address: string; port: number };
+  let stopRearming: () => void;
+  try {
+    // A tls.Server's handle is the TCP listener's, so it stalls on Deno as a plain one does.
+    stopRearming = keepAccepting(server, (error) => listening.listenerLost(error));
+  } catch (error) {
+    server.close();
+    throw listenError(bound.address, bound.port, error);
+  }
   const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
   const listening = new Port(factory, tcpAddress(bound.address, bound.port), options, () => {
+    stopRearming();
     handshakes.stop();
     for (const timer of pending.values()) clearTimeout(timer);
     server.close();
   });
-  server.on("error", (error) => console.error(`Listener error on ${host}:${bound.port}: ${error.message}`));
+  // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
+  server.on("error", (error) => listening.acceptFailed(error));
   // Node's handshakeTimeout only reports, and Bun's and Deno's node:tls do not time out at all:
   // bound every handshake here, by the raw socket accepted before TLS starts.
   const pending = new Map<string, ReturnType<typeof setTimeout>>();

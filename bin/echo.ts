@@ -191,7 +191,10 @@ async function main(): Promise<void> {
   }
   const factory = new EchoFactory();
   const adapter = args.adapter as AdapterChoice;
-  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, ...limits };
+  // A listener that stopped for good has logged why; a server that can no longer accept must not stay up.
+  let lost = (): void => process.exit(1);
+  const onListenerLost = () => lost();
+  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, onListenerLost, ...limits };
   // One protocol per UDP socket, as each writes to its own: so each has its own rate limit per source.
   const udp: { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }[] = [];
   const servers: AutoListeningPort[] = [];
@@ -236,6 +239,11 @@ async function main(): Promise<void> {
       );
       process.exit(0);
     });
+  };
+  lost = () => {
+    if (stopping) return;
+    stopping = true;
+    void server.close({ grace: 0 }).then(() => process.exit(1));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

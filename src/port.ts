@@ -48,6 +48,12 @@ export interface ListenOptions extends ConnectionOptions {
    * @default false
    */
   reusePort?: boolean;
+  /**
+   * Called once if the runtime's listener stops for good (see {@link Port.listenerLost}); by then
+   * the port has logged one line and closed. A server process should exit non-zero here.
+   * @default nothing: the port closes and the process goes on
+   */
+  onListenerLost?: (error: Error) => void;
 }
 
 /** Options of {@link ListeningPort.close}. */
@@ -193,6 +199,19 @@ export class Port implements ListeningPort {
     // Once closing, a failure is the listener being closed: nothing to count or log.
     if (this.#closing !== undefined) return 0;
     return this.#acceptErrors.failed(error);
+  }
+
+  /**
+   * Reports that the runtime's listener stopped accepting for good and cannot be revived:
+   * logs one line, closes the port at once, then calls `onListenerLost`. A listener that is
+   * up but never accepts is worse than one that is gone.
+   *
+   * @param error Why, in a message that reads after "Stopped listening on ADDRESS: ".
+   */
+  listenerLost(error: Error): void {
+    if (this.#closing !== undefined) return;
+    this.#log(`Stopped listening on ${formatAddress(this.address)}: ${error.message}`);
+    void this.close({ grace: 0 }).then(() => this.#options.onListenerLost?.(error));
   }
 
   /** Accepts that failed, of every kind (see {@link acceptFailed}). */

@@ -65,3 +65,21 @@ test("reading paused for a full buffer resumes once a write below the socket's h
   expect(sock.calls).toEqual(["pause", "resume"]);
   expect(connection.bufferSize).toBe(0);
 });
+
+test("abort resets a TCP socket but only destroys a Unix one, where a reset only makes an error (it made Deno 2.9.6 panic out of descriptors)", () => {
+  const fake = () => {
+    const calls: string[] = [];
+    const sock = {
+      destroyed: false,
+      resetAndDestroy: () => calls.push("resetAndDestroy"),
+      destroy: () => calls.push("destroy"),
+    };
+    return { calls, sock: sock as unknown as net.Socket };
+  };
+  const tcp = fake();
+  new NodeSocket(tcp.sock).abort();
+  expect(tcp.calls).toEqual(["resetAndDestroy"]);
+  const unix = fake();
+  new NodeSocket(unix.sock, false).abort();
+  expect(unix.calls).toEqual(["destroy"]);
+});

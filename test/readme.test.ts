@@ -92,7 +92,7 @@ test.each(["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsW
     const imports = blocks.flatMap((b) => [...b.matchAll(/^import \{([^}]*)\} from "([^"]+)";/gm)]);
     if (page === "README.md") expect(imports.length).toBeGreaterThan(3);
     for (const [, names, from] of imports) {
-      if (from === "vitest" || from.startsWith("node:")) continue;
+      if (from === "vitest" || from!.startsWith("node:")) continue;
       expect([NPM_NAME, JSR_NAME, `jsr:${JSR_NAME}`], `${page} imports from ${from}`).toContain(from);
       for (const name of names!.split(",").map((n) => n.trim())) {
         // Types are erased, so only values can be checked against the exports.
