@@ -9,6 +9,8 @@ import {
   type ClientEndpoint,
   type Dial,
   type Factory,
+  formatAddress,
+  ListenError,
   listenError,
   type ListeningPort,
   type ListenOptions,
@@ -21,6 +23,8 @@ import {
 } from "../src/mod.ts";
 import { keepAccepting } from "./node_rearm.ts";
 import { NodeSocket, wire } from "./node_socket.ts";
+import { reusePortUnsupported } from "./reuse_port.ts";
+import { detectRuntime } from "./runtime.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
 /** The adapter's name, as printed on start. */
@@ -33,7 +37,7 @@ export const name = "node:net";
  * @param options Address, watermarks and error reporting.
  * @returns The listening port, once bound.
  * @throws {RangeError} For a port out of range.
- * @throws {ListenError} If the address cannot be bound.
+ * @throws {ListenError} If the address cannot be bound, or (code `ENOTSUP`) `reusePort` is asked of a Node older than 22.12.
  * @example
  * ```ts
  * import { listen } from "./node.ts";
@@ -44,6 +48,9 @@ export const name = "node:net";
  */
 export async function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
   const { host, port } = resolveListenOptions(options);
+  // Older Node ignores reusePort, and the second process would fail with a misleading "address already in use".
+  const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
+  if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
   const server = net.createServer({ allowHalfOpen: true });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,7 @@ import {
   type ServerEndpoint,
   type UdpServerEndpoint,
 } from "../src/mod.ts";
+import { reusePortUnsupported } from "../adapters/reuse_port.ts";
 import { supervise } from "./supervisor.ts";
 import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
 
@@ -181,6 +182,8 @@ async function main(): Promise<void> {
   if (workers > 1 && args.udp) fail("Cannot combine --udp with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && udpEndpoints.length > 0) fail("Cannot combine --listen udp: with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && !args.worker) {
+    const noReusePort = reusePortUnsupported(detectRuntime());
+    if (noReusePort !== undefined) fail(`Cannot start ${workers} workers: ${noReusePort}`, EXIT_USAGE);
     if (args.listen !== undefined) fail("Cannot combine --listen with --workers: workers share one --port", EXIT_USAGE);
     const port = first.type === "unix" ? 0 : first.port;
     await supervise({ workers, port, grace, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });

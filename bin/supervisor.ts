@@ -78,6 +78,8 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
   const done = new Promise<number>((resolve) => (finished = resolve));
 
   const start = (slot: number): Promise<void> => {
+    // A signal while the first worker was starting: the rest must not start after the "Stopping" line.
+    if (stopping !== undefined) return Promise.resolve();
     let child: ChildProcess;
     try {
       // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
@@ -100,7 +102,8 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
           worker.listening = true;
           port = Number(/:(\d+)$/.exec(listening[1]!)![1]);
           describe ||= `${listening[1]} (${listening[2]}`;
-          console.log(`Worker ${slot} started (pid ${child.pid})`);
+          // Once stopping, the worker is being stopped already: "started" would only confuse.
+          if (stopping === undefined) console.log(`Worker ${slot} started (pid ${child.pid})`);
           resolve();
           return;
         }
@@ -181,7 +184,7 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
 
   // The first worker binds (port 0 picks one); the others join it on the same port.
   await start(1);
-  await Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2)));
+  if (stopping === undefined) await Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2)));
   started = true;
   if (stopping === undefined) {
     console.log(`Echo server listening on ${describe}, ${plural(options.workers, "worker")})`);
@@ -191,9 +194,10 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
   const drained = ever.filter((w) => w.stopped);
   const served = drained.reduce((n, w) => n + w.served, 0);
   const echoed = drained.reduce((n, w) => n + w.echoed, 0);
-  const each = drained.map((w) => w.served).join(" + ");
+  // No worker drained when the signal came before the first had its handlers in.
+  const each = drained.length === 0 ? "" : ` (${drained.map((w) => w.served).join(" + ")} connections)`;
   console.log(
-    `Stopped on ${stopping}: served ${plural(served, "connection")}, echoed ${plural(echoed, "byte")} over ${plural(drained.length, "worker")} (${each} connections)`,
+    `Stopped on ${stopping}: served ${plural(served, "connection")}, echoed ${plural(echoed, "byte")} over ${plural(drained.length, "worker")}${each}`,
   );
   process.exit(code);
 }

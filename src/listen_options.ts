@@ -7,7 +7,7 @@ import type { ListenOptions } from "./port.ts";
  * The message is one line naming the address; the runtime's error is the `cause`.
  */
 export class ListenError extends Error {
-  /** A stable code: `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, `ENOTCAPABLE` or the runtime's own. */
+  /** A stable code: `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, `ENOTCAPABLE`, `ENOTSUP` (an option this runtime lacks) or the runtime's own. */
   readonly code: string;
 
   /**

@@ -134,7 +134,8 @@ function parseV2(data: Uint8Array, v2Max: number): ProxyParseResult {
 
 function parseV1(data: Uint8Array): ProxyParseResult {
   let end = -1;
-  const limit = Math.min(data.length, V1_MAX_LENGTH);
+  // The CR may come at most two bytes before the limit: CRLF counts towards the 107.
+  const limit = Math.min(data.length, V1_MAX_LENGTH - 1);
   for (let i = 0; i < limit; i++) {
     const c = data[i]!;
     if (c === 0x0d) {
@@ -146,7 +147,7 @@ function parseV1(data: Uint8Array): ProxyParseResult {
     if (c < 0x20 || c > 0x7e) return invalid("PROXY protocol v1 line has a byte that is not printable US-ASCII");
   }
   if (end < 0) {
-    return data.length >= V1_MAX_LENGTH ? invalid(`PROXY protocol v1 line longer than ${V1_MAX_LENGTH} bytes`) : INCOMPLETE;
+    return data.length >= V1_MAX_LENGTH - 1 ? invalid(`PROXY protocol v1 line longer than ${V1_MAX_LENGTH} bytes`) : INCOMPLETE;
   }
   const length = end + 2;
   const rest = data.subarray(length);

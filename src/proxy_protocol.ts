@@ -4,7 +4,15 @@ import type { Factory } from "./factory.ts";
 import { Protocol } from "./protocol.ts";
 import { ProxyHeaderParser } from "./proxy_header.ts";
 import type { RateLimitedLog } from "./rate_limited_log.ts";
+import type { TlsInfo } from "./socket.ts";
+import { StartTlsError, type StartTlsOptions } from "./start_tls.ts";
 import type { Producer, Transport } from "./transport.ts";
+
+/** What a connection that can switch to TLS offers, as `Connection` does. */
+interface Upgradable {
+  startTLS?(options: StartTlsOptions): Promise<void>;
+  getTlsInfo?(): TlsInfo | undefined;
+}
 
 /** The default time a PROXY header may take to arrive, in milliseconds. */
 export const DEFAULT_PROXY_HEADER_TIMEOUT = 3000;
@@ -62,6 +70,31 @@ class ProxiedTransport implements Transport {
   }
   stopProducing(): void {
     this.#inner.stopProducing?.();
+  }
+
+  /**
+   * Upgrades the connection underneath, as `Connection.startTLS()`: a STARTTLS protocol
+   * works behind a proxy as it does without one.
+   *
+   * @param options The side of the handshake this end plays, and its files.
+   * @returns Settles as the connection's own `startTLS()` does.
+   */
+  startTLS(options: StartTlsOptions): Promise<void> {
+    const inner = this.#inner as Transport & Upgradable;
+    if (inner.startTLS === undefined) {
+      const error = new StartTlsError(`Cannot start TLS on the connection with ${formatAddress(this.#peer)}: this transport cannot upgrade a connection`);
+      return Promise.reject(error);
+    }
+    return inner.startTLS(options);
+  }
+
+  /**
+   * What TLS agreed on, from the connection underneath.
+   *
+   * @returns The TLS details, or `undefined` before `startTLS()` or without TLS.
+   */
+  getTlsInfo(): TlsInfo | undefined {
+    return (this.#inner as Transport & Upgradable).getTlsInfo?.();
   }
 }
 

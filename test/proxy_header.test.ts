@@ -20,6 +20,10 @@ const V6_BODY = [
   0xff, 0xff, 0x1f, 0x90,
 ];
 
+// The longest IPv6 text there is (45 characters), and one of 36: with them a TCP6 line reaches 107 bytes.
+const V6_45 = "0000:0000:0000:0000:0000:ffff:255.255.255.255";
+const V6_36 = "ffff:ffff:ffff:ffff:ffff:fff:1.2.3.4";
+
 /** Valid headers, each with what it must parse to (source, destination as host:port, or undefined). */
 const VALID: [string, Uint8Array, string | undefined, string | undefined][] = [
   // The spec's own examples (section 2.1).
@@ -38,6 +42,8 @@ const VALID: [string, Uint8Array, string | undefined, string | undefined][] = [
     undefined,
     undefined,
   ],
+  // 45 + 36 characters of address: a real TCP6 line of exactly the limit, CRLF included.
+  ["v1 TCP6 line of exactly 107 bytes", enc(`PROXY TCP6 ${V6_45} ${V6_36} 65535 65535\r\n`), "::ffff:255.255.255.255:65535", "ffff:ffff:ffff:ffff:ffff:fff:102:304:65535"],
   ["v1 TCP6 compressed", enc("PROXY TCP6 2001:DB8::1 ::1 0 8000\r\n"), "2001:db8::1:0", "::1:8000"],
   ["v2 PROXY TCP over IPv4", v2(1, 0x11, V4_BODY), "192.168.0.1:56324", "192.168.0.11:443"],
   ["v2 PROXY TCP over IPv6", v2(1, 0x21, V6_BODY), "2001:db8::1:65535", "::1:8080"],
@@ -74,8 +80,9 @@ describe("valid headers, including the spec's examples", () => {
     if (r.status === "done") expect(hostPort(r.header.source)).toBe(source);
   });
 
-  test("the v1 UNKNOWN worst case is exactly the 107-byte limit", () => {
+  test("the v1 UNKNOWN worst case and the long TCP6 line are exactly the 107-byte limit", () => {
     expect(VALID[4]![1].length).toBe(V1_MAX_LENGTH);
+    expect(VALID.find(([name]) => name.includes("exactly 107"))![1].length).toBe(V1_MAX_LENGTH);
   });
 });
 
@@ -84,6 +91,9 @@ const INVALID: [string, Uint8Array][] = [
   ["a v1 line ended by LF alone", enc("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n")],
   ["a v1 line with CR not followed by LF", enc("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX")],
   ["a v1 line over 107 bytes", enc(`PROXY UNKNOWN ${"x".repeat(100)}\r\n`)],
+  // Regression: a 108-byte line (CR at byte 107) was accepted.
+  ["a v1 UNKNOWN line of 108 bytes, CRLF included", enc(`PROXY UNKNOWN ${"f".repeat(V1_MAX_LENGTH - 15)}\r\n`)],
+  ["a v1 TCP6 line of 108 bytes, CRLF included", enc(`PROXY TCP6 ${V6_45} ${V6_36}0 65535 65535\r\n`)],
   ["a v1 IPv4 address with a leading zero", enc("PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n")],
   ["a v1 IPv4 octet over 255", enc("PROXY TCP4 256.2.3.4 5.6.7.8 1 2\r\n")],
   ["a v1 port with a leading zero", enc("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n")],
@@ -117,10 +127,20 @@ describe("invalid headers", () => {
     expect(r.status).toBe("invalid");
   });
 
-  test("an oversized v1 line is invalid once 107 bytes are read without CRLF", () => {
+  test("an oversized v1 line is invalid once 106 bytes are read without CR, leaving no room for CRLF", () => {
     const parser = new ProxyHeaderParser();
-    expect(parser.feed(enc(`PROXY UNKNOWN ${"f".repeat(V1_MAX_LENGTH - 15)}`)).status).toBe("incomplete");
+    expect(parser.feed(enc(`PROXY UNKNOWN ${"f".repeat(V1_MAX_LENGTH - 16)}`)).status).toBe("incomplete");
     expect(parser.feed(enc("f")).status).toBe("invalid");
+  });
+
+  test("a v1 line of 108 bytes fed one byte at a time is invalid, at the latest at its 107th byte", () => {
+    const line = enc(`PROXY UNKNOWN ${"f".repeat(V1_MAX_LENGTH - 15)}\r\n`);
+    expect(line.length).toBe(V1_MAX_LENGTH + 1);
+    const parser = new ProxyHeaderParser();
+    const statuses = Array.from(line, (_, i) => parser.feed(line.subarray(i, i + 1)).status);
+    expect(statuses.indexOf("invalid")).toBeGreaterThanOrEqual(0);
+    expect(statuses.indexOf("invalid")).toBeLessThan(V1_MAX_LENGTH);
+    expect(statuses).not.toContain("done");
   });
 
   test("a result stays once reached", () => {

@@ -1,5 +1,16 @@
 import { afterEach, expect, test, vi } from "vitest";
-import { type Address, EchoFactory, Factory, MemoryTransport, Protocol, ProxyProtocolReceiver, RateLimitedLog } from "../src/mod.ts";
+import {
+  type Address,
+  type Connection,
+  EchoFactory,
+  Factory,
+  LineReceiver,
+  MemoryTransport,
+  Protocol,
+  ProxyProtocolReceiver,
+  RateLimitedLog,
+  type StartTlsOptions,
+} from "../src/mod.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -139,4 +150,35 @@ test("the echo protocol behind a PROXY header echoes everything after it, whatev
     for (let i = 0; i < input.length; i += size) t.receive(input.subarray(i, i + size));
     expect(t.text()).toBe("payload-".repeat(50));
   }
+});
+
+// Regression: the transport behind a PROXY header had no startTLS, so a STARTTLS protocol behind haproxy: failed.
+class Starttls extends LineReceiver {
+  upgraded: Promise<void> | undefined;
+  override lineReceived(line: Uint8Array): void {
+    if (new TextDecoder().decode(line) !== "STARTTLS") return;
+    this.sendLine("220 Ready");
+    this.setRawMode();
+    this.upgraded = (this.transport as Connection).startTLS(SERVER).then(() => this.transport.write("secret"));
+  }
+}
+const SERVER: StartTlsOptions = { side: "server", certKey: "cert.pem", privateKey: "key.pem" };
+
+test.each([1, 5, 200])("a STARTTLS protocol behind a PROXY header upgrades the connection underneath, fed %i bytes at a time", async (size) => {
+  const t = new MemoryTransport();
+  let protocol: Starttls | undefined;
+  const factory = new (class extends Factory<Starttls> {
+    override buildProtocol(): Starttls {
+      return (protocol = new Starttls());
+    }
+  })();
+  t.connect(new ProxyProtocolReceiver(factory, new RateLimitedLog(() => {})));
+  const input = enc("PROXY TCP4 198.51.100.7 203.0.113.9 40000 25\r\nSTARTTLS\r\n");
+  for (let i = 0; i < input.length; i += size) t.receive(input.subarray(i, i + size));
+  expect(t.tlsStarted).toBe(SERVER);
+  await protocol!.upgraded;
+  expect(t.text()).toBe("220 Ready\r\nsecret");
+  expect(t.plaintextLength).toBe("220 Ready\r\n".length);
+  expect((protocol!.transport as Connection).getTlsInfo()).toBeUndefined();
+  expect(protocol!.transport.getPeer()).toEqual({ type: "TCP", host: "198.51.100.7", port: 40000 });
 });

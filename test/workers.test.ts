@@ -1,11 +1,11 @@
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { describe, expect, test } from "vitest";
 import { collect, connect, echo, Pattern, writeAll } from "./helpers/client.ts";
-import { BINARIES, PAIRS, type Pair } from "../tools/runtimes.ts";
+import { BINARIES, PAIRS, type Pair, ROOT } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
 
 /** The pair's command with what a supervisor needs on top: Deno asks for child processes and the environment. */
@@ -34,7 +34,7 @@ function workerPids(output: string): Map<number, number> {
 function summary(output: string) {
   const m = /Stopped on (\w+): served (\d+) connections?, echoed (\d+) bytes? over (\d+) workers? \(([\d +]+) connections\)/.exec(output);
   expect(m, output).not.toBeNull();
-  return { served: Number(m![2]), echoed: Number(m![3]), each: m![5]!.split(" + ").map(Number) };
+  return { signal: m![1], served: Number(m![2]), echoed: Number(m![3]), each: m![5]!.split(" + ").map(Number) };
 }
 
 async function roundTrip(sock: net.Socket, text: string): Promise<string> {
@@ -68,15 +68,65 @@ test("--workers auto starts one worker per available core", async () => {
   if (cores > 1) expect(summary(output).each).toHaveLength(cores);
 });
 
-// Deno is left out: the marker file needs --allow-read, which the supervisor does not give Deno workers.
-test.each(PAIRS.filter((p) => p.runtime !== "deno" && p.adapter === "native"))(
+/** The pair's runtime with what a supervisor needs, before a script of its own. */
+function supervisorRuntime(pair: Pair): string[] {
+  return supervisorCommand(pair, []).slice(0, supervisorCommand(pair, []).indexOf("bin/echo.ts"));
+}
+
+/**
+ * A server the stand-in workers (test/fixtures/stand_in_workers.ts) ask how to start: it records
+ * each one's pid and answers `listen` or `fail`, or holds the answer while `answer` is `hold`.
+ */
+async function controlServer() {
+  const pids: number[] = [];
+  const socks: net.Socket[] = [];
+  const control = { port: 0, pids, answer: "listen" as "listen" | "fail" | "hold", close: () => {} };
+  const server = net.createServer((sock) => {
+    socks.push(sock);
+    sock.on("error", () => {});
+    let text = "";
+    sock.setEncoding("utf8").on("data", (chunk: string) => {
+      text += chunk;
+      if (!text.endsWith("\n")) return;
+      pids.push(Number(text));
+      if (control.answer !== "hold") sock.write(`${control.answer}\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen({ host: "127.0.0.1", port: 0 }, resolve));
+  control.port = (server.address() as net.AddressInfo).port;
+  control.close = () => {
+    for (const sock of socks) sock.destroy();
+    server.close();
+  };
+  return control;
+}
+
+/** Live processes (Linux) started with `--control PORT` and `--worker`: the stand-in workers of one test. */
+function standInsOf(controlPort: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const i = argv.indexOf("--control");
+      if (i >= 0 && argv[i + 1] === String(controlPort) && argv.includes("--worker") && alive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // Gone while listing.
+    }
+  }
+  return found;
+}
+
+// The stand-ins do not listen, so the adapter plays no part: one pair per runtime.
+const ONE_PER_RUNTIME = PAIRS.filter((p) => p.adapter === "native");
+
+test.each(ONE_PER_RUNTIME)(
   "$name: the supervisor gives up with exit 1 when a restarted worker keeps dying at start",
   async (pair) => {
-    const dir = mkdtempSync(join(tmpdir(), "twine-workers-"));
-    const marker = join(dir, "fail");
+    const control = await controlServer();
     try {
-      const server = await startProcess(pair.name, [...pair.command, "test/fixtures/dying_worker.ts", "--marker", marker]);
-      writeFileSync(marker, "");
+      const server = await startProcess(pair.name, [...supervisorRuntime(pair), "test/fixtures/stand_in_workers.ts", "--control", String(control.port)]);
+      control.answer = "fail";
       process.kill(workerPids(server.output()).get(1)!, "SIGKILL");
       const [code] = (await once(server.child, "close")) as [number | null];
       expect(code).toBe(1);
@@ -85,11 +135,50 @@ test.each(PAIRS.filter((p) => p.runtime !== "deno" && p.adapter === "native"))(
       expect(output).toMatch(/^Worker 1 \(pid \d+\) exited \(status 1\); restarting in 1\.6 s$/m);
       expect(output).toMatch(/^echo: Worker 1 keeps dying \(6 times in a row, last status 1\); giving up$/m);
       expect(output).not.toMatch(/Stopped on/);
+      // Two first starts and five restarts asked the control server.
+      expect(control.pids).toHaveLength(7);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      control.close();
     }
   },
 );
+
+// Regression: a signal while the first worker was starting still started the others, which outlived the supervisor.
+describe.each(ONE_PER_RUNTIME)("$name: a signal before every worker has started", (pair) => {
+  test.each([
+    ["drains on it", [], /^Stopped on SIGTERM: served 0 connections, echoed 0 bytes over 1 worker \(0 connections\)$/m],
+    ["dies of it", ["--die-on-signal"], /^Stopped on SIGTERM: served 0 connections, echoed 0 bytes over 0 workers$/m],
+  ])("stops the starting worker, which %s, starts no other, and exits 0 leaving no process", async (_how, flags, line) => {
+    const control = await controlServer();
+    control.answer = "hold";
+    const command = [...supervisorRuntime(pair), "test/fixtures/stand_in_workers.ts", "--control", String(control.port), ...flags];
+    const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (output += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (output += s));
+    const closed = once(child, "close");
+    try {
+      // Worker 1 has started and waits for its answer: the supervisor is mid-start.
+      await expect.poll(() => control.pids.length, { timeout: 30_000, interval: 20 }).toBe(1);
+      child.kill("SIGTERM");
+      await expect.poll(() => output, { timeout: 30_000, interval: 20 }).toMatch(/^Stopping on SIGTERM/m);
+      // A worker wrongly started after the signal then starts quickly, as a real one does, and shows.
+      control.answer = "listen";
+      const [code] = (await closed) as [number | null];
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/^Stopping on SIGTERM: 1 worker draining for up to 1 s/m);
+      expect(output).not.toMatch(/Worker \d+ started/);
+      expect(output).toMatch(line);
+      // A worker started after the signal would be alive now, orphaned (or still starting).
+      expect(standInsOf(control.port)).toEqual([]);
+      expect(control.pids.filter(alive)).toEqual([]);
+    } finally {
+      for (const pid of standInsOf(control.port)) process.kill(pid, "SIGKILL");
+      child.kill("SIGKILL");
+      control.close();
+    }
+  });
+});
 
 describe.each(PAIRS)("$name with --workers 2", (pair) => {
   test("200 connections are spread over both workers, every byte comes back, and the summary sums them", async () => {
@@ -154,7 +243,7 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
     expect(code).toBe(0);
   });
 
-  test("SIGTERM to the supervisor with transfers in flight echoes every accepted byte and exits 0", async () => {
+  test.each(["SIGTERM", "SIGINT"] as const)("%s to the supervisor with transfers in flight echoes every accepted byte and exits 0", async (signal) => {
     const server = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2", "--grace", "10"]));
     const pattern = new Pattern();
     const size = 1024 * 1024;
@@ -164,7 +253,7 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
     const first = socks.map((sock) => new Promise<void>((resolve) => sock.once("data", () => resolve())));
     await Promise.all(socks.map((sock) => writeAll(sock, [pattern.slice(0, size / 2)], false)));
     await Promise.all(first);
-    const stopped = server.stop("SIGTERM");
+    const stopped = server.stop(signal);
     await Promise.all(socks.map((sock) => writeAll(sock, [pattern.slice(size / 2, size / 2)])));
     for (const r of await Promise.all(results)) {
       expect(r.error).toBeUndefined();
@@ -173,7 +262,8 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
     }
     const { code, output } = await stopped;
     expect(code).toBe(0);
-    expect(summary(output).echoed).toBe(20 * size);
+    expect(output).toMatch(new RegExp(`^Stopping on ${signal}: 2 workers draining`, "m"));
+    expect(summary(output)).toMatchObject({ signal, echoed: 20 * size });
   });
 
   test("workers whose supervisor is SIGKILLed drain and exit instead of lingering", async () => {

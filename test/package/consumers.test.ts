@@ -19,6 +19,7 @@ import { delimiter, dirname, join } from "node:path";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect } from "../helpers/client.ts";
+import { reusePortUnsupported } from "../../adapters/reuse_port.ts";
 import { BINARIES, ROOT } from "../../tools/runtimes.ts";
 
 const FIXTURES = join(ROOT, "test/package/fixtures");
@@ -234,6 +235,31 @@ describe.each([
     await closed;
     clearTimeout(timer);
     expect(output).toContain("Stopped on SIGTERM: served 1 connection, echoed 14 bytes");
+  });
+});
+
+// Regression: Node before 22.12 ignores reusePort, and worker 2 died with a misleading "address already in use".
+describe("on the system Node, when older than 22.12", () => {
+  const version = run(systemNode(), ["--version"], ROOT).stdout.trim().slice(1);
+  const old = reusePortUnsupported({ name: "node", version }) !== undefined;
+
+  test.skipIf(!old)(`twine-echo --workers 2 refuses with one line and exit 2 (Node ${version})`, () => {
+    const bin = join(project, "node_modules", MANIFEST.name, MANIFEST.bin["twine-echo"]!);
+    const result = run(systemNode(), [bin, "--port", "0", "--workers", "2"], project);
+    expect(result.stderr).toBe(`echo: Cannot start 2 workers: reusePort needs Node 22.12 or later (this is ${version})\n`);
+    expect(result.status).toBe(2);
+  });
+
+  test.skipIf(!old)("listen with reusePort rejects with a one-line ListenError", () => {
+    const script = `import { EchoFactory, listen } from "${MANIFEST.name}";
+      try { await listen(new EchoFactory(), { port: 0, reusePort: true }); console.log("listened"); process.exit(0); }
+      catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`;
+    const out = ok(run(systemNode(), ["--input-type=module", "-e", script], project));
+    expect(JSON.parse(out)).toEqual({
+      name: "ListenError",
+      code: "ENOTSUP",
+      message: `Cannot listen on 127.0.0.1:0: reusePort needs Node 22.12 or later (this is ${version})`,
+    });
   });
 });
 
