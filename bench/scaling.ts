@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
@@ -18,16 +18,69 @@ import { buildNative } from "./build.ts";
 import { type RunningServer, runJob, startServer } from "./measure.ts";
 import { cpuSeconds } from "./proc.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: "string", default: "3" },
-    warmup: { type: "string", default: "0.5" },
-    reps: { type: "string", default: "3" },
-    connections: { type: "string", default: "64" },
-    size: { type: "string", default: "64" },
-    rows: { type: "string" },
-  },
-});
+const USAGE = `Usage: npm run bench:scaling -- [options]
+
+Request/response throughput of each runtime's echo server with 1 and 2 workers, and of
+HAProxy (deploy/haproxy.cfg) in front of one server per runtime, with HAProxy's own CPU.
+
+Options:
+  --duration S      seconds measured per row and repetition (default 3)
+  --warmup S        seconds of load before each measurement (default 0.5)
+  --reps N          interleaved repetitions (default 3)
+  --connections N   connections of the load generator (default 64)
+  --size BYTES      bytes per echo (default 64)
+  --rows PREFIXES   only the rows whose names start with one of these, comma-separated
+                    (bun, deno, node, haproxy; the haproxy row needs haproxy installed)
+  --out DIR         where scaling.json and scaling.md go (default bench/results/scaling)
+  -h, --help        show this help`;
+
+function fail(message: string): never {
+  console.error(`bench:scaling: ${message}`);
+  process.exit(2);
+}
+
+function parse() {
+  let values;
+  try {
+    values = parseArgs({
+      options: {
+        duration: { type: "string", default: "3" },
+        warmup: { type: "string", default: "0.5" },
+        reps: { type: "string", default: "3" },
+        connections: { type: "string", default: "64" },
+        size: { type: "string", default: "64" },
+        rows: { type: "string" },
+        out: { type: "string", default: "bench/results/scaling" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message.split(/\.\s/)[0]} (see --help)`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const num = (name: string, text: string, min: number, integer = false) => {
+    const v = Number(text);
+    if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+      fail(`Invalid --${name} '${text}': expected ${integer ? "a whole number" : "a number"} of at least ${min}`);
+    }
+    return v;
+  };
+  return {
+    duration: num("duration", values.duration, 0.1),
+    warmup: num("warmup", values.warmup, 0),
+    reps: num("reps", values.reps, 1, true),
+    connections: num("connections", values.connections, 1, true),
+    size: num("size", values.size, 1, true),
+    rows: values.rows?.split(","),
+    out: values.out,
+  };
+}
+
+const args = parse();
 
 const DENO_SUPERVISOR = [BINARIES.deno, "run", "--allow-net", "--allow-run", "--allow-env"];
 const COMMANDS: Record<string, string[]> = {
@@ -164,11 +217,12 @@ const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
 const spread = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
 
 async function main(): Promise<void> {
+  const rows = args.rows === undefined ? ALL : ALL.filter((r) => args.rows!.some((k) => r.name.startsWith(k)));
+  if (rows.length === 0) fail(`Invalid --rows '${args.rows!.join(",")}': expected bun, deno, node or haproxy`);
   const { loadgen } = buildNative();
-  const timing = { duration: Number(args.duration), warmup: Number(args.warmup) };
-  const reps = Number(args.reps);
-  const rows = args.rows === undefined ? ALL : ALL.filter((r) => args.rows!.split(",").some((k) => r.name.startsWith(k)));
-  const job = { mode: "rr" as const, connections: Number(args.connections), size: Number(args.size) };
+  const timing = { duration: args.duration, warmup: args.warmup };
+  const reps = args.reps;
+  const job = { mode: "rr" as const, connections: args.connections, size: args.size };
   const samples = new Map<string, Sample[]>(rows.map((r) => [r.name, []]));
   for (let rep = 0; rep < reps; rep++) {
     for (const row of rows) {
@@ -190,9 +244,11 @@ async function main(): Promise<void> {
       console.error(`rep ${rep + 1}/${reps} ${row.name}: ${fmt(run.operations / run.seconds)} echoes/s${run.errors.length ? ` ERRORS ${run.errors.join("; ")}` : ""}`);
     }
   }
-  console.log(`rr${job.connections}: ${job.connections} connections, ${job.size}-byte echoes, ${timing.duration} s measured after ${timing.warmup} s, ${reps} interleaved repetitions, nothing pinned; ${os.availableParallelism()} cores shared with the load generator.\n`);
-  console.log("| row | echoes/s, median (min–max) | vs 1 worker | server CPU, cores (run + warm-up) | HAProxy CPU, cores | load generator CPU, cores |");
-  console.log("|---|---|---|---|---|---|");
+  const lines = [
+    `rr${job.connections}: ${job.connections} connections, ${job.size}-byte echoes, ${timing.duration} s measured after ${timing.warmup} s, ${reps} interleaved repetitions, nothing pinned; ${os.availableParallelism()} cores shared with the load generator.\n`,
+    "| row | echoes/s, median (min–max) | vs 1 worker | server CPU, cores (run + warm-up) | HAProxy CPU, cores | load generator CPU, cores |",
+    "|---|---|---|---|---|---|",
+  ];
   const baseline = new Map<string, number>();
   for (const row of rows) {
     const s = samples.get(row.name)!;
@@ -203,9 +259,25 @@ async function main(): Promise<void> {
     const ratio = row.name.endsWith("2 workers") && base !== undefined ? `${(ops / base).toFixed(2)}×` : "";
     const lbCores = s[0]!.lbCores === undefined ? "" : median(s.map((x) => x.lbCores!)).toFixed(2);
     const errors = s.flatMap((x) => x.errors).length;
-    console.log(
+    lines.push(
       `| ${row.name} | ${fmt(ops)} (${spread(s.map((x) => x.opsPerSecond))})${errors ? ` ${errors} errors` : ""} | ${ratio} | ${median(s.map((x) => x.serverCores)).toFixed(2)} | ${lbCores} | ${median(s.map((x) => x.loadgenCores)).toFixed(2)} |`,
     );
+  }
+  const markdown = lines.join("\n");
+  console.log(markdown);
+  mkdirSync(args.out, { recursive: true });
+  const when = new Date().toISOString();
+  writeFileSync(join(args.out, "scaling.md"), `twine scaling benchmark, ${when}\n\n${markdown}\n`);
+  writeFileSync(
+    join(args.out, "scaling.json"),
+    `${JSON.stringify({ date: when, options: { ...job, ...timing, reps }, rows: rows.map((r) => ({ name: r.name, samples: samples.get(r.name) })) }, null, 1)}\n`,
+  );
+  console.error(`bench:scaling: wrote ${args.out}/scaling.json and scaling.md`);
+  // A byte lost or changed anywhere makes every figure suspect.
+  const errors = [...samples.values()].flat().flatMap((x) => x.errors);
+  if (errors.length > 0) {
+    console.error(`bench:scaling: FAILED: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`);
+    process.exit(1);
   }
 }
 

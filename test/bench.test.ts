@@ -115,3 +115,35 @@ test("rejects an unknown cost scenario with one line and exit code 2", async () 
   expect(stderr).toBe("bench: Unknown cost scenario 'churn': expected rr64 or stream\n");
   expect(code).toBe(2);
 });
+
+async function scaling(args: string[]) {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/scaling.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const [code] = (await once(child, "close")) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+test("bench:scaling runs 1 and 2 Node workers, checks every byte and writes its table and JSON", async () => {
+  const r = await scaling(["--duration", "0.3", "--warmup", "0.1", "--reps", "1", "--rows", "node", "--out", `${out}/scaling`]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^\| node native, 1 worker \| [\d,]+ /m);
+  expect(r.stdout).toMatch(/^\| node native, 2 workers \| [\d,]+ .*\| [\d.]+× \|/m);
+  const json = JSON.parse(readFileSync(`${out}/scaling/scaling.json`, "utf8"));
+  expect(json.rows.map((row: { name: string }) => row.name)).toEqual(["node native, 1 worker", "node native, 2 workers"]);
+  for (const row of json.rows) expect(row.samples[0].errors).toEqual([]);
+});
+
+test.each([
+  [["--bogus"], "bench:scaling: Unknown option '--bogus' (see --help)"],
+  [["--reps", "0"], "bench:scaling: Invalid --reps '0': expected a whole number of at least 1"],
+  [["--rows", "foo"], "bench:scaling: Invalid --rows 'foo': expected bun, deno, node or haproxy"],
+])("bench:scaling %j fails with one line and exit 2", async (args, line) => {
+  const r = await scaling(args);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe(`${line}\n`);
+});
