@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { afterAll, expect, test } from "vitest";
 import { PAIRS, ROOT } from "../tools/runtimes.ts";
 import { startServer } from "../tools/server_process.ts";
+import { run } from "./helpers/run.ts";
 
 const out = mkdtempSync(`${tmpdir()}/twine-bench-test-`);
 
@@ -117,15 +118,8 @@ test("rejects an unknown cost scenario with one line and exit code 2", async () 
 });
 
 async function scaling(args: string[]) {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/scaling.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const [code] = (await once(child, "close")) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  const r = await run([`${ROOT}node_modules/.bin/node`, "bench/scaling.ts", ...args]);
+  return { ...r, stdout: r.stdout.toString() };
 }
 
 test("bench:scaling runs 1 and 2 Node workers, checks every byte and writes its table and JSON", async () => {
