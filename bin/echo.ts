@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   let lost = (): void => process.exit(1);
   const onListenerLost = () => lost();
   // A cluster worker's listen goes to the primary, which holds the one socket: reusePort is not needed there.
-  const reusePort = args.worker && workerMode(detectRuntime()) === "reuse-port";
+  const reusePort = args.worker && workerMode(detectRuntime()) !== "cluster";
   const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort, onListenerLost, ...limits };
   // One protocol per UDP socket, as each writes to its own: so each has its own rate limit per source.
   const udp: { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }[] = [];
@@ -251,8 +251,17 @@ async function main(): Promise<void> {
     stopping = true;
     void server.close({ grace: 0 }).then(() => process.exit(1));
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  // A cluster worker shares the supervisor's process group: one Ctrl-C reaches it directly and as the supervisor's
+  // message, in either order. So there the first of each way counts as one request; a second signal is a second.
+  const clusterWorker = args.worker && workerMode(detectRuntime()) === "cluster";
+  const asked = new Set<"signal" | "message">();
+  const request = (signal: string, way: "signal" | "message") => {
+    const echo = clusterWorker && stopping && !asked.has(way);
+    asked.add(way);
+    if (!echo) stop(signal);
+  };
+  process.on("SIGINT", () => request("SIGINT", "signal"));
+  process.on("SIGTERM", () => request("SIGTERM", "signal"));
   if (args.worker) {
     // A worker whose supervisor died is adopted by another process: drain and go rather than linger.
     // (Deno's process.stdin reported a spurious end here, so a pipe's end cannot say it.)
@@ -262,10 +271,10 @@ async function main(): Promise<void> {
     }, 1000);
     watch.unref?.();
     // A cluster worker is stopped by a message from the supervisor (see supervisor.ts STOP_MESSAGE).
-    if (workerMode(detectRuntime()) === "cluster") {
+    if (clusterWorker) {
       process.on("message", (message: unknown) => {
         const signal = (message as Record<string, unknown> | null)?.[STOP_MESSAGE];
-        if (typeof signal === "string" && !stopping) stop(signal);
+        if (typeof signal === "string") request(signal, "message");
       });
     }
   }

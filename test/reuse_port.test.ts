@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { reusePortUnsupported } from "../adapters/reuse_port.ts";
 import { workerMode } from "../bin/worker_mode.ts";
-import { replacesAKilledWorker, spreadsAndDrains } from "./helpers/cluster_workers.ts";
+import { drainsOnCtrlC, replacesAKilledWorker, spreadsAndDrains } from "./helpers/cluster_workers.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
 describe("reusePortUnsupported", () => {
@@ -61,6 +61,10 @@ describe("on a Node older than 22.12", () => {
 
   test("echo --workers 2 through node:cluster replaces a SIGKILLed worker without losing a connection", async () => {
     await replacesAKilledWorker(command);
+  });
+
+  test("echo --workers 2 through node:cluster drains once on a Ctrl-C that reaches every worker twice", async () => {
+    await drainsOnCtrlC(command);
   });
 
   test("listen with reusePort rejects with a one-line ListenError, code ENOTSUP", async () => {

@@ -1,7 +1,10 @@
 // What `echo --workers 2` must do through node:cluster (Node before 22.12), run against any command that starts it:
 // the built CLI on the system Node 20 (test/package) and the sources on Node 26 posing as 20 (test/reuse_port.test.ts).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { expect } from "vitest";
-import { echo } from "./client.ts";
+import { collect, connect, echo } from "./client.ts";
+import { ROOT } from "../../tools/runtimes.ts";
 import { startProcess } from "../../tools/server_process.ts";
 
 const KIB64 = 64 * 1024;
@@ -67,5 +70,43 @@ export async function replacesAKilledWorker(command: readonly string[]): Promise
   // The killed worker served nothing: every connection was made after it died, and both that drained count them.
   expect(summary(output)).toMatchObject({ signal: "SIGTERM", served: 20, echoed: 20 * KIB64 });
   expect(summary(output).each).toHaveLength(2);
+  expect(code).toBe(0);
+}
+
+/**
+ * SIGINT to the whole process group, as a terminal's Ctrl-C: cluster workers share the supervisor's group, so each
+ * gets it twice (from the terminal and from the supervisor), and must still drain once and exit 0.
+ *
+ * @param command Starts `echo --workers 2 --port 0`.
+ */
+export async function drainsOnCtrlC(command: readonly string[]): Promise<void> {
+  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (output += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (output += s));
+  const closed = once(child, "close");
+  try {
+    await expect.poll(() => output, { timeout: 30_000, interval: 20 }).toMatch(/listening on 127\.0\.0\.1:\d+/);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(output)![1]);
+    const payload = new Uint8Array(KIB64).map((_, i) => i & 0xff);
+    await echoAll(port, 4, payload);
+    // Held open across the signal, so that its worker is still draining when the supervisor passes the signal on.
+    const held = await connect(port);
+    const reply = collect(held);
+    const echoed = once(held, "data");
+    held.write("before");
+    await echoed;
+    process.kill(-child.pid!, "SIGINT");
+    await expect.poll(() => output, { timeout: 10_000, interval: 20 }).toMatch(/^Stopping on SIGINT: 2 workers draining/m);
+    held.end("after");
+    expect((await reply).received.toString()).toBe("beforeafter");
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, "SIGINT");
+  }
+  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 15_000);
+  const [code] = (await closed) as [number | null];
+  clearTimeout(timer);
+  expect(output).not.toMatch(/exiting now/);
+  expect(summary(output)).toMatchObject({ signal: "SIGINT", served: 5, echoed: 4 * KIB64 + "beforeafter".length });
   expect(code).toBe(0);
 }

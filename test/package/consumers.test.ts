@@ -19,7 +19,7 @@ import { delimiter, dirname, join } from "node:path";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect } from "../helpers/client.ts";
-import { replacesAKilledWorker, spreadsAndDrains } from "../helpers/cluster_workers.ts";
+import { drainsOnCtrlC, replacesAKilledWorker, spreadsAndDrains } from "../helpers/cluster_workers.ts";
 import { reusePortUnsupported } from "../../adapters/reuse_port.ts";
 import { BINARIES, ROOT } from "../../tools/runtimes.ts";
 
@@ -252,6 +252,10 @@ describe("on the system Node, when older than 22.12", () => {
 
   test.skipIf(!old)("twine-echo --workers 2 through node:cluster replaces a SIGKILLed worker without losing a connection", async () => {
     await replacesAKilledWorker(workers());
+  });
+
+  test.skipIf(!old)("twine-echo --workers 2 through node:cluster drains once on a Ctrl-C that reaches every worker twice", async () => {
+    await drainsOnCtrlC(workers());
   });
 
   test.skipIf(!old)("listen with reusePort rejects with a one-line ListenError", () => {
