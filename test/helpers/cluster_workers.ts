@@ -85,6 +85,7 @@ export async function drainsOnCtrlC(command: readonly string[]): Promise<void> {
   child.stdout.setEncoding("utf8").on("data", (s: string) => (output += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (output += s));
   const closed = once(child, "close");
+  let signalled = false;
   try {
     await expect.poll(() => output, { timeout: 30_000, interval: 20 }).toMatch(/listening on 127\.0\.0\.1:\d+/);
     const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(output)![1]);
@@ -97,11 +98,12 @@ export async function drainsOnCtrlC(command: readonly string[]): Promise<void> {
     held.write("before");
     await echoed;
     process.kill(-child.pid!, "SIGINT");
+    signalled = true;
     await expect.poll(() => output, { timeout: 10_000, interval: 20 }).toMatch(/^Stopping on SIGINT: 2 workers draining/m);
     held.end("after");
     expect((await reply).received.toString()).toBe("beforeafter");
   } finally {
-    if (child.exitCode === null) process.kill(-child.pid!, "SIGINT");
+    if (!signalled) process.kill(-child.pid!, "SIGINT");
   }
   const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 15_000);
   const [code] = (await closed) as [number | null];
