@@ -48,8 +48,9 @@ Options:
   --udp             also serve UDP echo on the same port (on Deno, needs --unstable-net)
   --udp-rate N      UDP datagrams answered per second per source address; 0: no limit (default 1000)
                     Datagrams from source ports below 1024 are never answered (loop protection)
-  --workers N|auto  processes sharing the port with SO_REUSEPORT, auto for one per core (default 1);
-                    on Deno this needs --allow-run --allow-env besides --allow-net
+  --workers N|auto  processes sharing the port with SO_REUSEPORT (node:cluster on Node before 22.12),
+                    auto for one per core (default 1); on Deno this needs --allow-run --allow-env
+                    besides --allow-net
   --proxy-protocol  read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
                     address is then the one it gives, and a connection without one is closed
   -h, --help        show this help`;
