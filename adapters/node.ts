@@ -37,7 +37,8 @@ function inClusterWorker(): boolean {
 export const name = "node:net";
 
 /**
- * Listens with `node:net`.
+ * Listens with `node:net`. In a `node:cluster` worker on Node it listens through the primary,
+ * which shares one socket among the workers.
  *
  * @param factory Builds a protocol per connection.
  * @param options Address, watermarks and error reporting.
