@@ -4,6 +4,7 @@
  *
  * @module
  */
+import cluster from "node:cluster";
 import net from "node:net";
 import {
   type ClientEndpoint,
@@ -27,11 +28,17 @@ import { reusePortUnsupported } from "./reuse_port.ts";
 import { detectRuntime } from "./runtime.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "./unix_path.ts";
 
+/** Whether this is a `node:cluster` worker on Node itself; Bun's and Deno's clusters are not relied on. */
+function inClusterWorker(): boolean {
+  return detectRuntime().name === "node" && cluster.isWorker;
+}
+
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
 
 /**
- * Listens with `node:net`.
+ * Listens with `node:net`. In a `node:cluster` worker on Node it listens through the primary,
+ * which shares one socket among the workers.
  *
  * @param factory Builds a protocol per connection.
  * @param options Address, watermarks and error reporting.
@@ -56,7 +63,9 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       const reusePort = options.reusePort === true;
-      server.listen({ host, port, exclusive: !reusePort, reusePort }, () => {
+      // In a node:cluster worker a shared listen goes to the primary, which holds one socket for all workers.
+      const exclusive = !reusePort && !inClusterWorker();
+      server.listen({ host, port, exclusive, reusePort }, () => {
         server.off("error", reject);
         resolve();
       });

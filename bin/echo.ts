@@ -24,8 +24,8 @@ import {
   type ServerEndpoint,
   type UdpServerEndpoint,
 } from "../src/mod.ts";
-import { reusePortUnsupported } from "../adapters/reuse_port.ts";
-import { supervise } from "./supervisor.ts";
+import { STOP_MESSAGE, supervise } from "./supervisor.ts";
+import { workerMode } from "./worker_mode.ts";
 import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
 
 const USAGE = `Usage: echo [options]
@@ -48,8 +48,9 @@ Options:
   --udp             also serve UDP echo on the same port (on Deno, needs --unstable-net)
   --udp-rate N      UDP datagrams answered per second per source address; 0: no limit (default 1000)
                     Datagrams from source ports below 1024 are never answered (loop protection)
-  --workers N|auto  processes sharing the port with SO_REUSEPORT, auto for one per core (default 1);
-                    on Deno this needs --allow-run --allow-env besides --allow-net
+  --workers N|auto  processes sharing the port with SO_REUSEPORT (node:cluster on Node before 22.12),
+                    auto for one per core (default 1); on Deno this needs --allow-run --allow-env
+                    besides --allow-net
   --proxy-protocol  read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
                     address is then the one it gives, and a connection without one is closed
   -h, --help        show this help`;
@@ -182,11 +183,12 @@ async function main(): Promise<void> {
   if (workers > 1 && args.udp) fail("Cannot combine --udp with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && udpEndpoints.length > 0) fail("Cannot combine --listen udp: with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && !args.worker) {
-    const noReusePort = reusePortUnsupported(detectRuntime());
-    if (noReusePort !== undefined) fail(`Cannot start ${workers} workers: ${noReusePort}`, EXIT_USAGE);
     if (args.listen !== undefined) fail("Cannot combine --listen with --workers: workers share one --port", EXIT_USAGE);
     const port = first.type === "unix" ? 0 : first.port;
-    await supervise({ workers, port, grace, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });
+    // --listen is refused above, so the first endpoint is the tcp: one of --port and --host.
+    const host = first.type === "tcp" ? first.host : "127.0.0.1";
+    const mode = workerMode(detectRuntime());
+    await supervise({ workers, port, host, grace, mode, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });
   }
   if (args.udp && first === undefined) fail("Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares", EXIT_USAGE);
   if (args.udp && first.type !== "tcp" && first.type !== "tcp6") {
@@ -197,7 +199,9 @@ async function main(): Promise<void> {
   // A listener that stopped for good has logged why; a server that can no longer accept must not stay up.
   let lost = (): void => process.exit(1);
   const onListenerLost = () => lost();
-  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort: args.worker, onListenerLost, ...limits };
+  // A cluster worker's listen goes to the primary, which holds the one socket: reusePort is not needed there.
+  const reusePort = args.worker && workerMode(detectRuntime()) !== "cluster";
+  const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort, onListenerLost, ...limits };
   // One protocol per UDP socket, as each writes to its own: so each has its own rate limit per source.
   const udp: { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }[] = [];
   const servers: AutoListeningPort[] = [];
@@ -248,8 +252,17 @@ async function main(): Promise<void> {
     stopping = true;
     void server.close({ grace: 0 }).then(() => process.exit(1));
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  // A cluster worker shares the supervisor's process group: one Ctrl-C reaches it directly and as the supervisor's
+  // message, in either order. So there the first of each way counts as one request; a second signal is a second.
+  const clusterWorker = args.worker && workerMode(detectRuntime()) === "cluster";
+  const asked = new Set<"signal" | "message">();
+  const request = (signal: string, way: "signal" | "message") => {
+    const echo = clusterWorker && stopping && !asked.has(way);
+    asked.add(way);
+    if (!echo) stop(signal);
+  };
+  process.on("SIGINT", () => request("SIGINT", "signal"));
+  process.on("SIGTERM", () => request("SIGTERM", "signal"));
   if (args.worker) {
     // A worker whose supervisor died is adopted by another process: drain and go rather than linger.
     // (Deno's process.stdin reported a spurious end here, so a pipe's end cannot say it.)
@@ -258,6 +271,13 @@ async function main(): Promise<void> {
       if (process.ppid !== parent && !stopping) stop("supervisor exit");
     }, 1000);
     watch.unref?.();
+    // A cluster worker is stopped by a message from the supervisor (see supervisor.ts STOP_MESSAGE).
+    if (clusterWorker) {
+      process.on("message", (message: unknown) => {
+        const signal = (message as Record<string, unknown> | null)?.[STOP_MESSAGE];
+        if (typeof signal === "string") request(signal, "message");
+      });
+    }
   }
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
   const runtime = detectRuntime();

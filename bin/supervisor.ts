@@ -1,14 +1,16 @@
 /**
  * Runs N copies of the echo server sharing one port (`SO_REUSEPORT`), on the runtime and
  * adapter it was started with, through `node:child_process` (which Bun, Deno and Node all
- * implement): restarts a worker that dies, forwards SIGINT and SIGTERM, and sums what the
- * workers served into one line.
+ * implement), or as a `node:cluster` primary on a Node that ignores `reusePort`: restarts a
+ * worker that dies, forwards SIGINT and SIGTERM, and sums what the workers served into one line.
  *
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
 import process from "node:process";
 import { detectRuntime } from "../adapters/mod.ts";
+import type { WorkerMode } from "./worker_mode.ts";
 
 /** What {@link supervise} needs. */
 export interface SupervisorOptions {
@@ -20,7 +22,20 @@ export interface SupervisorOptions {
   args: string[];
   /** Seconds the workers may take to drain on SIGINT or SIGTERM. */
   grace: number;
+  /**
+   * How the workers share the port, as `workerMode()` decides it.
+   * @default "reuse-port"
+   */
+  mode?: WorkerMode;
+  /**
+   * The address the workers listen on; the cluster primary picks port 0's free port on it.
+   * @default "127.0.0.1"
+   */
+  host?: string;
 }
+
+/** The message a cluster worker gets instead of a forwarded signal (see echo.ts). */
+export const STOP_MESSAGE = "twine:stop";
 
 // A worker that dies before listening this many times in a row is not going to start.
 const MAX_START_FAILURES = 5;
@@ -65,6 +80,7 @@ function workerCommand(): string[] {
  */
 export async function supervise(options: SupervisorOptions): Promise<never> {
   const command = workerCommand();
+  const cluster = options.mode === "cluster" ? (await import("node:cluster")).default : undefined;
   const workers = new Map<number, Worker>();
   let port = options.port;
   let describe = "";
@@ -81,12 +97,16 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
     // A signal while the first worker was starting: the rest must not start after the "Stopping" line.
     if (stopping !== undefined) return Promise.resolve();
     let child: ChildProcess;
+    const args = [...options.args, "--port", String(port), "--worker"];
     try {
-      // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
-      child = spawn(command[0]!, [...command.slice(1), ...options.args, "--port", String(port), "--worker"], {
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      });
+      if (cluster !== undefined) {
+        // silent: the worker's stdout and stderr are pipes, read below as a spawned worker's are.
+        cluster.setupPrimary({ exec: process.argv[1]!, args, silent: true });
+        child = cluster.fork().process;
+      } else {
+        // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
+        child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+      }
     } catch (error) {
       console.error(`echo: Cannot start workers: ${cannotSpawn(error)}`);
       process.exit(1);
@@ -160,6 +180,12 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
   const stopAll = (signal: NodeJS.Signals) => {
     for (const w of workers.values()) {
       try {
+        // A cluster worker shares the terminal's process group and may have had this signal already: a message
+        // stops it only if it is not stopping, where a second signal would kill it.
+        if (cluster !== undefined && signal !== "SIGKILL" && w.child.connected) {
+          w.child.send({ [STOP_MESSAGE]: signal });
+          continue;
+        }
         // process.kill, not child.kill: Deno's child.kill had not reached the worker when the supervisor exited at once.
         if (w.child.pid !== undefined) process.kill(w.child.pid, signal);
       } catch {
@@ -182,6 +208,9 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
 
+  // The cluster primary binds one socket per address and port that workers ask for, so they must all ask
+  // for the same port, a replacement too: pick port 0's free port here rather than through worker 1.
+  if (cluster !== undefined && port === 0) port = await freePort(options.host ?? "127.0.0.1");
   // The first worker binds (port 0 picks one); the others join it on the same port.
   await start(1);
   if (stopping === undefined) await Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2)));
@@ -200,6 +229,18 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
     `Stopped on ${stopping}: served ${plural(served, "connection")}, echoed ${plural(echoed, "byte")} over ${plural(drained.length, "worker")}${each}`,
   );
   process.exit(code);
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    // A host that cannot be bound: worker 1 then fails on port 0 and says why, as without cluster.
+    server.on("error", () => resolve(0));
+    server.listen({ host, port: 0 }, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function cannotSpawn(error: unknown): string {

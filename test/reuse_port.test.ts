@@ -1,8 +1,10 @@
-// reusePort on a Node that ignores it (before 22.12): refused in one line, never a misleading "address already in use".
+// reusePort on a Node that ignores it (before 22.12): listen refuses it in one line, never a misleading "address
+// already in use", and echo --workers runs through node:cluster instead.
 import { execFile } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { describe, expect, test } from "vitest";
 import { reusePortUnsupported } from "../adapters/reuse_port.ts";
+import { workerMode } from "../bin/worker_mode.ts";
+import { drainsOnCtrlC, replacesAKilledWorker, spreadsAndDrains } from "./helpers/cluster_workers.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
 describe("reusePortUnsupported", () => {
@@ -32,17 +34,38 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+describe("workerMode", () => {
+  test.each(["20.20.2", "22.11.0", "23.0.0"])("runs --workers through node:cluster on Node %s", (version) => {
+    expect(workerMode({ name: "node", version })).toBe("cluster");
+  });
+
+  test.each([
+    ["node", "22.12.0"],
+    ["node", "23.1.0"],
+    ["node", "26.0.0"],
+    ["bun", "1.0.0"],
+    ["deno", "2.0.0"],
+  ] as const)("runs --workers over SO_REUSEPORT on %s %s", (name, version) => {
+    expect(workerMode({ name, version })).toBe("reuse-port");
+  });
+});
+
 describe("on a Node older than 22.12", () => {
-  test.each([["2"], ...(availableParallelism() > 1 ? [["auto"]] : [])])(
-    "echo --workers %s refuses with one line and exit 2 before starting any worker",
-    async (workers) => {
-      const { code, stdout, stderr } = await run(["bin/echo.ts", "--port", "0", "--workers", workers]);
-      const n = workers === "auto" ? availableParallelism() : 2;
-      expect(stderr).toBe(`echo: Cannot start ${n} workers: reusePort needs Node 22.12 or later (this is 20.20.2)\n`);
-      expect(stdout).toBe("");
-      expect(code).toBe(2);
-    },
-  );
+  // The workers inherit the supervisor's execArgv, so they pose as Node 20 too.
+  const command = [BINARIES.node, ...AS_NODE_20, "bin/echo.ts", "--port", "0", "--workers", "2", "--grace", "5"];
+
+  test("echo --workers 2 runs through node:cluster: 50 connections of 64 KiB spread over both, and SIGTERM sums them", async () => {
+    const output = await spreadsAndDrains(command);
+    expect(output).toMatch(/^Echo server listening on 127\.0\.0\.1:\d+ \(node 20\.20\.2, adapter node:net, 2 workers\)$/m);
+  });
+
+  test("echo --workers 2 through node:cluster replaces a SIGKILLed worker without losing a connection", async () => {
+    await replacesAKilledWorker(command);
+  });
+
+  test("echo --workers 2 through node:cluster drains once on a Ctrl-C that reaches every worker twice", async () => {
+    await drainsOnCtrlC(command);
+  });
 
   test("listen with reusePort rejects with a one-line ListenError, code ENOTSUP", async () => {
     const script = `

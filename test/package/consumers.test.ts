@@ -19,6 +19,7 @@ import { delimiter, dirname, join } from "node:path";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect } from "../helpers/client.ts";
+import { drainsOnCtrlC, replacesAKilledWorker, spreadsAndDrains } from "../helpers/cluster_workers.ts";
 import { reusePortUnsupported } from "../../adapters/reuse_port.ts";
 import { BINARIES, ROOT } from "../../tools/runtimes.ts";
 
@@ -238,16 +239,23 @@ describe.each([
   });
 });
 
-// Regression: Node before 22.12 ignores reusePort, and worker 2 died with a misleading "address already in use".
+// Node before 22.12 ignores reusePort: there the CLI's workers share the port through node:cluster, and listen refuses it.
 describe("on the system Node, when older than 22.12", () => {
   const version = run(systemNode(), ["--version"], ROOT).stdout.trim().slice(1);
   const old = reusePortUnsupported({ name: "node", version }) !== undefined;
+  const workers = () => [systemNode(), join(project, "node_modules", MANIFEST.name, MANIFEST.bin["twine-echo"]!), "--port", "0", "--workers", "2"];
 
-  test.skipIf(!old)(`twine-echo --workers 2 refuses with one line and exit 2 (Node ${version})`, () => {
-    const bin = join(project, "node_modules", MANIFEST.name, MANIFEST.bin["twine-echo"]!);
-    const result = run(systemNode(), [bin, "--port", "0", "--workers", "2"], project);
-    expect(result.stderr).toBe(`echo: Cannot start 2 workers: reusePort needs Node 22.12 or later (this is ${version})\n`);
-    expect(result.status).toBe(2);
+  test.skipIf(!old)(`twine-echo --workers 2 runs through node:cluster: 50 connections of 64 KiB spread over both, SIGTERM sums them (Node ${version})`, async () => {
+    const output = await spreadsAndDrains(workers());
+    expect(output).toContain(`(node ${version}, adapter node:net, 2 workers)`);
+  });
+
+  test.skipIf(!old)("twine-echo --workers 2 through node:cluster replaces a SIGKILLed worker without losing a connection", async () => {
+    await replacesAKilledWorker(workers());
+  });
+
+  test.skipIf(!old)("twine-echo --workers 2 through node:cluster drains once on a Ctrl-C that reaches every worker twice", async () => {
+    await drainsOnCtrlC(workers());
   });
 
   test.skipIf(!old)("listen with reusePort rejects with a one-line ListenError", () => {
