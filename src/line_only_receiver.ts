@@ -1,6 +1,6 @@
 import { ByteBuffer, indexOfBytes } from "./byte_buffer.ts";
 import { FramingError, showBytes } from "./framing_error.ts";
-import { delimiterBytes } from "./line_receiver.ts";
+import { DelimiterCache, delimiterBytes } from "./line_receiver.ts";
 import { Protocol } from "./protocol.ts";
 
 /**
@@ -36,7 +36,7 @@ export class LineOnlyReceiver extends Protocol {
   maxLength = 16384;
   readonly #buffer = new ByteBuffer();
   #searched = 0;
-  #delimiterSource: Uint8Array | string | undefined;
+  readonly #delimiter = new DelimiterCache();
 
   /**
    * Splits `data` into lines. Called by the transport.
@@ -44,12 +44,8 @@ export class LineOnlyReceiver extends Protocol {
    * @param data The bytes read.
    */
   override dataReceived(data: Uint8Array): void {
-    const delimiter = delimiterBytes(this.delimiter);
-    // What was searched held no old delimiter; it may hold the new one, or its start.
-    if (this.delimiter !== this.#delimiterSource) {
-      this.#delimiterSource = this.delimiter;
-      this.#searched = 0;
-    }
+    if (this.#delimiter.update(this.delimiter)) this.#searched = 0;
+    const delimiter = this.#delimiter.bytes;
     const buffer = this.#buffer;
     buffer.append(data);
     for (;;) {

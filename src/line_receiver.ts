@@ -6,7 +6,7 @@ const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
 /**
- * The delimiter as bytes, cached per value so a subclass may set `delimiter` to a string.
+ * The delimiter as bytes, so a subclass may set `delimiter` to a string.
  *
  * @param delimiter A string (sent as UTF-8) or bytes; not empty.
  * @returns The bytes.
@@ -16,6 +16,35 @@ export function delimiterBytes(delimiter: Uint8Array | string): Uint8Array {
   const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
   if (bytes.length === 0) throw new RangeError("Cannot split lines on an empty delimiter");
   return bytes;
+}
+
+/**
+ * A line receiver's `delimiter` property as bytes, encoded again only when the property is
+ * set to another value: once per change, not once per chunk read.
+ */
+export class DelimiterCache {
+  #source: Uint8Array | string | undefined;
+  #bytes: Uint8Array = EMPTY;
+
+  /** The bytes of the value last given to {@link update}. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /**
+   * Takes the property's current value.
+   *
+   * @param delimiter The `delimiter` property now.
+   * @returns Whether it changed since the last call: bytes searched for the old delimiter
+   *   held none of it, but may hold the new one or its start, so they must be searched again.
+   * @throws {RangeError} If the delimiter is empty.
+   */
+  update(delimiter: Uint8Array | string): boolean {
+    if (delimiter === this.#source) return false;
+    this.#bytes = delimiterBytes(delimiter);
+    this.#source = delimiter;
+    return true;
+  }
 }
 
 /**
@@ -42,8 +71,7 @@ export abstract class BaseLineReceiver extends PausableProtocol {
   // How far the held bytes are known to hold no delimiter, so a long line arriving
   // a byte at a time is scanned once, not once per byte.
   #searched = 0;
-  #delimiterSource: Uint8Array | string | undefined;
-  #delimiter: Uint8Array = EMPTY;
+  readonly #delimiter = new DelimiterCache();
 
   /** Hands one line (without its delimiter) to the subclass's `lineReceived`. */
   protected abstract deliverLine(line: Uint8Array): void;
@@ -98,13 +126,8 @@ export abstract class BaseLineReceiver extends PausableProtocol {
   }
 
   #delimiterNow(): Uint8Array {
-    if (this.delimiter !== this.#delimiterSource) {
-      this.#delimiter = delimiterBytes(this.delimiter);
-      this.#delimiterSource = this.delimiter;
-      // What was searched held no old delimiter; it may hold the new one, or its start.
-      this.#searched = 0;
-    }
-    return this.#delimiter;
+    if (this.#delimiter.update(this.delimiter)) this.#searched = 0;
+    return this.#delimiter.bytes;
   }
 
   /**
