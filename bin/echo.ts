@@ -180,6 +180,8 @@ async function main(): Promise<void> {
   const endpoints = parsed.filter((e): e is Exclude<ServerEndpoint, UdpServerEndpoint> => e.type !== "udp");
   const first = endpoints[0]!;
   const workers = args.workers === "auto" ? os.availableParallelism() : parseCount(args.workers, "--workers", 1)!;
+  const runtime = detectRuntime();
+  const mode = workerMode(runtime);
   if (workers > 1 && args.udp) fail("Cannot combine --udp with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && udpEndpoints.length > 0) fail("Cannot combine --listen udp: with --workers: UDP is served by one process", EXIT_USAGE);
   if (workers > 1 && !args.worker) {
@@ -187,7 +189,6 @@ async function main(): Promise<void> {
     const port = first.type === "unix" ? 0 : first.port;
     // --listen is refused above, so the first endpoint is the tcp: one of --port and --host.
     const host = first.type === "tcp" ? first.host : "127.0.0.1";
-    const mode = workerMode(detectRuntime());
     await supervise({ workers, port, host, grace, mode, args: withoutOptions(process.argv.slice(2), ["--port", "--workers"]) });
   }
   if (args.udp && first === undefined) fail("Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares", EXIT_USAGE);
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
   let lost = (): void => process.exit(1);
   const onListenerLost = () => lost();
   // A cluster worker's listen goes to the primary, which holds the one socket: reusePort is not needed there.
-  const reusePort = args.worker && workerMode(detectRuntime()) !== "cluster";
+  const reusePort = args.worker && mode !== "cluster";
   const options = { adapter, proxyProtocol: args["proxy-protocol"], reusePort, onListenerLost, ...limits };
   // One protocol per UDP socket, as each writes to its own: so each has its own rate limit per source.
   const udp: { echo: EchoDatagramProtocol; port: AutoListeningDatagramPort }[] = [];
@@ -254,7 +255,7 @@ async function main(): Promise<void> {
   };
   // A cluster worker shares the supervisor's process group: one Ctrl-C reaches it directly and as the supervisor's
   // message, in either order. So there the first of each way counts as one request; a second signal is a second.
-  const clusterWorker = args.worker && workerMode(detectRuntime()) === "cluster";
+  const clusterWorker = args.worker && mode === "cluster";
   const asked = new Set<"signal" | "message">();
   const request = (signal: string, way: "signal" | "message") => {
     const echo = clusterWorker && stopping && !asked.has(way);
@@ -280,7 +281,6 @@ async function main(): Promise<void> {
     }
   }
   // Announce only once the handlers are in: whoever waits for this line may signal at once.
-  const runtime = detectRuntime();
   // Plain TCP over IPv4 first: scripts read the first "listening on 127.0.0.1:PORT".
   const where = servers.map((s, i) => (endpoints[i]!.type === "ssl" ? "ssl:" : "") + formatAddress(s.address));
   const rank = (i: number) => ["tcp", "tcp6", "ssl", "unix"].indexOf(endpoints[i]!.type);
