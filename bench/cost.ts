@@ -9,9 +9,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
+import { failWith, parseFlags } from "./cli.ts";
 import { environment, hasTaskset } from "./environment.ts";
 import { type Reach, type RunningServer, runJob, type ScenarioRun, startServer, type Transport } from "./measure.ts";
 import type { Job } from "./scenarios.ts";
@@ -43,39 +43,27 @@ Options:
 
 type CostScenario = "rr64" | "stream";
 
-/** The one-line failure every bad flag gets. */
-function fail(message: string): never {
-  console.error(`bench: ${message}`);
-  process.exit(2);
-}
+// Annotated, so that TypeScript knows code after a call to it does not run.
+const fail: (message: string) => never = failWith("bench");
 
 function parse(argv: string[]) {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        targets: { type: "string", default: "bun,deno,node" },
-        scenarios: { type: "string", default: "rr64,stream" },
-        transport: { type: "string", default: "tcp" },
-        pairs: { type: "string", default: "20" },
-        slice: { type: "string", default: "0.5" },
-        warmup: { type: "string", default: "0.1" },
-        "rss-runs": { type: "string", default: "3" },
-        connections: { type: "string", default: "64" },
-        out: { type: "string", default: "bench/results" },
-        pin: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.split(/\.\s/)[0]} (see --help)`);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const v = parseFlags(
+    {
+      targets: { type: "string", default: "bun,deno,node" },
+      scenarios: { type: "string", default: "rr64,stream" },
+      transport: { type: "string", default: "tcp" },
+      pairs: { type: "string", default: "20" },
+      slice: { type: "string", default: "0.5" },
+      warmup: { type: "string", default: "0.1" },
+      "rss-runs": { type: "string", default: "3" },
+      connections: { type: "string", default: "64" },
+      out: { type: "string", default: "bench/results" },
+      pin: { type: "boolean", default: false },
+    },
+    USAGE,
+    fail,
+    argv,
+  );
   const num = (name: string, text: string, min: number) => {
     const n = Number(text);
     if (!Number.isFinite(n) || n < min) fail(`Invalid --${name} '${text}': expected a number of at least ${min}`);

@@ -6,9 +6,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
+import { failWith, parseFlags } from "./cli.ts";
 import { chartSvg } from "./chart.ts";
 import { environment, hasTaskset } from "./environment.ts";
 import { type RunningServer, runJob, startServer, type Transport } from "./measure.ts";
@@ -45,44 +45,33 @@ Options:
   --cost                  the paired cost of the abstraction instead (see --cost --help)
   -h, --help              show this help`;
 
-function fail(message: string): never {
-  console.error(`bench: ${message}`);
-  process.exit(2);
-}
+// Annotated, so that TypeScript knows code after a call to it does not run.
+const fail: (message: string) => never = failWith("bench");
 
 function parse() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        targets: { type: "string" },
-        runtimes: { type: "string" },
-        target: { type: "string" },
-        transport: { type: "string", default: "tcp" },
-        scenarios: { type: "string" },
-        duration: { type: "string" },
-        warmup: { type: "string" },
-        reps: { type: "string" },
-        connections: { type: "string", default: "64" },
-        size: { type: "string", default: "64" },
-        "stream-connections": { type: "string", default: "4" },
-        chunk: { type: "string", default: "65536" },
-        "churn-concurrency": { type: "string", default: "8" },
-        idle: { type: "string" },
-        out: { type: "string", default: "bench/results" },
-        "no-pin": { type: "boolean", default: false },
-        quick: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.split(/\.\s/)[0]} (see --help)`);
-  }
-  if (parsed.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const parsed = parseFlags(
+    {
+      targets: { type: "string" },
+      runtimes: { type: "string" },
+      target: { type: "string" },
+      transport: { type: "string", default: "tcp" },
+      scenarios: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      reps: { type: "string" },
+      connections: { type: "string", default: "64" },
+      size: { type: "string", default: "64" },
+      "stream-connections": { type: "string", default: "4" },
+      chunk: { type: "string", default: "65536" },
+      "churn-concurrency": { type: "string", default: "8" },
+      idle: { type: "string" },
+      out: { type: "string", default: "bench/results" },
+      "no-pin": { type: "boolean", default: false },
+      quick: { type: "boolean", default: false },
+    },
+    USAGE,
+    fail,
+  );
   const num = (name: string, text: string | undefined, fallback: number, min: number) => {
     const v = text === undefined ? fallback : Number(text);
     if (!Number.isFinite(v) || v < min) fail(`Invalid --${name} '${text}': expected a number of at least ${min}`);

@@ -11,10 +11,10 @@ import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
 import { buildNative } from "./build.ts";
+import { failWith, parseFlags } from "./cli.ts";
 import { type RunningServer, runJob, startServer } from "./measure.ts";
 import { cpuSeconds } from "./proc.ts";
 
@@ -34,34 +34,23 @@ Options:
   --out DIR         where scaling.json and scaling.md go (default bench/results/scaling)
   -h, --help        show this help`;
 
-function fail(message: string): never {
-  console.error(`bench:scaling: ${message}`);
-  process.exit(2);
-}
+// Annotated, so that TypeScript knows code after a call to it does not run.
+const fail: (message: string) => never = failWith("bench:scaling");
 
 function parse() {
-  let values;
-  try {
-    values = parseArgs({
-      options: {
-        duration: { type: "string", default: "3" },
-        warmup: { type: "string", default: "0.5" },
-        reps: { type: "string", default: "3" },
-        connections: { type: "string", default: "64" },
-        size: { type: "string", default: "64" },
-        rows: { type: "string" },
-        out: { type: "string", default: "bench/results/scaling" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.split(/\.\s/)[0]} (see --help)`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const values = parseFlags(
+    {
+      duration: { type: "string", default: "3" },
+      warmup: { type: "string", default: "0.5" },
+      reps: { type: "string", default: "3" },
+      connections: { type: "string", default: "64" },
+      size: { type: "string", default: "64" },
+      rows: { type: "string" },
+      out: { type: "string", default: "bench/results/scaling" },
+    },
+    USAGE,
+    fail,
+  );
   const num = (name: string, text: string, min: number, integer = false) => {
     const v = Number(text);
     if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {

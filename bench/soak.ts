@@ -7,9 +7,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { type Pair, PAIRS } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
+import { failWith, parseFlags } from "./cli.ts";
 import { soakChartSvg } from "./soak_chart.ts";
 import { MIX } from "./soak_mix.ts";
 import { type PairRun, soakPair } from "./soak_pair.ts";
@@ -54,10 +54,8 @@ function pairIds(): Record<string, string> {
   return { bun: "bun native", "bun-node": "bun node:net", deno: "deno native", "deno-node": "deno node:net", node: "node" };
 }
 
-function fail(message: string): never {
-  console.error(`soak: ${message}`);
-  process.exit(2);
-}
+// Annotated, so that TypeScript knows code after a call to it does not run.
+const fail: (message: string) => never = failWith("soak");
 
 /** @returns Seconds, from "90", "90s", "2m", "1h" or "1.5h". */
 function parseTime(flag: string, text: string): number {
@@ -75,33 +73,23 @@ function parseNumber(flag: string, text: string | undefined, fallback: number): 
 }
 
 function parse() {
-  let values;
-  try {
-    values = parseArgs({
-      options: {
-        duration: { type: "string", default: "2m" },
-        pairs: { type: "string" },
-        concurrent: { type: "boolean", default: false },
-        tuned: { type: "boolean", default: false },
-        interval: { type: "string" },
-        warmup: { type: "string" },
-        "max-growth": { type: "string" },
-        "max-rss": { type: "string" },
-        "max-ratio": { type: "string" },
-        server: { type: "string", default: "bin/echo.ts" },
-        out: { type: "string", default: "bench/results/soak" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.split(/\.\s|\n/)[0]} (see --help)`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  const values = parseFlags(
+    {
+      duration: { type: "string", default: "2m" },
+      pairs: { type: "string" },
+      concurrent: { type: "boolean", default: false },
+      tuned: { type: "boolean", default: false },
+      interval: { type: "string" },
+      warmup: { type: "string" },
+      "max-growth": { type: "string" },
+      "max-rss": { type: "string" },
+      "max-ratio": { type: "string" },
+      server: { type: "string", default: "bin/echo.ts" },
+      out: { type: "string", default: "bench/results/soak" },
+    },
+    USAGE,
+    fail,
+  );
   const duration = parseTime("--duration", values.duration);
   const ids = pairIds();
   const wanted = values.pairs?.split(",") ?? Object.keys(ids);
