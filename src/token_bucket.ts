@@ -53,7 +53,6 @@ export class TokenBuckets {
   // front since the table was last rebuilt, O(maxKeys) each time. A Map iterator is live,
   // so it goes on past deletions and sees keys (re-)inserted behind it.
   #order: Iterator<string> | undefined;
-  #nextSweep = -Infinity;
   #lastSweep = -Infinity;
 
   /**
@@ -115,9 +114,8 @@ export class TokenBuckets {
   // may outlive a less recent one that is not full; memory stays bounded all the same.
   #evict(now: number): void {
     // A clock set back would otherwise hold off the next walk for as long.
-    if (now >= this.#nextSweep || now < this.#lastSweep) {
+    if (now >= this.#lastSweep + (this.burst / this.rate) * 1000 || now < this.#lastSweep) {
       this.#lastSweep = now;
-      this.#nextSweep = now + (this.burst / this.rate) * 1000;
       for (const [key, b] of this.#buckets) {
         if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) this.#buckets.delete(key);
       }
