@@ -25,7 +25,7 @@ import {
 import { detectRuntime } from "./runtime.ts";
 
 export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
-export { collectReadGarbage } from "./read_garbage.ts";
+export { collectReadGarbage } from "./node/read_garbage.ts";
 export { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDP, listenUDPEndpoint } from "./udp.ts";
 
 /** Which adapter to use: the runtime's own API, or its `node:net`. */
@@ -70,10 +70,10 @@ export async function loadAdapter(choice: AdapterChoice = "native"): Promise<Ada
   const tlsOf = (load: () => Promise<Pick<Adapter, "listenTls">>): Pick<Adapter, "listenTls"> => ({
     listenTls: async (factory, endpoint, options) => (await load()).listenTls(factory, endpoint, options),
   });
-  if (choice === "node" || runtime === "node") return { ...(await import("./node.ts")), ...tlsOf(() => import("./node_tls.ts")) };
+  if (choice === "node" || runtime === "node") return { ...(await import("./node/tcp.ts")), ...tlsOf(() => import("./node/tls.ts")) };
   return runtime === "bun"
-    ? { ...(await import("./bun.ts")), ...tlsOf(() => import("./bun_tls.ts")) }
-    : { ...(await import("./deno.ts")), ...(await import("./deno_unix.ts")), ...tlsOf(() => import("./deno_tls.ts")) };
+    ? { ...(await import("./bun/tcp.ts")), ...tlsOf(() => import("./bun/tls.ts")) }
+    : { ...(await import("./deno/tcp.ts")), ...(await import("./deno/unix.ts")), ...tlsOf(() => import("./deno/tls.ts")) };
 }
 
 function denyWithoutNetPermission(host: string, port: number): void {

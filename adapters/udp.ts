@@ -60,10 +60,10 @@ export async function listenUDP(
   }
   const runtime = detectRuntime().name;
   const adapter = choice === "node" || runtime === "node"
-    ? await import("./node_udp.ts")
+    ? await import("./node/udp.ts")
     : runtime === "bun"
-    ? await import("./bun_udp.ts")
-    : await import("./deno_udp.ts");
+    ? await import("./bun/udp.ts")
+    : await import("./deno/udp.ts");
   try {
     const port = await adapter.listenUDP(protocol, options);
     return Object.assign(port, { adapter: adapter.name });

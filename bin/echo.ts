@@ -24,8 +24,8 @@ import {
   type ServerEndpoint,
   type UdpServerEndpoint,
 } from "../src/mod.ts";
-import { STOP_MESSAGE, supervise } from "./supervisor.ts";
-import { workerMode } from "./worker_mode.ts";
+import { STOP_MESSAGE, supervise } from "../runner/supervisor.ts";
+import { workerMode } from "../runner/worker_mode.ts";
 import { listenTcpAndUdp, parseRate, udpSummary } from "./udp_echo.ts";
 
 const USAGE = `Usage: echo [options]

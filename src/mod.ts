@@ -4,27 +4,27 @@
  *
  * @module
  */
-export { AcceptErrors, type AcceptErrorsOptions, type AcceptFailureKind, classifyAcceptError } from "./accept_errors.ts";
-export { type Address, formatAddress, tcpAddress, unixAddress } from "./address.ts";
-export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./connection.ts";
-export { EchoFactory, EchoProtocol } from "./echo.ts";
-export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
-export { Factory } from "./factory.ts";
-export { MemoryTransport, type MemoryTransportOptions } from "./memory_transport.ts";
-export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./port.ts";
-export { Protocol } from "./protocol.ts";
-export type { PeerCertificate, Socket, TlsInfo } from "./socket.ts";
-export { type StartTlsClientOptions, StartTlsError, type StartTlsOptions, type StartTlsServerOptions } from "./start_tls.ts";
-export type { Producer, Transport } from "./transport.ts";
-export { ListenError, listenError, resolveListenOptions } from "./listen_options.ts";
-export { FramingError, NetstringParseError } from "./framing_error.ts";
-export { BaseLineReceiver, LineReceiver } from "./line_receiver.ts";
-export { PausableProtocol } from "./pausable_protocol.ts";
-export { LineOnlyReceiver } from "./line_only_receiver.ts";
-export { TextLineReceiver } from "./text_line_receiver.ts";
-export { formatNetstring, NetstringReceiver } from "./netstring_receiver.ts";
-export { Int16StringReceiver, Int32StringReceiver, Int8StringReceiver, IntNStringReceiver } from "./int_string_receiver.ts";
-export { type DatagramAddress, DatagramProtocol, type DatagramTransport, udpAddress } from "./datagram_protocol.ts";
+export { AcceptErrors, type AcceptErrorsOptions, type AcceptFailureKind, classifyAcceptError } from "./transport/accept_errors.ts";
+export { type Address, formatAddress, tcpAddress, unixAddress } from "./transport/address.ts";
+export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./transport/connection.ts";
+export { EchoFactory, EchoProtocol } from "./wire/echo.ts";
+export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./transport/errors.ts";
+export { Factory } from "./transport/factory.ts";
+export { MemoryTransport, type MemoryTransportOptions } from "./transport/memory_transport.ts";
+export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./transport/port.ts";
+export { Protocol } from "./transport/protocol.ts";
+export type { PeerCertificate, Socket, TlsInfo } from "./transport/socket.ts";
+export { type StartTlsClientOptions, StartTlsError, type StartTlsOptions, type StartTlsServerOptions } from "./transport/start_tls.ts";
+export type { Producer, Transport } from "./transport/transport.ts";
+export { ListenError, listenError, resolveListenOptions } from "./transport/listen_options.ts";
+export { FramingError, NetstringParseError } from "./framing/framing_error.ts";
+export { BaseLineReceiver, LineReceiver } from "./framing/line_receiver.ts";
+export { PausableProtocol } from "./framing/pausable_protocol.ts";
+export { LineOnlyReceiver } from "./framing/line_only_receiver.ts";
+export { TextLineReceiver } from "./framing/text_line_receiver.ts";
+export { formatNetstring, NetstringReceiver } from "./framing/netstring_receiver.ts";
+export { Int16StringReceiver, Int32StringReceiver, Int8StringReceiver, IntNStringReceiver } from "./framing/int_string_receiver.ts";
+export { type DatagramAddress, DatagramProtocol, type DatagramTransport, udpAddress } from "./udp/datagram_protocol.ts";
 export {
   type DatagramListenOptions,
   DatagramPort,
@@ -32,9 +32,9 @@ export {
   type ListeningDatagramPort,
   MAX_DATAGRAM_SIZE,
   resolveDatagramOptions,
-} from "./datagram_port.ts";
-export { type TokenBucketOptions, TokenBuckets } from "./token_bucket.ts";
-export { type EchoDatagramOptions, EchoDatagramProtocol } from "./udp_echo.ts";
+} from "./udp/datagram_port.ts";
+export { type TokenBucketOptions, TokenBuckets } from "./udp/token_bucket.ts";
+export { type EchoDatagramOptions, EchoDatagramProtocol } from "./udp/udp_echo.ts";
 export {
   DEFAULT_V2_MAX_LENGTH,
   formatIPv6,
@@ -42,9 +42,9 @@ export {
   ProxyHeaderParser,
   type ProxyParseResult,
   V1_MAX_LENGTH,
-} from "./proxy_header.ts";
-export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver } from "./proxy_protocol.ts";
-export { RateLimitedLog } from "./rate_limited_log.ts";
+} from "./proxy/proxy_header.ts";
+export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver } from "./proxy/proxy_protocol.ts";
+export { RateLimitedLog } from "./transport/rate_limited_log.ts";
 export {
   type ClientEndpoint,
   DEFAULT_CONNECT_TIMEOUT,
@@ -62,7 +62,7 @@ export {
   type UdpServerEndpoint,
   type UnixClientEndpoint,
   type UnixServerEndpoint,
-} from "./endpoints.ts";
+} from "./endpoints/endpoints.ts";
 export {
   ClientFactory,
   type ConnectOptions,
@@ -72,7 +72,7 @@ export {
   factoryFor,
   resolveClientEndpoint,
   startConnecting,
-} from "./client.ts";
-export { ConnectError, connectError, describeClientEndpoint } from "./connect_error.ts";
-export { ReconnectingClientFactory } from "./reconnecting_client_factory.ts";
-export { UnixPort } from "./unix_port.ts";
+} from "./endpoints/client.ts";
+export { ConnectError, connectError, describeClientEndpoint } from "./endpoints/connect_error.ts";
+export { ReconnectingClientFactory } from "./endpoints/reconnecting_client_factory.ts";
+export { UnixPort } from "./transport/unix_port.ts";

@@ -5,7 +5,7 @@ import { ROOT } from "../tools/runtimes.ts";
 // The core must run anywhere: a runtime global or node: import in src/ would tie it to one.
 test("src/ uses no runtime globals and no node: imports", () => {
   const offences: string[] = [];
-  for (const file of readdirSync(`${ROOT}src`)) {
+  for (const file of readdirSync(`${ROOT}src`, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"))) {
     const code = readFileSync(`${ROOT}src/${file}`, "utf8")
       .replace(/\/\*[\s\S]*?\*\//g, "")
       .replace(/\/\/.*$/gm, "");

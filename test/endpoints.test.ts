@@ -6,7 +6,7 @@ import {
   parseServerEndpoint,
   quoteEndpointValue,
   splitEndpoint,
-} from "../src/endpoints.ts";
+} from "../src/endpoints/endpoints.ts";
 
 describe("server endpoint strings", () => {
   test.each([

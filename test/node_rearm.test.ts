@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { keepAccepting, type ListenerHandle, REARM_MS, rearmer } from "../adapters/node_rearm.ts";
+import { keepAccepting, type ListenerHandle, REARM_MS, rearmer } from "../adapters/node/rearm.ts";
 import { EchoFactory, Port, tcpAddress } from "../src/mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
 

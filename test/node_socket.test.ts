@@ -1,7 +1,7 @@
 import type net from "node:net";
 import { Duplex } from "node:stream";
 import { expect, test } from "vitest";
-import { NodeSocket, wire } from "../adapters/node_socket.ts";
+import { NodeSocket, wire } from "../adapters/node/socket.ts";
 import { Connection, EchoProtocol, tcpAddress } from "../src/mod.ts";
 
 /**

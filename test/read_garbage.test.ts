@@ -1,6 +1,6 @@
 /**
  * Streaming through the `node:net` adapter on the V8 runtimes: without the collections of
- * adapters/read_garbage.ts, Deno's `node:net` reached 400–520 MB after a few seconds of this
+ * adapters/node/read_garbage.ts, Deno's `node:net` reached 400–520 MB after a few seconds of this
  * load (docs/soak.md); with them it stays near 100–170 MB. The bound sits between the two.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";

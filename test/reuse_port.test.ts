@@ -2,8 +2,8 @@
 // already in use", and echo --workers runs through node:cluster instead.
 import { execFile } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { reusePortUnsupported } from "../adapters/reuse_port.ts";
-import { workerMode } from "../bin/worker_mode.ts";
+import { reusePortUnsupported } from "../adapters/node/reuse_port.ts";
+import { workerMode } from "../runner/worker_mode.ts";
 import { drainsOnCtrlC, replacesAKilledWorker, spreadsAndDrains } from "./helpers/cluster_workers.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
@@ -69,7 +69,7 @@ describe("on a Node older than 22.12", () => {
 
   test("listen with reusePort rejects with a one-line ListenError, code ENOTSUP", async () => {
     const script = `
-      import { listen } from "./adapters/node.ts";
+      import { listen } from "./adapters/node/tcp.ts";
       import { EchoFactory } from "./src/mod.ts";
       try { await listen(new EchoFactory(), { port: 0, reusePort: true }); console.log("listened"); }
       catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`;

@@ -20,7 +20,7 @@ import process from "node:process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect } from "../helpers/client.ts";
 import { drainsOnCtrlC, replacesAKilledWorker, spreadsAndDrains } from "../helpers/cluster_workers.ts";
-import { reusePortUnsupported } from "../../adapters/reuse_port.ts";
+import { reusePortUnsupported } from "../../adapters/node/reuse_port.ts";
 import { BINARIES, ROOT } from "../../tools/runtimes.ts";
 
 const FIXTURES = join(ROOT, "test/package/fixtures");
@@ -87,12 +87,12 @@ test("the tarball holds built JavaScript, declarations and maps for every module
     `${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`,
   );
   for (const file of files) {
-    expect(file).toMatch(/^(dist|src|adapters|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md|deploy\/haproxy\.cfg)$/);
+    expect(file).toMatch(/^(dist|src|adapters|runner|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md|deploy\/haproxy\.cfg)$/);
   }
   expect(files).toEqual(
     expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "deploy/haproxy.cfg", "dist/mod.js", "dist/mod.d.ts"]),
   );
-  const sources = files.filter((f) => /^(src|adapters)\/.*\.ts$|^mod\.ts$/.test(f));
+  const sources = files.filter((f) => /^(src|adapters|runner)\/.*\.ts$|^mod\.ts$/.test(f));
   expect(sources.length).toBeGreaterThan(5);
   for (const source of sources) {
     const built = `dist/${source.replace(/\.ts$/, "")}`;

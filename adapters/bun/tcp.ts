@@ -1,0 +1,269 @@
+/**
+ * The Bun adapter, on `Bun.listen`.
+ *
+ * @module
+ */
+import {
+  type ClientEndpoint,
+  type Connection,
+  type Dial,
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  type Socket,
+  type StartTlsOptions,
+  tcpAddress,
+  unixAddress,
+  UnixPort,
+  type UnixServerEndpoint,
+} from "../../src/mod.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
+
+/** The adapter's name, as printed on start. */
+export const name = "bun";
+
+/** The slice of Bun's `Socket` this adapter uses. */
+export interface BunSocket {
+  data: BunTCPSocket;
+  write(data: Uint8Array): number;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(noDelay?: boolean): boolean;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+export interface BunHandlers {
+  binaryType: "uint8array";
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  end(socket: BunSocket): void;
+  error(socket: BunSocket, error: Error): void;
+  close(socket: BunSocket, error?: Error): void;
+  connectError(socket: BunSocket, error: Error): void;
+}
+
+export interface BunListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+/** The slice of the `Bun` global this adapter uses. */
+export interface BunApi {
+  listen(options: {
+    hostname: string;
+    port: number;
+    exclusive: boolean;
+    reusePort: boolean;
+    allowHalfOpen: boolean;
+    socket: BunHandlers;
+  }): BunListener;
+  connect(
+    options: ({ hostname: string; port: number } | { unix: string }) & { allowHalfOpen: boolean; socket: BunHandlers },
+  ): Promise<BunSocket>;
+}
+
+/** The slice of `Bun.listen` for Unix sockets. */
+interface BunUnixApi {
+  listen(options: { unix: string; allowHalfOpen: boolean; socket: BunHandlers }): { stop(closeActive?: boolean): void };
+}
+
+export class BunTCPSocket implements Socket {
+  connection!: Connection;
+  failure: Error | undefined;
+  readonly #sock: BunSocket;
+
+  constructor(sock: BunSocket) {
+    this.#sock = sock;
+  }
+
+  write(data: Uint8Array): number {
+    // Bun writes straight to the kernel and keeps nothing: what it did not take
+    // stays in the core's queue until the drain handler fires (oven-sh/bun #9682).
+    return this.#sock.write(data);
+  }
+
+  get pending(): number {
+    return 0;
+  }
+
+  pauseReading(): void {
+    this.#sock.pause();
+  }
+
+  resumeReading(): void {
+    this.#sock.resume();
+  }
+
+  shutdownWrite(): void {
+    this.#sock.shutdown();
+  }
+
+  close(): void {
+    this.#sock.end();
+  }
+
+  abort(): void {
+    this.#sock.terminate();
+  }
+
+  startTls(options: StartTlsOptions): Promise<Socket> {
+    // Loaded when first used; the plaintext socket is paused meanwhile, so Bun reads nothing.
+    return import("./start_tls.ts").then((m) => m.upgradeBunSocket(this.#sock, this, options));
+  }
+}
+
+/**
+ * The per-socket handlers, the same for accepted and connected sockets: `start`
+ * builds the socket's connection when it opens.
+ */
+export function socketHandlers(
+  start: (sock: BunSocket, socket: BunTCPSocket) => void,
+  make: (sock: BunSocket) => BunTCPSocket = (sock) => new BunTCPSocket(sock),
+): BunHandlers {
+  return {
+    binaryType: "uint8array",
+    open(sock) {
+      sock.setNoDelay(true);
+      const socket = make(sock);
+      sock.data = socket;
+      start(sock, socket);
+    },
+    data(sock, data) {
+      sock.data.connection.received(data);
+    },
+    drain(sock) {
+      sock.data.connection.writable();
+    },
+    end(sock) {
+      sock.data.connection.readEnded();
+    },
+    error(sock, error) {
+      sock.data.failure ??= error;
+    },
+    close(sock, error) {
+      // A socket that never opened has no connection; its failure rejects Bun.connect instead.
+      const socket = sock.data as BunTCPSocket | undefined;
+      socket?.connection?.closed(error ?? socket.failure);
+    },
+    // Present so that Bun does not also report the rejected Bun.connect as unhandled.
+    connectError() {},
+  };
+}
+
+export function bunApi(): BunApi {
+  const api = (globalThis as { Bun?: BunApi }).Bun;
+  if (api === undefined) throw new TypeError("Cannot use the bun adapter: not running on Bun");
+  return api;
+}
+
+/**
+ * Listens with `Bun.listen`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param options Address, watermarks and error reporting.
+ * @returns The listening port, once bound.
+ * @throws {RangeError} For a port out of range.
+ * @throws {ListenError} If the address cannot be bound.
+ * @example
+ * ```ts
+ * import { listen } from "./tcp.ts";
+ * import { EchoFactory } from "../../src/mod.ts";
+ * const port = await listen(new EchoFactory(), { port: 0 });
+ * await port.close();
+ * ```
+ */
+export function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { host, port } = resolveListenOptions(options);
+  const api = bunApi();
+  let listening: Port | undefined;
+  const handlers = socketHandlers((sock, socket) => {
+    const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
+    const local = tcpAddress(sock.localAddress, sock.localPort);
+    listening!.accept(socket, peer, local, (connection) => {
+      socket.connection = connection;
+    });
+  });
+  let listener: BunListener;
+  try {
+    // exclusive: without it Bun binds with SO_REUSEPORT and a second server on the
+    // same port would silently share it instead of failing.
+    const reusePort = options.reusePort === true;
+    listener = api.listen({ hostname: host, port, exclusive: !reusePort, reusePort, allowHalfOpen: true, socket: handlers });
+  } catch (error) {
+    return Promise.reject(listenError(host, port, error));
+  }
+  // Bun's listener repeats the name it was given; for localhost it binds 127.0.0.1 (checked with ss),
+  // which is what the other adapters report.
+  const boundHost = listener.hostname === "localhost" ? "127.0.0.1" : listener.hostname;
+  listening = new Port(factory, tcpAddress(boundHost, listener.port), options, () => listener.stop(false));
+  return Promise.resolve(listening);
+}
+
+/**
+ * Opens one client connection with `Bun.connect`; the core's `Connector` calls it.
+ *
+ * @param endpoint Where to connect.
+ * @param open Builds the connection once the socket is open.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
+  if (endpoint.type === "tls") return (await import("./tls.ts")).dialTls(endpoint, open);
+  const unix = endpoint.type === "unix";
+  const socket = socketHandlers((sock, socket) => {
+    const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress, sock.remotePort);
+    const local = unix ? unixAddress("") : tcpAddress(sock.localAddress, sock.localPort);
+    open(socket, peer, local, (connection) => {
+      socket.connection = connection;
+    });
+  });
+  const where = unix ? { unix: endpoint.path } : { hostname: endpoint.host, port: endpoint.port };
+  await bunApi().connect({ ...where, allowHalfOpen: true, socket });
+};
+
+/**
+ * Listens on a Unix domain socket with `Bun.listen({ unix })`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { path } = endpoint;
+  await prepareUnixPath(path);
+  let listening: Port | undefined;
+  const socket = socketHandlers((_sock, socket) => {
+    listening!.accept(socket, unixAddress(""), unixAddress(path), (connection) => {
+      socket.connection = connection;
+    });
+  });
+  let listener: { stop(closeActive?: boolean): void };
+  try {
+    listener = (bunApi() as unknown as BunUnixApi).listen({ unix: path, allowHalfOpen: true, socket });
+  } catch (error) {
+    throw unixListenError(path, error);
+  }
+  try {
+    setUnixMode(path, endpoint.mode);
+  } catch (error) {
+    listener.stop(true);
+    throw error;
+  }
+  listening = new UnixPort(factory, unixAddress(path), options, () => {
+    listener.stop(false);
+    removeUnixPath(path);
+  });
+  return listening;
+}

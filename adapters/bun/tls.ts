@@ -1,0 +1,232 @@
+/**
+ * TLS for the Bun adapter, on `Bun.listen` and `Bun.connect` with `tls`: the same
+ * handlers and `BunTCPSocket` as plain TCP, started once the handshake is done.
+ *
+ * @module
+ */
+import {
+  type Dial,
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  tcpAddress,
+  type TlsClientEndpoint,
+  type TlsInfo,
+  type TlsServerEndpoint,
+} from "../../src/mod.ts";
+import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./tcp.ts";
+import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+
+/** The slice of Bun's TLS socket this module uses besides the plain one's. */
+interface BunTlsSocket extends BunSocket {
+  readonly alpnProtocol: string | false | null;
+  getPeerX509Certificate?(): { subject: string; issuer: string; validTo: string; fingerprint256: string } | undefined;
+  timeout(seconds: number): void;
+}
+
+interface BunTlsHandlers extends BunHandlers {
+  handshake(socket: BunSocket, success: boolean, authorizationError: Error | null): void;
+  timeout(socket: BunSocket): void;
+}
+
+interface BunTlsOptions {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  serverName?: string;
+  ALPNProtocols?: Uint8Array;
+  rejectUnauthorized?: boolean;
+}
+
+interface BunTlsApi {
+  listen(options: {
+    hostname: string;
+    port: number;
+    exclusive: boolean;
+    allowHalfOpen: boolean;
+    tls: BunTlsOptions;
+    socket: BunTlsHandlers;
+  }): { readonly hostname: string; readonly port: number; stop(closeActive?: boolean): void };
+  connect(options: { hostname: string; port: number; allowHalfOpen: boolean; tls: BunTlsOptions; socket: BunTlsHandlers }): Promise<BunSocket>;
+}
+
+/** How long a TLS handshake may take when no idle timeout is set, as Node's default. */
+const HANDSHAKE_TIMEOUT_S = 120;
+
+class BunTlsSocket extends BunTCPSocket {
+  readonly #raw: BunTlsSocket;
+
+  constructor(sock: BunSocket) {
+    super(sock);
+    this.#raw = sock as BunTlsSocket;
+  }
+
+  tlsInfo(): TlsInfo {
+    const alpnProtocol = typeof this.#raw.alpnProtocol === "string" ? this.#raw.alpnProtocol : null;
+    const cert = this.#raw.getPeerX509Certificate?.();
+    if (cert === undefined) return { alpnProtocol };
+    const { subject, issuer, validTo, fingerprint256 } = cert;
+    return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
+  }
+}
+
+/** ALPN names in the wire format Bun takes: each prefixed by its length. */
+export function alpnWire(protocols: readonly string[] | undefined): { ALPNProtocols?: Uint8Array } {
+  if (protocols === undefined) return {};
+  const parts = protocols.map((p) => new TextEncoder().encode(p));
+  const out = new Uint8Array(parts.reduce((n, p) => n + 1 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out[at++] = p.length;
+    out.set(p, at);
+    at += p.length;
+  }
+  return { ALPNProtocols: out };
+}
+
+/** Builds the core's socket for a Bun TLS socket, with its `tlsInfo`. */
+export const make = (sock: BunSocket): BunTCPSocket => new BunTlsSocket(sock);
+
+/**
+ * Listens for TLS with `Bun.listen({ tls })`. A connection is handed to the factory once
+ * its handshake is done; a handshake that stalls is closed after the idle timeout.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
+ * @param options Watermarks, limits, idle timeout (which also bounds the handshake).
+ * @returns The listening port, once bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ */
+export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  let pem;
+  try {
+    pem = readServerPem(endpoint);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
+  let listening: Port | undefined;
+  let handshakes: ReturnType<typeof handshakeFailureLog> | undefined;
+  const base = socketHandlers((sock, socket) => {
+    listening!.accept(socket, tcpAddress(sock.remoteAddress, sock.remotePort), tcpAddress(sock.localAddress, sock.localPort), (c) => {
+      socket.connection = c;
+    });
+  }, make);
+  const handshakeSeconds = Math.ceil((options.idleTimeout || HANDSHAKE_TIMEOUT_S * 1000) / 1000);
+  const socket: BunTlsHandlers = {
+    ...base,
+    // With a handshake handler Bun opens at accept; the connection starts at the handshake.
+    open(sock) {
+      (sock as BunTlsSocket).timeout(handshakeSeconds);
+    },
+    handshake(sock, success, error) {
+      (sock as BunTlsSocket).timeout(0);
+      // Without client certificates a good handshake succeeds; a plaintext client fails here (HTTP_REQUEST).
+      if (!success) {
+        handshakes?.failed(error ?? new Error("TLS handshake failed"));
+        sock.terminate();
+        return;
+      }
+      base.open(sock);
+    },
+    timeout(sock) {
+      if (sock.data === undefined) {
+        handshakes?.failed(new Error(`no handshake within ${handshakeSeconds} s`));
+        sock.terminate();
+      }
+    },
+    error(sock, error) {
+      if (sock.data === undefined) handshakes?.failed(error);
+      else base.error(sock, error);
+    },
+  };
+  let listener;
+  try {
+    listener = (bunApi() as unknown as BunTlsApi).listen({
+      hostname: host,
+      port,
+      exclusive: true,
+      allowHalfOpen: true,
+      tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn) },
+      socket,
+    });
+  } catch (error) {
+    return Promise.reject(listenError(host, port, error));
+  }
+  const boundHost = listener.hostname === "localhost" ? "127.0.0.1" : listener.hostname;
+  handshakes = handshakeFailureLog({ ...endpoint, port: listener.port }, options.log);
+  listening = new Port(factory, tcpAddress(boundHost, listener.port), options, () => {
+    handshakes!.stop();
+    listener.stop(false);
+  });
+  return Promise.resolve(listening);
+}
+
+/**
+ * Opens one TLS client connection with `Bun.connect({ tls })`; it settles once the handshake
+ * is done and the certificate checked against `trustRoots` (or the system's) and the name.
+ *
+ * @param endpoint The `tls:` endpoint.
+ * @param open Builds the connection once the handshake is done.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> {
+  const pem = readClientPem(endpoint);
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    const base = socketHandlers((sock, socket) => {
+      open(socket, tcpAddress(sock.remoteAddress, sock.remotePort), tcpAddress(sock.localAddress, sock.localPort), (c) => {
+        socket.connection = c;
+      });
+    }, make);
+    const socket: BunTlsHandlers = {
+      ...base,
+      open() {},
+      handshake(sock, success, authorizationError) {
+        if (!success) {
+          fail(authorizationError ?? new Error("TLS handshake failed"));
+          sock.terminate();
+          return;
+        }
+        settled = true;
+        base.open(sock);
+        resolve();
+      },
+      timeout() {},
+      error(sock, error) {
+        if (sock.data === undefined) fail(error);
+        else base.error(sock, error);
+      },
+      close(sock, error) {
+        if (sock.data === undefined) fail(error ?? new Error("Connection closed during the TLS handshake"));
+        else base.close(sock, error);
+      },
+      connectError(_sock, error) {
+        fail(error);
+      },
+    };
+    (bunApi() as unknown as BunTlsApi)
+      .connect({
+        hostname: endpoint.host,
+        port: endpoint.port,
+        allowHalfOpen: true,
+        tls: {
+          serverName: endpoint.servername,
+          rejectUnauthorized: true,
+          ...(pem.ca === undefined ? {} : { ca: pem.ca }),
+          ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
+          ...alpnWire(endpoint.alpn),
+        },
+        socket,
+      })
+      .catch(fail);
+  });
+}

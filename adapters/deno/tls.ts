@@ -1,0 +1,144 @@
+/**
+ * TLS for the Deno adapter, on `Deno.listenTls` and `Deno.connectTls`: a TLS connection
+ * reads and writes as a plain one, so the same `DenoSocket` and accept loop serve it.
+ * Deno exposes the agreed ALPN protocol but not the peer's certificate, and takes the
+ * SNI name from the host it connects to.
+ *
+ * @module
+ */
+import {
+  ConnectError,
+  type Dial,
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  tcpAddress,
+  type TlsClientEndpoint,
+  type TlsInfo,
+  type TlsServerEndpoint,
+} from "../../src/mod.ts";
+import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./tcp.ts";
+import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+
+/** The slice of `Deno.TlsConn` this module uses besides the plain one's. */
+export interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<{ alpnProtocol: string | null }>;
+}
+
+/** The slice of `Deno.listenTls` and `Deno.connectTls` this module uses. */
+export interface DenoTlsApi {
+  listenTls(options: {
+    hostname: string;
+    port: number;
+    cert: string;
+    key: string;
+    alpnProtocols?: string[];
+    transport: "tcp";
+  }): DenoListener;
+  connectTls(options: { hostname: string; port: number; caCerts?: string[]; alpnProtocols?: string[]; cert?: string; key?: string }): Promise<DenoTlsConn>;
+}
+
+class DenoTlsSocket extends DenoSocket {
+  alpnProtocol: string | null = null;
+
+  tlsInfo(): TlsInfo {
+    return { alpnProtocol: this.alpnProtocol };
+  }
+}
+
+/**
+ * Listens for TLS with `Deno.listenTls`. The connection starts at accept and its first
+ * read drives the handshake, so the idle timeout also closes a handshake that stalls.
+ * Needs `--allow-net --allow-read`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
+ * @param options Watermarks, limits, idle timeout.
+ * @returns The listening port, once bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ */
+export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  let pem;
+  try {
+    pem = readServerPem(endpoint);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
+  let listener: DenoListener;
+  try {
+    listener = (denoApi() as unknown as DenoTlsApi).listenTls({
+      hostname: host,
+      port,
+      cert: pem.cert,
+      key: pem.key,
+      ...(endpoint.alpn === undefined ? {} : { alpnProtocols: [...endpoint.alpn] }),
+      transport: "tcp",
+    });
+  } catch (error) {
+    return Promise.reject(listenError(host, port, error));
+  }
+  const bound = addressOf(listener.addr);
+  const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
+  const listening = new Port(factory, tcpAddress(bound.hostname, bound.port), options, () => {
+    handshakes.stop();
+    listener.close();
+  });
+  // Each accepted connection's handshake is watched beside its read loop, only to log failures.
+  const watching: DenoListener = {
+    accept: async () => {
+      const conn = (await listener.accept()) as DenoTlsConn;
+      conn.handshake().catch((error) => handshakes.failed(error));
+      // Deno's TlsConn has no setNoDelay (rustls sits between); the accept loop calls it on every connection.
+      return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
+    },
+    close: () => listener.close(),
+    addr: listener.addr,
+  };
+  void acceptLoop(watching, listening);
+  return Promise.resolve(listening);
+}
+
+/**
+ * Opens one TLS client connection with `Deno.connectTls`; it settles once the handshake is
+ * done. `trustRoots` are trusted besides the system's roots: Deno cannot replace them.
+ *
+ * @param endpoint The `tls:` endpoint.
+ * @param open Builds the connection once the handshake is done.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export async function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> {
+  if (endpoint.servername !== endpoint.host) {
+    throw new ConnectError(
+      `Cannot connect to tls:${endpoint.host}:${endpoint.port}: deno takes the SNI name from the host; connect to host=${endpoint.servername} instead`,
+      "EINVAL",
+    );
+  }
+  const pem = readClientPem(endpoint);
+  const conn = await (denoApi() as unknown as DenoTlsApi).connectTls({
+    hostname: endpoint.host,
+    port: endpoint.port,
+    ...(pem.ca === undefined ? {} : { caCerts: [pem.ca] }),
+    ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
+    ...(endpoint.alpn === undefined ? {} : { alpnProtocols: [...endpoint.alpn] }),
+  });
+  let info;
+  try {
+    info = await conn.handshake();
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+  const socket = new DenoTlsSocket(conn);
+  socket.awaitWrites = false;
+  socket.alpnProtocol = info.alpnProtocol;
+  const peer = addressOf(conn.remoteAddr);
+  const local = addressOf(conn.localAddr);
+  open(socket, tcpAddress(peer.hostname, peer.port), tcpAddress(local.hostname, local.port), (c) => {
+    socket.connection = c;
+  });
+  void socket.readLoop();
+}

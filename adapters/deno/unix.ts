@@ -1,0 +1,59 @@
+/**
+ * Unix domain sockets for the Deno adapter, on `Deno.listen({ transport: "unix" })`,
+ * served by the same accept loop and `DenoSocket` as TCP.
+ *
+ * @module
+ */
+import {
+  type Factory,
+  type ListeningPort,
+  type ListenOptions,
+  unixAddress,
+  UnixPort,
+  type UnixServerEndpoint,
+} from "../../src/mod.ts";
+import { acceptLoop, type DenoConnectApi, type DenoListener, denoApi } from "./tcp.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
+
+/**
+ * Listens on a Unix domain socket with `Deno.listen({ transport: "unix" })`.
+ * Needs `--allow-read --allow-write`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const { path } = endpoint;
+  await prepareUnixPath(path);
+  let listener: DenoListener;
+  try {
+    listener = (denoApi() as unknown as DenoConnectApi).listen({ path, transport: "unix" });
+  } catch (error) {
+    throw unixListenError(path, error);
+  }
+  try {
+    setUnixMode(path, endpoint.mode);
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  const listening = new UnixPort(factory, unixAddress(path), options, () => {
+    listener.close();
+    removeUnixPath(path);
+  });
+  // The TCP accept loop serves it: UnixPort gives the connections their Unix addresses,
+  // and a Unix connection, which has no Nagle to turn off, gets a setNoDelay that does nothing.
+  const accepting: DenoListener = {
+    accept: async () => {
+      const conn = await listener.accept();
+      return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
+    },
+    close: () => listener.close(),
+    addr: listener.addr,
+  };
+  void acceptLoop(accepting, listening);
+  return listening;
+}

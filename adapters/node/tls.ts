@@ -1,0 +1,143 @@
+/**
+ * TLS for the `node:net` adapter, on `node:tls`: its `TLSSocket` is a `net.Socket`, so
+ * accepted and connected TLS sockets use the same `NodeSocket` and wiring as plain ones.
+ *
+ * @module
+ */
+import { isIP } from "node:net";
+import tls from "node:tls";
+import {
+  type Factory,
+  listenError,
+  type ListeningPort,
+  type ListenOptions,
+  Port,
+  resolveListenOptions,
+  tcpAddress,
+  type TlsClientEndpoint,
+  type TlsServerEndpoint,
+} from "../../src/mod.ts";
+import { wire } from "./socket.ts";
+import { TlsNodeSocket as Socket } from "./tls_socket.ts";
+import { keepAccepting } from "./rearm.ts";
+import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import type { Dial } from "../../src/mod.ts";
+
+/** How long a TLS handshake may take when no idle timeout is set, as Node's default. */
+const HANDSHAKE_TIMEOUT = 120_000;
+
+/**
+ * Listens for TLS with `node:tls`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
+ * @param options Watermarks, limits, idle timeout (which also bounds the handshake).
+ * @returns The listening port, once bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ */
+export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  const pem = readServerPem(endpoint);
+  const handshakeTimeout = options.idleTimeout || HANDSHAKE_TIMEOUT;
+  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
+  const server = tls.createServer({
+    key: pem.key,
+    cert: pem.cert,
+    ...(endpoint.alpn === undefined ? {} : { ALPNProtocols: [...endpoint.alpn] }),
+    allowHalfOpen: true,
+    handshakeTimeout,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, exclusive: true, backlog: endpoint.backlog }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw listenError(host, port, error);
+  }
+  const bound = server.address() as { address: string; port: number };
+  let stopRearming: () => void;
+  try {
+    // A tls.Server's handle is the TCP listener's, so it stalls on Deno as a plain one does.
+    stopRearming = keepAccepting(server, (error) => listening.listenerLost(error));
+  } catch (error) {
+    server.close();
+    throw listenError(bound.address, bound.port, error);
+  }
+  const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
+  const listening = new Port(factory, tcpAddress(bound.address, bound.port), options, () => {
+    stopRearming();
+    handshakes.stop();
+    for (const timer of pending.values()) clearTimeout(timer);
+    server.close();
+  });
+  // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
+  server.on("error", (error) => listening.acceptFailed(error));
+  // Node's handshakeTimeout only reports, and Bun's and Deno's node:tls do not time out at all:
+  // bound every handshake here, by the raw socket accepted before TLS starts.
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const keyOf = (sock: { remoteAddress?: string; remotePort?: number }) => `${sock.remoteAddress}:${sock.remotePort}`;
+  server.on("connection", (raw: import("node:net").Socket) => {
+    const key = keyOf(raw);
+    pending.set(key, setTimeout(() => {
+      pending.delete(key);
+      handshakes.failed(new Error(`no handshake within ${handshakeTimeout / 1000} s`));
+      raw.destroy();
+    }, handshakeTimeout));
+    raw.once("close", () => {
+      clearTimeout(pending.get(key));
+      pending.delete(key);
+    });
+  });
+  server.on("tlsClientError", (error, sock) => {
+    handshakes.failed(error);
+    sock.destroy();
+  });
+  server.on("secureConnection", (sock: tls.TLSSocket) => {
+    clearTimeout(pending.get(keyOf(sock)));
+    pending.delete(keyOf(sock));
+    sock.setNoDelay(true);
+    const socket = new Socket(sock);
+    const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
+    const local = tcpAddress(sock.localAddress ?? bound.address, sock.localPort ?? bound.port);
+    listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
+  });
+  return listening;
+}
+
+/**
+ * Opens one TLS client connection with `node:tls`; the certificate is checked against
+ * `trustRoots` (or the system's) and the SNI name.
+ *
+ * @param endpoint The `tls:` endpoint.
+ * @param open Builds the connection once the handshake is done.
+ * @returns Settles once connected, or rejects with the runtime's error.
+ */
+export const dialTls = (endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> => {
+  const pem = readClientPem(endpoint);
+  return new Promise<void>((resolve, reject) => {
+    const sock = tls.connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      // RFC 6066 forbids an IP address as SNI name; the certificate is still checked against it.
+      ...(isIP(endpoint.servername) ? {} : { servername: endpoint.servername }),
+      ...(pem.ca === undefined ? {} : { ca: pem.ca }),
+      ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
+      ...(endpoint.alpn === undefined ? {} : { ALPNProtocols: [...endpoint.alpn] }),
+      allowHalfOpen: true,
+      checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(endpoint.servername, cert),
+    } as tls.ConnectionOptions);
+    sock.once("error", reject);
+    sock.once("secureConnect", () => {
+      sock.off("error", reject);
+      sock.setNoDelay(true);
+      const socket = new Socket(sock);
+      const peer = tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
+      const local = tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
+      open(socket, peer, local, (connection) => wire(sock, socket, connection));
+      resolve();
+    });
+  });
+};

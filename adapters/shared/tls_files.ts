@@ -1,0 +1,112 @@
+/**
+ * What every adapter does before TLS: reads the PEM files an endpoint names and checks
+ * that certificate and key belong together, on `node:fs` and `node:crypto` (which all
+ * three runtimes implement), so that a wrong path or a mismatched pair is one clear
+ * line on every runtime instead of three different runtime errors.
+ *
+ * @module
+ */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { ConnectError, ListenError, RateLimitedLog, type TlsClientEndpoint, type TlsServerEndpoint } from "../../src/mod.ts";
+
+/** The PEM text a TLS server needs. */
+export interface ServerPem {
+  /** The certificate, followed by `extraCertChain` if given. */
+  cert: string;
+  key: string;
+}
+
+/** The PEM text a TLS client may need. */
+export interface ClientPem {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+function where(endpoint: TlsServerEndpoint): string {
+  const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+  return `ssl:${host}:${endpoint.port}`;
+}
+
+function read(path: string, what: string, fail: (text: string, code: string, cause?: unknown) => Error): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = String((error as { code?: unknown }).code ?? (error as { name?: unknown }).name);
+    const why = code === "ENOENT" || code === "NotFound"
+      ? "no such file"
+      : code === "EACCES" || code === "PermissionDenied"
+      ? "permission denied"
+      : code === "NotCapable"
+      ? "file access denied; run deno with --allow-read"
+      : String((error as Error).message).split("\n")[0];
+    throw fail(`cannot read ${what} file '${path}': ${why}`, code === "NotFound" ? "ENOENT" : code, error);
+  }
+  if (!text.includes("-----BEGIN ")) throw fail(`${what} file '${path}' is not PEM`, "EBADPEM");
+  return text;
+}
+
+/**
+ * Reads a TLS server endpoint's certificate and key, and checks they match.
+ *
+ * @param endpoint The `ssl:` endpoint.
+ * @returns The PEM text.
+ * @throws {ListenError} `ENOENT`, `EACCES` or `EBADPEM` naming the file, or `EKEYMISMATCH`.
+ */
+export function readServerPem(endpoint: TlsServerEndpoint): ServerPem {
+  const fail = (text: string, code: string, cause?: unknown) =>
+    new ListenError(`Cannot listen on ${where(endpoint)}: ${text}`, code, { cause });
+  const key = read(endpoint.privateKey, "private key", fail);
+  let cert = read(endpoint.certKey, "certificate", fail);
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch (error) {
+    throw fail(`cannot use certificate '${endpoint.certKey}' with key '${endpoint.privateKey}': ${(error as Error).message.split("\n")[0]}`, "EBADPEM", error);
+  }
+  if (!matches) {
+    throw fail(`certificate '${endpoint.certKey}' does not match private key '${endpoint.privateKey}'`, "EKEYMISMATCH");
+  }
+  if (endpoint.extraCertChain !== undefined) cert = `${cert.trimEnd()}\n${read(endpoint.extraCertChain, "certificate chain", fail)}`;
+  return { cert, key };
+}
+
+/**
+ * Reads a TLS client endpoint's trust roots and client certificate, if it names them.
+ *
+ * @param endpoint The `tls:` endpoint.
+ * @returns The PEM text of what it names.
+ * @throws {ConnectError} `ENOENT`, `EACCES` or `EBADPEM` naming the file.
+ */
+export function readClientPem(endpoint: TlsClientEndpoint): ClientPem {
+  const fail = (text: string, code: string, cause?: unknown) =>
+    new ConnectError(`Cannot connect to tls:${endpoint.host}:${endpoint.port}: ${text}`, code, { cause });
+  const pem: ClientPem = {};
+  if (endpoint.trustRoots !== undefined) pem.ca = read(endpoint.trustRoots, "trust roots", fail);
+  if (endpoint.certificate !== undefined) pem.cert = read(endpoint.certificate, "certificate", fail);
+  if (endpoint.privateKey !== undefined) pem.key = read(endpoint.privateKey, "private key", fail);
+  return pem;
+}
+
+/**
+ * Logs failed TLS handshakes (a plaintext client on the TLS port, a client that rejects
+ * the certificate) at most once a second, so that a flood of them does not flood the log.
+ *
+ * @param endpoint Where the server listens, for the log line.
+ * @param log Where the line goes.
+ * @returns The function to call with each handshake error; `stop` clears its timer on close.
+ */
+export function handshakeFailureLog(
+  endpoint: TlsServerEndpoint,
+  log: (line: string) => void = (line) => console.error(line),
+): { failed(error: unknown): void; stop(): void } {
+  const failures = new RateLimitedLog(log, (last, held, total) =>
+    `TLS handshake failed on ${where(endpoint)}: ${last} (${held} in the last second, ${total} in all)`
+  );
+  return {
+    failed: (error: unknown) => failures.write(String((error as Error)?.message ?? error).split("\n")[0]!),
+    stop: () => failures.stop(),
+  };
+}

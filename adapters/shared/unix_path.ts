@@ -1,0 +1,113 @@
+/**
+ * What every adapter does around a Unix socket's file, on `node:fs` and `node:net`
+ * (which all three runtimes implement): refuse a path the OS cannot bind, replace a
+ * stale socket file but never steal a live one, set its mode, and remove it on close.
+ *
+ * @module
+ */
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import net from "node:net";
+import { ListenError } from "../../src/mod.ts";
+
+/** The longest path Linux's `sun_path` holds, less its terminating NUL. */
+export const MAX_UNIX_PATH_BYTES = 107;
+
+function describeProblem(error: unknown): [code: string, text: string] {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown };
+  const code = String(e?.code ?? "");
+  const name = String(e?.name ?? "");
+  if (code === "EACCES" || name === "PermissionDenied") return ["EACCES", "permission denied (the directory must be writable)"];
+  if (code === "EADDRINUSE" || name === "AddrInUse") return ["EADDRINUSE", "address already in use"];
+  if (code === "ENOENT" || name === "NotFound") return ["ENOENT", "no such directory"];
+  if (code === "ENOTDIR" || name === "NotADirectory") return ["ENOTDIR", "a component of the path is not a directory"];
+  if (name === "NotCapable") return ["ENOTCAPABLE", "file access denied; run deno with --allow-read --allow-write"];
+  return [code || "ELISTEN", String(e?.message ?? error).split("\n")[0]!];
+}
+
+/**
+ * Turns a runtime's error for a Unix socket into a one-line {@link ListenError}.
+ *
+ * @param path The socket path.
+ * @param error What the runtime threw.
+ * @returns The error to throw.
+ */
+export function unixListenError(path: string, error: unknown): ListenError {
+  if (error instanceof ListenError) return error;
+  const [code, text] = describeProblem(error);
+  return new ListenError(`Cannot listen on unix:${path}: ${text}`, code, { cause: error });
+}
+
+/** Whether something accepts connections on the socket at `path`. */
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Makes `path` ready to bind: checks its length, and removes a stale socket file left by
+ * a dead server. A live socket, or a file that is not a socket, is left alone.
+ *
+ * @param path The socket path.
+ * @throws {ListenError} `ENAMETOOLONG`, `EADDRINUSE` (live server, or not a socket), `EACCES`.
+ */
+export async function prepareUnixPath(path: string): Promise<void> {
+  const bytes = new TextEncoder().encode(path).length;
+  if (bytes > MAX_UNIX_PATH_BYTES) {
+    throw new ListenError(
+      `Cannot listen on unix:${path}: path is ${bytes} bytes, longer than the ${MAX_UNIX_PATH_BYTES} the OS allows`,
+      "ENAMETOOLONG",
+    );
+  }
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return;
+    throw unixListenError(path, error);
+  }
+  if (!isSocket) {
+    throw new ListenError(`Cannot listen on unix:${path}: a file that is not a socket is in the way`, "EADDRINUSE");
+  }
+  if (await isLive(path)) {
+    throw new ListenError(`Cannot listen on unix:${path}: address already in use by a live server`, "EADDRINUSE");
+  }
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    throw unixListenError(path, error);
+  }
+}
+
+/**
+ * Sets the socket file's permission bits once it is bound.
+ *
+ * @param path The socket path.
+ * @param mode The permission bits, such as `0o660`.
+ * @throws {ListenError} If the mode cannot be set.
+ */
+export function setUnixMode(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (error) {
+    throw unixListenError(path, error);
+  }
+}
+
+/**
+ * Removes the socket file on close; gone already is fine.
+ *
+ * @param path The socket path.
+ */
+export function removeUnixPath(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // Removed by someone else, or never made: nothing to clean up.
+  }
+}

@@ -1,0 +1,620 @@
+import { type Address, formatAddress } from "./address.ts";
+import { ConnectionAborted, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
+import type { Protocol } from "./protocol.ts";
+import type { Socket, TlsInfo } from "./socket.ts";
+import { connectProblem } from "../endpoints/connect_error.ts";
+import { StartTlsError, type StartTlsOptions } from "./start_tls.ts";
+import type { Producer, Transport } from "./transport.ts";
+
+/** Options shared by every connection of a listening port. */
+export interface ConnectionOptions {
+  /**
+   * Queued output, in bytes, above which the connection stops reading from the peer.
+   * @default 131072
+   */
+  highWaterMark?: number;
+  /**
+   * Queued output, in bytes, at or below which reading resumes.
+   * @default 32768
+   */
+  lowWaterMark?: number;
+  /**
+   * After `loseConnection()` has sent everything and our FIN, how long to wait
+   * for the peer's FIN before closing anyway, in milliseconds.
+   * @default 10000
+   */
+  lingerTimeout?: number;
+  /**
+   * Milliseconds without traffic in either direction after which the connection
+   * is aborted, as Twisted's `TimeoutMixin`; 0 turns it off.
+   * @default 0
+   */
+  idleTimeout?: number;
+  /**
+   * Called when a protocol callback throws; the connection is then aborted.
+   * @default logs one line with the peer's address to `console.error`
+   */
+  onError?: (error: unknown, peer: Address) => void;
+}
+
+type State = "open" | "disconnecting" | "closed";
+
+// "draining" while what was written before startTLS() goes out in plaintext,
+// "switching" while the adapter upgrades the socket.
+type TlsState = "plain" | "draining" | "switching" | "tls";
+
+/** Default queued bytes above which a connection stops reading. */
+export const DEFAULT_HIGH_WATER_MARK = 128 * 1024;
+/** Default queued bytes at or below which reading resumes. */
+export const DEFAULT_LOW_WATER_MARK = 32 * 1024;
+
+const encoder = new TextEncoder();
+
+// The buffer behind the chunk being lent to a protocol that does not keep data, and the
+// connection it was read on; set only while that protocol's dataReceived runs.
+let lentBuffer: ArrayBufferLike | undefined;
+let lender: Connection | undefined;
+
+function defaultOnError(error: unknown, peer: Address): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(`Protocol error on connection from ${formatAddress(peer)}: ${message}`);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * One TCP connection: the {@link Transport} a protocol writes to, driven by an
+ * adapter's {@link Socket}. Every adapter shares this code, so queueing, partial
+ * writes, backpressure, half-close and the once-only `connectionLost` behave the
+ * same on every runtime.
+ */
+export class Connection implements Transport {
+  /** The protocol this connection feeds, once `connect` has run. */
+  protocol: Protocol | undefined;
+  /** Called once after `connectionLost`; the listening port uses it to count connections. */
+  onClose: ((connection: Connection) => void) | undefined;
+
+  #socket: Socket;
+  readonly #peer: Address;
+  readonly #host: Address;
+  readonly #high: number;
+  readonly #low: number;
+  readonly #linger: number;
+  readonly #onError: (error: unknown, peer: Address) => void;
+  readonly #idleTimeout: number;
+
+  #state: State = "open";
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #socketFull = false;
+  #reading = true;
+  #userPaused = false;
+  #writePaused = false;
+  #readEOF = false;
+  #writeShut = false;
+  #closeRequested = false;
+  #abortReason: Reason | undefined;
+  #loseReason: Reason | undefined;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #producer: Producer | undefined;
+  #inCallback = 0;
+  #deferredClose: { error: unknown } | undefined;
+  #lastActivity = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #writeShutRequested = false;
+  #reason: Reason | undefined;
+  #tlsState: TlsState = "plain";
+  // While TLS starts, writes wait here: they must not reach the plaintext socket.
+  #holding = false;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #tlsOptions: StartTlsOptions | undefined;
+  #tlsSettle: ((error?: StartTlsError) => void) | undefined;
+
+  /**
+   * @param socket The adapter's socket.
+   * @param peer The peer's address.
+   * @param host This end's address.
+   * @param options Watermarks, idle timeout, linger and error reporting.
+   * @throws {RangeError} If `lowWaterMark` is above `highWaterMark` or either is negative.
+   */
+  constructor(socket: Socket, peer: Address, host: Address, options: ConnectionOptions = {}) {
+    this.#socket = socket;
+    this.#peer = peer;
+    this.#host = host;
+    this.#high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, this.#high);
+    this.#linger = options.lingerTimeout ?? 10_000;
+    this.#onError = options.onError ?? defaultOnError;
+    this.#idleTimeout = options.idleTimeout ?? 0;
+    if (!(this.#low >= 0 && this.#high >= this.#low)) {
+      throw new RangeError(`Cannot use water marks low=${this.#low} high=${this.#high}: need 0 <= low <= high`);
+    }
+  }
+
+  /**
+   * Attaches `protocol` and calls its `makeConnection`.
+   *
+   * @param protocol The protocol to feed.
+   */
+  connect(protocol: Protocol): void {
+    this.protocol = protocol;
+    if (this.#idleTimeout > 0) {
+      this.#lastActivity = Date.now();
+      this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
+    }
+    this.#call(protocol, protocol.makeConnection, this as Transport);
+  }
+
+  // --- Transport -----------------------------------------------------------
+
+  /** {@inheritDoc Transport.write} */
+  write(data: Uint8Array | string): void {
+    if (this.#state === "closed" || this.#writeShut || this.#writeShutRequested || this.#abortReason !== undefined) return;
+    let bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length === 0) return;
+    // Another connection's socket may hold on to what it is given: only the lender's own
+    // adapter knows not to reuse its buffer until its write is done.
+    // Reading .buffer makes JavaScriptCore (and V8, for small arrays) allocate an ArrayBuffer
+    // object, so look only while a chunk is lent: never on Bun or Node.
+    if (lentBuffer !== undefined && bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
+    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (this.#holding) {
+      if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
+      this.#held.push(bytes);
+      this.#heldBytes += bytes.length;
+      this.#checkHigh();
+      return;
+    }
+    if (!this.#socketFull && this.#queued === 0) {
+      const taken = this.#socket.write(bytes);
+      if (taken >= bytes.length) {
+        if (this.#socket.pending > this.#high) this.#checkHigh();
+        return;
+      }
+      bytes = bytes.subarray(Math.max(taken, 0));
+      this.#socketFull = true;
+    }
+    // Queued bytes outlive the callback; a lent buffer is read into again once it returns.
+    if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    this.#checkHigh();
+  }
+
+  /** {@inheritDoc Transport.writeSequence} */
+  writeSequence(data: Iterable<Uint8Array | string>): void {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (const item of data) {
+      const bytes = typeof item === "string" ? encoder.encode(item) : item;
+      chunks.push(bytes);
+      total += bytes.length;
+    }
+    this.write(chunks.length === 1 ? chunks[0]! : concat(chunks, total));
+  }
+
+  /** {@inheritDoc Transport.loseConnection} */
+  loseConnection(reason?: Reason): void {
+    if (this.#state !== "open") return;
+    this.#loseReason = reason;
+    this.#state = "disconnecting";
+    // Keep reading (and discarding) so the peer's FIN is seen and the close stays clean.
+    this.#userPaused = false;
+    this.#updateReading();
+    this.#finishDisconnect();
+  }
+
+  /**
+   * Sends FIN once everything queued has been sent, and goes on reading, as Twisted's
+   * `loseWriteConnection`: the peer sees the end of our data and may still answer.
+   */
+  loseWriteConnection(): void {
+    if (this.#state !== "open" || this.#writeShutRequested) return;
+    this.#writeShutRequested = true;
+    if (this.#queued === 0) this.#shutWrite();
+  }
+
+  /**
+   * What TLS agreed on (ALPN, the peer's certificate where the runtime exposes it).
+   *
+   * @returns The TLS details, or `undefined` for a connection without TLS.
+   */
+  getTlsInfo(): TlsInfo | undefined {
+    return this.#socket.tlsInfo?.();
+  }
+
+  /**
+   * Upgrades this open connection to TLS, as Twisted's `ITLSTransport.startTLS`: what was
+   * written before the call goes out in plaintext first, everything written after it goes
+   * through TLS, and the protocol keeps this transport. No plaintext is read after the call:
+   * a STARTTLS protocol calls it from `dataReceived` once it has answered the command.
+   * On Deno native, call it from `dataReceived` or `connectionMade`, and only as a client.
+   *
+   * @param options `side: "server"` with certificate and key files, or `side: "client"`
+   * with the SNI name and, optionally, trust roots, a client certificate and ALPN.
+   * @returns Resolves once the handshake is done; rejects with a one-line {@link StartTlsError}
+   * if TLS cannot start (closed connection, second call, unsupported runtime, failed
+   * handshake). A failure after the switch began also closes the connection, and
+   * `connectionLost` gets the same message, so a protocol need not handle the rejection.
+   * @example
+   * ```ts
+   * import { type Connection, LineReceiver } from "../mod.ts";
+   * class Smtpish extends LineReceiver {
+   *   override lineReceived(line: Uint8Array): void {
+   *     if (new TextDecoder().decode(line) !== "STARTTLS") return;
+   *     this.sendLine("220 Ready");
+   *     void (this.transport as Connection).startTLS({ side: "server", privateKey: "key.pem", certKey: "cert.pem" });
+   *   }
+   * }
+   * ```
+   */
+  startTLS(options: StartTlsOptions): Promise<void> {
+    const refuse = (why: string) => this.#handled(Promise.reject(new StartTlsError(`${this.#cannotStartTls()}: ${why}`)));
+    if (this.#state === "closed") return refuse("the connection is closed");
+    if (this.#state !== "open" || this.#writeShutRequested) return refuse("the connection is closing");
+    if (this.#tlsState !== "plain") return refuse("TLS was already started");
+    if (this.#socket.tlsInfo?.() !== undefined) return refuse("the connection is already TLS");
+    if (this.#socket.startTls === undefined) return refuse("this adapter cannot upgrade a connection");
+    this.#tlsState = "draining";
+    this.#tlsOptions = options;
+    this.#holding = true;
+    // Bytes after the command belong to the handshake; the adapter hands them to TLS.
+    if (this.#reading) this.#socket.pauseReading();
+    const done = new Promise<void>((resolve, reject) => {
+      this.#tlsSettle = (error) => {
+        this.#tlsSettle = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+    if (this.#queued === 0) this.#beginTls();
+    return this.#handled(done);
+  }
+
+  /** Why the connection ended, once `connectionLost` has run. */
+  get reason(): Reason | undefined {
+    return this.#reason;
+  }
+
+  /** {@inheritDoc Transport.abortConnection} */
+  abortConnection(): void {
+    this.#abort(new ConnectionAborted());
+  }
+
+  /** {@inheritDoc Transport.getPeer} */
+  getPeer(): Address {
+    return this.#peer;
+  }
+
+  /** {@inheritDoc Transport.getHost} */
+  getHost(): Address {
+    return this.#host;
+  }
+
+  /** {@inheritDoc Transport.bufferSize} */
+  get bufferSize(): number {
+    return this.#queued + this.#heldBytes + this.#socket.pending;
+  }
+
+  /** {@inheritDoc Transport.disconnecting} */
+  get disconnecting(): boolean {
+    return this.#state !== "open";
+  }
+
+  /** Whether the connection has closed and `connectionLost` has run, as Twisted's `disconnected`. */
+  get disconnected(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Whether the connection is currently reading from the peer. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /** Stops reading from the peer until `resumeProducing()`. */
+  pauseProducing(): void {
+    this.#userPaused = true;
+    this.#updateReading();
+  }
+
+  /** Reads from the peer again after `pauseProducing()`. */
+  resumeProducing(): void {
+    this.#userPaused = false;
+    this.#updateReading();
+  }
+
+  /** Same as `loseConnection()`, as in Twisted. */
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  /** {@inheritDoc Transport.registerProducer} */
+  registerProducer(producer: Producer): void {
+    if (this.#producer !== undefined) {
+      throw new Error("Cannot register a producer: one is already registered");
+    }
+    this.#producer = producer;
+    if (this.#state === "closed") producer.stopProducing?.();
+    else if (this.#writePaused) producer.pauseProducing();
+  }
+
+  /** {@inheritDoc Transport.unregisterProducer} */
+  unregisterProducer(): void {
+    this.#producer = undefined;
+  }
+
+  // --- Events from the adapter ---------------------------------------------
+
+  /** Whether the protocol may keep the chunks it is given; if not, the adapter may lend it a buffer it reuses. */
+  get keepsData(): boolean {
+    return this.protocol?.keepsData !== false;
+  }
+
+  /**
+   * The adapter read `data` from the peer.
+   *
+   * @param data The bytes read; they become the protocol's unless `lent`.
+   * @param lent Whether the adapter reads into `data`'s buffer again once this returns
+   * (only when `keepsData` is false). The adapter must also not do so while its own
+   * socket still holds a write of those bytes.
+   */
+  received(data: Uint8Array, lent = false): void {
+    const protocol = this.protocol;
+    if (this.#state !== "open" || protocol === undefined) return;
+    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (!lent) {
+      this.#call(protocol, protocol.dataReceived, data);
+      return;
+    }
+    const outerBuffer = lentBuffer;
+    const outerLender = lender;
+    lentBuffer = data.buffer;
+    lender = this;
+    try {
+      this.#call(protocol, protocol.dataReceived, data);
+    } finally {
+      lentBuffer = outerBuffer;
+      lender = outerLender;
+    }
+  }
+
+  /** The adapter's socket can take more output (or has drained what it held). */
+  writable(): void {
+    if (this.#state === "closed" || this.#tlsState === "switching") return;
+    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    this.#socketFull = false;
+    this.#flush();
+  }
+
+  /** The peer has shut down its writing side (FIN). */
+  readEnded(): void {
+    if (this.#readEOF || this.#state === "closed") return;
+    this.#readEOF = true;
+    if (this.#state === "disconnecting") {
+      this.#finishDisconnect();
+      return;
+    }
+    const protocol = this.protocol;
+    if (protocol !== undefined) this.#call(protocol, protocol.readConnectionLost, undefined);
+  }
+
+  /**
+   * The socket is gone. Runs `connectionLost` once, whatever called it first.
+   *
+   * @param error The runtime's error, if the connection ended uncleanly.
+   */
+  closed(error?: unknown): void {
+    if (this.#state === "closed") return;
+    if (this.#inCallback > 0) {
+      // Never run connectionLost inside another callback of the same protocol.
+      this.#deferredClose ??= { error };
+      return;
+    }
+    this.#state = "closed";
+    clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#idleTimer);
+    this.#queue = [];
+    this.#queued = 0;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#tlsSettle?.(new StartTlsError(`${this.#cannotStartTls()}: the connection closed during the TLS handshake`));
+    const reason = this.#abortReason ??
+      (error === undefined ? (this.#loseReason ?? connectionDone) : new ConnectionLost(describe(error), { cause: error }));
+    this.#reason = reason;
+    const protocol = this.protocol;
+    if (protocol !== undefined) {
+      protocol.connected = false;
+      try {
+        protocol.connectionLost(reason);
+      } catch (err) {
+        this.#onError(err, this.#peer);
+      }
+    }
+    this.#producer?.stopProducing?.();
+    this.#producer = undefined;
+    this.onClose?.(this);
+  }
+
+  // --- Internals -----------------------------------------------------------
+
+  // The caller may ignore the promise: failures also reach connectionLost, so an unheard rejection is no crash.
+  #handled(promise: Promise<void>): Promise<void> {
+    promise.catch(() => {});
+    return promise;
+  }
+
+  #cannotStartTls(): string {
+    return `Cannot start TLS on the connection with ${formatAddress(this.#peer)}`;
+  }
+
+  #beginTls(): void {
+    this.#tlsState = "switching";
+    let upgrade: Promise<Socket>;
+    try {
+      upgrade = this.#socket.startTls!(this.#tlsOptions!);
+    } catch (error) {
+      upgrade = Promise.reject(error);
+    }
+    upgrade.then((socket) => this.#tlsStarted(socket), (error) => this.#tlsFailed(error));
+  }
+
+  #tlsStarted(socket: Socket): void {
+    if (this.#state === "closed") {
+      socket.abort();
+      return;
+    }
+    this.#socket = socket;
+    this.#tlsState = "tls";
+    this.#holding = false;
+    this.#queue = this.#held;
+    this.#queued = this.#heldBytes;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#socketFull = false;
+    // The adapter's TLS socket starts reading; keep it paused if the protocol or the watermarks say so.
+    if (!this.#reading) socket.pauseReading();
+    this.#tlsSettle?.();
+    this.#flush();
+  }
+
+  #tlsFailed(error: unknown): void {
+    const code = connectProblem(error);
+    const why = code.code.startsWith("CERT_") ? code.text : describe(error).split("\n")[0]!;
+    const message = `${this.#cannotStartTls()}: ${why}`;
+    this.#tlsSettle?.(new StartTlsError(message, { cause: error }));
+    if (this.#state === "closed") return;
+    this.#abortReason ??= new ConnectionLost(message, { cause: error });
+    this.#state = "disconnecting";
+    // The adapter has closed what it opened; this frees the plaintext socket on every runtime.
+    this.#socket.abort();
+    this.closed(error);
+  }
+
+  // Method and argument rather than a closure: this runs once per chunk read.
+  #call<A>(protocol: Protocol, method: (this: Protocol, arg: A) => void, arg: A): void {
+    this.#inCallback++;
+    try {
+      method.call(protocol, arg);
+    } catch (error) {
+      this.#failed(error);
+    } finally {
+      if (--this.#inCallback === 0 && this.#deferredClose !== undefined) this.#runDeferredClose();
+    }
+  }
+
+  #failed(error: unknown): void {
+    this.#onError(error, this.#peer);
+    this.#abort(new ConnectionLost(`Protocol raised ${describe(error)}`, { cause: error }));
+  }
+
+  #runDeferredClose(): void {
+    const { error } = this.#deferredClose!;
+    this.#deferredClose = undefined;
+    this.closed(error);
+  }
+
+  // Re-armed for the time left rather than reset on every chunk: one Date.now() per chunk is cheaper than a timer.
+  readonly #checkIdle = (): void => {
+    if (this.#state === "closed") return;
+    const idle = Date.now() - this.#lastActivity;
+    if (idle < this.#idleTimeout) {
+      this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout - idle);
+      return;
+    }
+    this.#abort(new ConnectionAborted(`Connection idle for ${this.#idleTimeout / 1000} s`));
+  };
+
+  #abort(reason: Reason): void {
+    if (this.#state === "closed" || this.#abortReason !== undefined) return;
+    this.#abortReason = reason;
+    this.#state = "disconnecting";
+    this.#queue = [];
+    this.#queued = 0;
+    clearTimeout(this.#lingerTimer);
+    this.#socket.abort();
+  }
+
+  #flush(): void {
+    while (this.#queued > 0 && !this.#socketFull) {
+      if (this.#queue.length > 1) this.#queue = [concat(this.#queue, this.#queued)];
+      const chunk = this.#queue[0]!;
+      const taken = Math.max(this.#socket.write(chunk), 0);
+      if (taken >= chunk.length) {
+        this.#queue.length = 0;
+        this.#queued = 0;
+      } else {
+        this.#queue[0] = chunk.subarray(taken);
+        this.#queued -= taken;
+        this.#socketFull = true;
+      }
+    }
+    if (this.#writePaused && this.bufferSize <= this.#low) {
+      this.#writePaused = false;
+      this.#updateReading();
+      this.#producer?.resumeProducing();
+    }
+    if (this.#tlsState === "draining" && this.#queued === 0) this.#beginTls();
+    else if (this.#state === "disconnecting") this.#finishDisconnect();
+    else if (this.#writeShutRequested && this.#queued === 0) this.#shutWrite();
+  }
+
+  #shutWrite(): void {
+    if (this.#writeShut || this.#holding) return;
+    this.#writeShut = true;
+    this.#socket.shutdownWrite();
+  }
+
+  #checkHigh(): void {
+    if (this.#writePaused || this.bufferSize <= this.#high) return;
+    this.#writePaused = true;
+    this.#updateReading();
+    this.#producer?.pauseProducing();
+  }
+
+  #updateReading(): void {
+    const want = this.#state !== "closed" && !this.#readEOF && !this.#userPaused && !this.#writePaused;
+    if (want === this.#reading) return;
+    this.#reading = want;
+    // The plaintext socket stays paused while TLS starts; the TLS socket takes this state over.
+    if (this.#holding) return;
+    if (want) this.#socket.resumeReading();
+    else this.#socket.pauseReading();
+  }
+
+  #finishDisconnect(): void {
+    if (this.#queued > 0 || this.#holding || this.#abortReason !== undefined || this.#closeRequested) return;
+    if (this.#readEOF) {
+      this.#closeRequested = true;
+      clearTimeout(this.#lingerTimer);
+      this.#socket.close();
+    } else if (this.#lingerTimer === undefined) {
+      // Closing with unread input makes the kernel send RST, which can destroy
+      // output the peer has not read yet; so send FIN and wait for the peer's.
+      // (After loseWriteConnection() the FIN is already sent; only the wait remains.)
+      if (!this.#writeShut) this.#socket.shutdownWrite();
+      this.#writeShut = true;
+      // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
+      this.#lingerTimer = setTimeout(() => {
+        this.#closeRequested = true;
+        this.#socket.close();
+      }, this.#linger);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,262 @@
+import { AcceptErrors } from "./accept_errors.ts";
+import { type Address, formatAddress } from "./address.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
+import type { Factory } from "./factory.ts";
+import { Protocol } from "./protocol.ts";
+import { ProxyProtocolReceiver } from "../proxy/proxy_protocol.ts";
+import { RateLimitedLog } from "./rate_limited_log.ts";
+import type { Socket } from "./socket.ts";
+
+/** Options of `listen`, the same on every runtime. */
+export interface ListenOptions extends ConnectionOptions {
+  /**
+   * The port to listen on; 0 picks a free one (read it back from `address`).
+   * @default 8000
+   */
+  port?: number;
+  /**
+   * The address to listen on. Not exposed to the network unless asked.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /**
+   * Connections served at once; past it, new connections are closed at once.
+   * @default Infinity
+   */
+  maxConnections?: number;
+  /**
+   * Where the port reports what it does on its own, such as refusing connections over the limit.
+   * @default console.error
+   */
+  log?: (line: string) => void;
+  /**
+   * Read a PROXY protocol header (v1 or v2, as HAProxy's `send-proxy` and `send-proxy-v2`
+   * send) before the protocol sees any data; `getPeer()` and `getHost()` are then the
+   * original client and destination. A connection without a valid header is closed.
+   * Without this option a PROXY header is data like any other.
+   * @default false
+   */
+  proxyProtocol?: boolean;
+  /**
+   * With `proxyProtocol`, how long the header may take to arrive, in milliseconds.
+   * @default 3000
+   */
+  proxyHeaderTimeout?: number;
+  /**
+   * Let other processes bind the same address and port (`SO_REUSEPORT`), so that the
+   * kernel spreads connections over them: how `--workers` shares one port.
+   * @default false
+   */
+  reusePort?: boolean;
+  /**
+   * Called once if the runtime's listener stops for good (see {@link Port.listenerLost}); by then
+   * the port has logged one line and closed. A server process should exit non-zero here.
+   * @default nothing: the port closes and the process goes on
+   */
+  onListenerLost?: (error: Error) => void;
+}
+
+/** Options of {@link ListeningPort.close}. */
+export interface CloseOptions {
+  /**
+   * How long open connections may go on before they are closed, in milliseconds.
+   * They then get up to one more second to flush what is queued before they are aborted.
+   * @default 5000
+   */
+  grace?: number;
+}
+
+/** A server socket, as returned by `listen` on every runtime. */
+export interface ListeningPort {
+  /** The address actually bound; with port 0, the port picked. */
+  readonly address: Address;
+  /** How many connections are open. */
+  readonly connections: number;
+  /**
+   * Stops accepting, lets open connections finish for up to `grace`, then closes
+   * what is left and calls the factory's `stopFactory`. Safe to call twice.
+   *
+   * @param options The grace period.
+   * @returns A promise that settles once every connection has closed.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+const FLUSH_BOUND_MS = 1000;
+
+/** Closes a refused connection the same orderly way a protocol would. */
+class Refused extends Protocol {
+  override connectionMade(): void {
+    this.transport.loseConnection();
+  }
+}
+
+/**
+ * The runtime-independent half of a listening port: builds a protocol and a
+ * {@link Connection} for each accepted socket, counts them, and closes them all
+ * on `close()`. Adapters create it once the socket is bound.
+ */
+export class Port implements ListeningPort {
+  readonly address: Address;
+  readonly #factory: Factory;
+  readonly #options: ListenOptions;
+  readonly #stopListening: () => void | Promise<void>;
+  readonly #open = new Set<Connection>();
+  #waiters: (() => void)[] = [];
+  #closing: Promise<void> | undefined;
+  readonly #max: number;
+  readonly #log: (line: string) => void;
+  readonly #refusals: RateLimitedLog;
+  readonly #acceptErrors: AcceptErrors;
+  readonly #proxyLog: RateLimitedLog | undefined;
+
+  /**
+   * @param factory The factory to build protocols with; its `doStart` runs now.
+   * @param address The bound address.
+   * @param options The options for each connection.
+   * @param stopListening Stops the runtime's listener from accepting.
+   */
+  constructor(
+    factory: Factory,
+    address: Address,
+    options: ListenOptions,
+    stopListening: () => void | Promise<void>,
+  ) {
+    this.#factory = factory;
+    this.address = address;
+    this.#options = options;
+    this.#stopListening = stopListening;
+    this.#max = options.maxConnections ?? Infinity;
+    this.#log = options.log ?? ((line) => console.error(line));
+    this.#refusals = new RateLimitedLog(this.#log, (_, held, total) =>
+      `Refused ${held} connection${held === 1 ? "" : "s"}: ${this.#max} open, the most allowed (${total} refused in all)`
+    );
+    this.#acceptErrors = new AcceptErrors({ address: formatAddress(address), log: this.#log });
+    if (options.proxyProtocol === true) this.#proxyLog = new RateLimitedLog(this.#log);
+    factory.doStart();
+  }
+
+  get connections(): number {
+    return this.#open.size;
+  }
+
+  /** Whether `close()` has been called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Takes an accepted socket: builds its protocol and connection. The adapter
+   * routes the socket's events to the returned connection.
+   *
+   * @param socket The adapter's socket.
+   * @param peer The peer's address.
+   * @param host This end's address.
+   * @param attach Routes the socket's events to the connection; runs before the protocol starts.
+   * @returns The connection.
+   */
+  accept(socket: Socket, peer: Address, host: Address, attach: (connection: Connection) => void): Connection {
+    this.#acceptErrors.accepted();
+    const connection = new Connection(socket, peer, host, this.#options);
+    attach(connection);
+    this.#open.add(connection);
+    connection.onClose = (c) => {
+      this.#open.delete(c);
+      if (this.#open.size === 0) this.#wake();
+    };
+    if (this.#closing !== undefined) {
+      connection.abortConnection();
+      return connection;
+    }
+    if (this.#open.size > this.#max) {
+      this.#refusals.write("");
+      connection.connect(new Refused());
+      return connection;
+    }
+    let protocol: Protocol | null;
+    try {
+      // The factory builds the real protocol once the header says who the peer is.
+      protocol = this.#proxyLog !== undefined
+        ? new ProxyProtocolReceiver(this.#factory, this.#proxyLog, this.#options.proxyHeaderTimeout)
+        : this.#factory.buildProtocol(peer);
+    } catch (error) {
+      (this.#options.onError ?? ((e) => console.error(`buildProtocol failed: ${String(e)}`)))(error, peer);
+      protocol = null;
+    }
+    connection.connect(protocol ?? new Refused());
+    return connection;
+  }
+
+  /**
+   * Counts a failed accept and says how long to wait before the next one: at once
+   * when the peer was already gone, a short pause when out of descriptors or memory.
+   * Logs at most one line a second per kind of failure.
+   *
+   * @param error What the runtime's accept threw or reported.
+   * @returns Milliseconds to wait before accepting again; 0 for at once.
+   */
+  acceptFailed(error: unknown): number {
+    // Once closing, a failure is the listener being closed: nothing to count or log.
+    if (this.#closing !== undefined) return 0;
+    return this.#acceptErrors.failed(error);
+  }
+
+  /**
+   * Reports that the runtime's listener stopped accepting for good and cannot be revived:
+   * logs one line, closes the port at once, then calls `onListenerLost`. A listener that is
+   * up but never accepts is worse than one that is gone.
+   *
+   * @param error Why, in a message that reads after "Stopped listening on ADDRESS: ".
+   */
+  listenerLost(error: Error): void {
+    if (this.#closing !== undefined) return;
+    this.#log(`Stopped listening on ${formatAddress(this.address)}: ${error.message}`);
+    void this.close({ grace: 0 }).then(() => this.#options.onListenerLost?.(error));
+  }
+
+  /** Accepts that failed, of every kind (see {@link acceptFailed}). */
+  get acceptFailures(): number {
+    return this.#acceptErrors.total;
+  }
+
+  /** Connections closed at once because `maxConnections` were open. */
+  get refused(): number {
+    return this.#refusals.total;
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.grace ?? 5000);
+    return this.#closing;
+  }
+
+  async #close(grace: number): Promise<void> {
+    await this.#stopListening();
+    await this.#drained(grace);
+    for (const c of this.#open) c.loseConnection();
+    await this.#drained(FLUSH_BOUND_MS);
+    for (const c of this.#open) c.abortConnection();
+    await this.#drained(FLUSH_BOUND_MS);
+    this.#refusals.stop();
+    this.#proxyLog?.stop();
+    this.#acceptErrors.close();
+    this.#factory.doStop();
+  }
+
+  #drained(ms: number): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#waiters.push(done);
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}

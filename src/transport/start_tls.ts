@@ -1,0 +1,38 @@
+import type { TlsClientEndpoint, TlsServerEndpoint } from "../endpoints/endpoints.ts";
+
+/**
+ * The server side of `startTLS()`: certificate and key files as the `ssl:` endpoint
+ * takes them (`privateKey`, `certKey`, `extraCertChain`, `alpn`).
+ */
+export interface StartTlsServerOptions extends Pick<TlsServerEndpoint, "privateKey" | "certKey" | "extraCertChain" | "alpn"> {
+  readonly side: "server";
+}
+
+/**
+ * The client side of `startTLS()`: trust roots, SNI name, client certificate and ALPN
+ * as the `tls:` endpoint takes them.
+ */
+export interface StartTlsClientOptions
+  extends Pick<TlsClientEndpoint, "trustRoots" | "certificate" | "privateKey" | "alpn"> {
+  readonly side: "client";
+  /** The SNI name sent and checked against the server's certificate. */
+  readonly servername: string;
+}
+
+/** What `Connection.startTLS()` takes: which side of the handshake this end plays, and its files. */
+export type StartTlsOptions = StartTlsServerOptions | StartTlsClientOptions;
+
+/**
+ * Why `startTLS()` failed: one line naming the connection and the problem. A handshake
+ * that fails also closes the connection, whose `connectionLost` gets the same message.
+ */
+export class StartTlsError extends Error {
+  /**
+   * @param message One line naming the connection and the problem.
+   * @param options `cause`: the runtime's error.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartTlsError";
+  }
+}
