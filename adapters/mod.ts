@@ -22,14 +22,11 @@ import {
   type UnixServerEndpoint,
   startConnecting,
 } from "../src/mod.ts";
-import { detectRuntime } from "./runtime.ts";
+import { type AdapterChoice, detectRuntime } from "./runtime.ts";
 
-export { detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
+export { type AdapterChoice, detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";
 export { collectReadGarbage } from "./node/read_garbage.ts";
 export { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDP, listenUDPEndpoint } from "./udp.ts";
-
-/** Which adapter to use: the runtime's own API, or its `node:net`. */
-export type AdapterChoice = "native" | "node";
 
 /** Options of {@link listen}: those of every adapter, and which adapter. */
 export interface AutoListenOptions extends ListenOptions {
@@ -66,14 +63,8 @@ export async function loadAdapter(choice: AdapterChoice = "native"): Promise<Ada
     throw new TypeError(`Cannot use adapter '${String(choice)}': expected native or node`);
   }
   const runtime = detectRuntime().name;
-  // TLS lives in its own module per runtime; it joins the adapter here, loaded only when asked for.
-  const tlsOf = (load: () => Promise<Pick<Adapter, "listenTls">>): Pick<Adapter, "listenTls"> => ({
-    listenTls: async (factory, endpoint, options) => (await load()).listenTls(factory, endpoint, options),
-  });
-  if (choice === "node" || runtime === "node") return { ...(await import("./node/tcp.ts")), ...tlsOf(() => import("./node/tls.ts")) };
-  return runtime === "bun"
-    ? { ...(await import("./bun/tcp.ts")), ...tlsOf(() => import("./bun/tls.ts")) }
-    : { ...(await import("./deno/tcp.ts")), ...(await import("./deno/unix.ts")), ...tlsOf(() => import("./deno/tls.ts")) };
+  if (choice === "node" || runtime === "node") return await import("./node/mod.ts");
+  return runtime === "bun" ? await import("./bun/mod.ts") : await import("./deno/mod.ts");
 }
 
 function denyWithoutNetPermission(host: string, port: number): void {

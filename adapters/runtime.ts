@@ -30,3 +30,6 @@ export function detectRuntime(): Runtime {
   if (g.Deno !== undefined) return { name: "deno", version: g.Deno.version.deno };
   return { name: "node", version: g.process?.versions?.node ?? "unknown" };
 }
+
+/** Which adapter to use: the runtime's own API, or its `node:net`. */
+export type AdapterChoice = "native" | "node";

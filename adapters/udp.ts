@@ -13,8 +13,7 @@ import {
   parseServerEndpoint,
   type UdpServerEndpoint,
 } from "../src/mod.ts";
-import type { AdapterChoice } from "./mod.ts";
-import { detectRuntime } from "./runtime.ts";
+import { type AdapterChoice, detectRuntime } from "./runtime.ts";
 
 /** Options of {@link listenUDP}: address, error reporting, and which adapter. */
 export interface AutoDatagramListenOptions extends DatagramListenOptions {

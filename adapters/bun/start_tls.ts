@@ -5,7 +5,7 @@
  * @module
  */
 import type { Connection, Socket, StartTlsOptions } from "../../src/mod.ts";
-import { type BunHandlers, type BunSocket, type BunTCPSocket, socketHandlers } from "./tcp.ts";
+import { type BunHandlers, type BunSocket, type BunTCPSocket, socketHandlers } from "./socket.ts";
 import { alpnWire, make } from "./tls.ts";
 import { readStartTlsPem } from "../shared/start_tls_files.ts";
 

@@ -5,7 +5,6 @@
  */
 import {
   type ClientEndpoint,
-  type Connection,
   type Dial,
   type Factory,
   listenError,
@@ -20,152 +19,26 @@ import {
   UnixPort,
   type UnixServerEndpoint,
 } from "../../src/mod.ts";
+import { type BunHandlers, type BunListener, type BunSocket, BunTCPSocket, bunApi, socketHandlers } from "./socket.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";
-
-/** The slice of Bun's `Socket` this adapter uses. */
-export interface BunSocket {
-  data: BunTCPSocket;
-  write(data: Uint8Array): number;
-  shutdown(halfClose?: boolean): void;
-  end(): void;
-  terminate(): void;
-  pause(): void;
-  resume(): void;
-  setNoDelay(noDelay?: boolean): boolean;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
-}
-
-export interface BunHandlers {
-  binaryType: "uint8array";
-  open(socket: BunSocket): void;
-  data(socket: BunSocket, data: Uint8Array): void;
-  drain(socket: BunSocket): void;
-  end(socket: BunSocket): void;
-  error(socket: BunSocket, error: Error): void;
-  close(socket: BunSocket, error?: Error): void;
-  connectError(socket: BunSocket, error: Error): void;
-}
-
-export interface BunListener {
-  readonly hostname: string;
-  readonly port: number;
-  stop(closeActiveConnections?: boolean): void;
-}
-
-/** The slice of the `Bun` global this adapter uses. */
-export interface BunApi {
-  listen(options: {
-    hostname: string;
-    port: number;
-    exclusive: boolean;
-    reusePort: boolean;
-    allowHalfOpen: boolean;
-    socket: BunHandlers;
-  }): BunListener;
-  connect(
-    options: ({ hostname: string; port: number } | { unix: string }) & { allowHalfOpen: boolean; socket: BunHandlers },
-  ): Promise<BunSocket>;
-}
 
 /** The slice of `Bun.listen` for Unix sockets. */
 interface BunUnixApi {
   listen(options: { unix: string; allowHalfOpen: boolean; socket: BunHandlers }): { stop(closeActive?: boolean): void };
 }
 
-export class BunTCPSocket implements Socket {
-  connection!: Connection;
-  failure: Error | undefined;
-  readonly #sock: BunSocket;
-
-  constructor(sock: BunSocket) {
-    this.#sock = sock;
-  }
-
-  write(data: Uint8Array): number {
-    // Bun writes straight to the kernel and keeps nothing: what it did not take
-    // stays in the core's queue until the drain handler fires (oven-sh/bun #9682).
-    return this.#sock.write(data);
-  }
-
-  get pending(): number {
-    return 0;
-  }
-
-  pauseReading(): void {
-    this.#sock.pause();
-  }
-
-  resumeReading(): void {
-    this.#sock.resume();
-  }
-
-  shutdownWrite(): void {
-    this.#sock.shutdown();
-  }
-
-  close(): void {
-    this.#sock.end();
-  }
-
-  abort(): void {
-    this.#sock.terminate();
-  }
-
+/** A plaintext socket: the one kind that `startTLS()` can upgrade. */
+class BunPlainSocket extends BunTCPSocket {
   startTls(options: StartTlsOptions): Promise<Socket> {
     // Loaded when first used; the plaintext socket is paused meanwhile, so Bun reads nothing.
-    return import("./start_tls.ts").then((m) => m.upgradeBunSocket(this.#sock, this, options));
+    return import("./start_tls.ts").then((m) => m.upgradeBunSocket(this.sock, this, options));
   }
 }
 
-/**
- * The per-socket handlers, the same for accepted and connected sockets: `start`
- * builds the socket's connection when it opens.
- */
-export function socketHandlers(
-  start: (sock: BunSocket, socket: BunTCPSocket) => void,
-  make: (sock: BunSocket) => BunTCPSocket = (sock) => new BunTCPSocket(sock),
-): BunHandlers {
-  return {
-    binaryType: "uint8array",
-    open(sock) {
-      sock.setNoDelay(true);
-      const socket = make(sock);
-      sock.data = socket;
-      start(sock, socket);
-    },
-    data(sock, data) {
-      sock.data.connection.received(data);
-    },
-    drain(sock) {
-      sock.data.connection.writable();
-    },
-    end(sock) {
-      sock.data.connection.readEnded();
-    },
-    error(sock, error) {
-      sock.data.failure ??= error;
-    },
-    close(sock, error) {
-      // A socket that never opened has no connection; its failure rejects Bun.connect instead.
-      const socket = sock.data as BunTCPSocket | undefined;
-      socket?.connection?.closed(error ?? socket.failure);
-    },
-    // Present so that Bun does not also report the rejected Bun.connect as unhandled.
-    connectError() {},
-  };
-}
-
-export function bunApi(): BunApi {
-  const api = (globalThis as { Bun?: BunApi }).Bun;
-  if (api === undefined) throw new TypeError("Cannot use the bun adapter: not running on Bun");
-  return api;
-}
+const plainSocket = (sock: BunSocket): BunTCPSocket => new BunPlainSocket(sock);
 
 /**
  * Listens with `Bun.listen`.
@@ -193,7 +66,7 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
     listening!.accept(socket, peer, local, (connection) => {
       socket.connection = connection;
     });
-  });
+  }, plainSocket);
   let listener: BunListener;
   try {
     // exclusive: without it Bun binds with SO_REUSEPORT and a second server on the
@@ -226,7 +99,7 @@ export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
     open(socket, peer, local, (connection) => {
       socket.connection = connection;
     });
-  });
+  }, plainSocket);
   const where = unix ? { unix: endpoint.path } : { hostname: endpoint.host, port: endpoint.port };
   await bunApi().connect({ ...where, allowHalfOpen: true, socket });
 };
@@ -248,7 +121,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     listening!.accept(socket, unixAddress(""), unixAddress(path), (connection) => {
       socket.connection = connection;
     });
-  });
+  }, plainSocket);
   let listener: { stop(closeActive?: boolean): void };
   try {
     listener = (bunApi() as unknown as BunUnixApi).listen({ unix: path, allowHalfOpen: true, socket });

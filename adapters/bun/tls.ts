@@ -17,7 +17,7 @@ import {
   type TlsInfo,
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
-import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./tcp.ts";
+import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./socket.ts";
 import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
 
 /** The slice of Bun's TLS socket this module uses besides the plain one's. */

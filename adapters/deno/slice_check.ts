@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { DenoApi, DenoConn, DenoListener } from "./tcp.ts";
+import type { DenoApi, DenoConn, DenoListener } from "./socket.ts";
 
 export const conn: (c: Deno.TcpConn) => DenoConn = (c) => c;
 export const listener: (l: Deno.TcpListener) => DenoListener = (l) => l;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Socket, StartTlsOptions, TlsInfo } from "../../src/mod.ts";
-import { type DenoConn, DenoSocket, denoApi } from "./tcp.ts";
+import { type DenoConn, DenoSocket, denoApi } from "./socket.ts";
 import { readStartTlsPem } from "../shared/start_tls_files.ts";
 
 /** The slice of `Deno.startTls` this module uses. */

@@ -20,7 +20,7 @@ import {
   type TlsInfo,
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
-import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./tcp.ts";
+import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
 import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
 
 /** The slice of `Deno.TlsConn` this module uses besides the plain one's. */

@@ -12,7 +12,8 @@ import {
   UnixPort,
   type UnixServerEndpoint,
 } from "../../src/mod.ts";
-import { acceptLoop, type DenoConnectApi, type DenoListener, denoApi } from "./tcp.ts";
+import { acceptLoop, type DenoConnectApi, type DenoListener, denoApi } from "./socket.ts";
+import { plainSocket } from "./tcp.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
 
 /**
@@ -54,6 +55,6 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     close: () => listener.close(),
     addr: listener.addr,
   };
-  void acceptLoop(accepting, listening);
+  void acceptLoop(accepting, listening, plainSocket);
   return listening;
 }

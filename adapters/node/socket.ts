@@ -7,7 +7,7 @@
  */
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { Connection, Socket, StartTlsOptions, TlsInfo } from "../../src/mod.ts";
+import type { Connection, Socket, TlsInfo } from "../../src/mod.ts";
 import { countRead } from "./read_garbage.ts";
 
 /** A `node:net` (or `node:tls`) socket driven by a connection. */
@@ -15,7 +15,8 @@ export class NodeSocket implements Socket {
   connection!: Connection;
   /** Detaches the socket's events from the connection; set by `wire`. */
   unwire: () => void = () => {};
-  readonly #sock: net.Socket;
+  /** The runtime's socket. */
+  protected readonly sock: net.Socket;
   readonly #canReset: boolean;
   #full = false;
   #readingPaused = false;
@@ -27,18 +28,18 @@ export class NodeSocket implements Socket {
    *   out of descriptors made Deno 2.9.6 panic (docs/accept-errors.md).
    */
   constructor(sock: net.Socket, canReset = true) {
-    this.#sock = sock;
+    this.sock = sock;
     this.#canReset = canReset;
   }
 
   write(data: Uint8Array): number {
     // node:net buffers whatever it is given; stop giving once it says it is full,
     // so that the core's queue (and its watermarks) hold the excess instead.
-    if (this.#full || this.#sock.destroyed) return 0;
+    if (this.#full || this.sock.destroyed) return 0;
     // While reading is paused the core waits for its buffer to fall to the low-water mark. A write
     // below the socket's own high-water mark earns no 'drain', and Deno finishes every write a
     // tick later, so without this the bytes still pending would keep reading paused for good.
-    this.#full = this.#readingPaused ? !this.#sock.write(data, this.#written) : !this.#sock.write(data);
+    this.#full = this.#readingPaused ? !this.sock.write(data, this.#written) : !this.sock.write(data);
     return data.length;
   }
 
@@ -47,11 +48,11 @@ export class NodeSocket implements Socket {
   };
 
   get pending(): number {
-    return this.#sock.writableLength;
+    return this.sock.writableLength;
   }
 
   tlsInfo(): TlsInfo | undefined {
-    const sock = this.#sock as TLSSocket;
+    const sock = this.sock as TLSSocket;
     if (typeof sock.getPeerX509Certificate !== "function") return undefined;
     const cert = sock.getPeerX509Certificate();
     const alpnProtocol = typeof sock.alpnProtocol === "string" ? sock.alpnProtocol : null;
@@ -60,11 +61,6 @@ export class NodeSocket implements Socket {
     return { alpnProtocol, peerCertificate: { subject, issuer, validTo, fingerprint256 } };
   }
 
-  async startTls(options: StartTlsOptions): Promise<Socket> {
-    // Loaded when first used: it needs node:tls, and it builds NodeSockets itself.
-    const { upgradeNodeSocket } = await import("./start_tls.ts");
-    return upgradeNodeSocket(this.#sock, this, options);
-  }
 
   drained(): void {
     this.#full = false;
@@ -83,31 +79,31 @@ export class NodeSocket implements Socket {
 
   /** Stops delivering data; a runtime whose `pause()` falls short overrides it. */
   protected stopReading(): void {
-    this.#sock.pause();
+    this.sock.pause();
   }
 
   /** Starts delivering data again after {@link stopReading}. */
   protected startReading(): void {
-    this.#sock.resume();
+    this.sock.resume();
   }
 
   shutdownWrite(): void {
     // A stream that is ending never emits 'drain' (Node's Writable), so the flush of what it
     // held is reported from end's callback: else the connection stays above its high-water
     // mark and never reads the peer's answer to our FIN.
-    this.#sock.end(() => {
+    this.sock.end(() => {
       if (this.#full) this.drained();
     });
   }
 
   close(): void {
-    const sock = this.#sock;
+    const sock = this.sock;
     if (sock.writableFinished) sock.destroy();
     else sock.end(() => sock.destroy());
   }
 
   abort(): void {
-    const sock = this.#sock;
+    const sock = this.sock;
     try {
       // Not every runtime's node:net has resetAndDestroy (RST); destroy still frees the socket.
       if (this.#canReset && typeof sock.resetAndDestroy === "function" && !sock.destroyed) sock.resetAndDestroy();

@@ -8,6 +8,8 @@ import cluster from "node:cluster";
 import net from "node:net";
 import {
   type ClientEndpoint,
+  type Socket,
+  type StartTlsOptions,
   type Dial,
   type Factory,
   formatAddress,
@@ -35,6 +37,15 @@ function inClusterWorker(): boolean {
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
+
+/** A plaintext socket: the one kind that `startTLS()` can upgrade. */
+class PlainNodeSocket extends NodeSocket {
+  async startTls(options: StartTlsOptions): Promise<Socket> {
+    // Loaded when first used: it needs node:tls, and it builds NodeSockets itself.
+    const { upgradeNodeSocket } = await import("./start_tls.ts");
+    return upgradeNodeSocket(this.sock, this, options);
+  }
+}
 
 /**
  * Listens with `node:net`. In a `node:cluster` worker on Node it listens through the primary,
@@ -91,7 +102,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   server.on("error", (error) => listening.acceptFailed(error));
   server.on("connection", (sock) => {
     sock.setNoDelay(true);
-    const socket = new NodeSocket(sock);
+    const socket = new PlainNodeSocket(sock);
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
@@ -117,7 +128,7 @@ export const dial: Dial = (endpoint: ClientEndpoint, open) => {
     sock.once("error", reject);
     sock.once("connect", () => {
       sock.off("error", reject);
-      const socket = new NodeSocket(sock, !unix);
+      const socket = new PlainNodeSocket(sock, !unix);
       const peer = unix ? unixAddress(endpoint.path) : tcpAddress(sock.remoteAddress ?? endpoint.host, sock.remotePort ?? endpoint.port);
       const local = unix ? unixAddress("") : tcpAddress(sock.localAddress ?? "", sock.localPort ?? 0);
       open(socket, peer, local, (connection) => wire(sock, socket, connection));
@@ -168,7 +179,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
   server.on("error", (error) => listening.acceptFailed(error));
   server.on("connection", (sock) => {
-    const socket = new NodeSocket(sock, false);
+    const socket = new PlainNodeSocket(sock, false);
     listening.accept(socket, unixAddress(""), listening.address, (connection) => wire(sock, socket, connection));
   });
   return listening;

@@ -1,0 +1,59 @@
+/**
+ * The folders are the layers: commands (bin/) → runner (runner/) → adapters (adapters/) → core (src/),
+ * imports pointing one way and no file importing itself through others, lazy imports included.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { expect, test } from "vitest";
+import { ROOT } from "../tools/runtimes.ts";
+
+const LAYERS = ["src", "adapters", "runner", "bin"] as const;
+
+/** Relative imports that load code: static and `import()`, not `import type`. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
+    if (m[1] === undefined) out.push(m[2]!);
+  }
+  for (const m of text.matchAll(/import\(\s*"(\.[^"]+)"\s*\)/g)) out.push(m[1]!);
+  return out.map((spec) => normalize(join(dirname(file), spec)));
+}
+
+function sources(): string[] {
+  const files = LAYERS.flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => join(dir, f)),
+  );
+  return [...files, "mod.ts"];
+}
+
+const layerOf = (file: string): number => LAYERS.findIndex((layer) => file.startsWith(`${layer}/`));
+
+test("src, adapters, runner and bin import only their own layer or the layers below it", () => {
+  const upward: string[] = [];
+  for (const file of sources()) {
+    if (file === "mod.ts") continue;
+    for (const target of importsOf(file)) {
+      if (layerOf(target) > layerOf(file)) upward.push(`${file} -> ${relative(ROOT, join(ROOT, target))}`);
+    }
+  }
+  expect(upward).toEqual([]);
+});
+
+test("no file imports itself through others (lazy imports count)", () => {
+  const edges = new Map(sources().map((f) => [f, importsOf(f)]));
+  const state = new Map<string, "visiting" | "done">();
+  const circles: string[] = [];
+  const visit = (file: string, path: string[]): void => {
+    state.set(file, "visiting");
+    for (const next of edges.get(file) ?? []) {
+      if (state.get(next) === "visiting") circles.push([...path.slice(path.indexOf(next)), next].join(" -> "));
+      else if (!state.has(next) && edges.has(next)) visit(next, [...path, next]);
+    }
+    state.set(file, "done");
+  };
+  for (const file of edges.keys()) if (!state.has(file)) visit(file, [file]);
+  expect(circles).toEqual([]);
+});
