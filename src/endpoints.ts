@@ -86,13 +86,16 @@ export interface TcpClientEndpoint {
   readonly timeout: number;
 }
 
-/** A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem][:servername=N][:alpn=h2;http/1.1]`. */
+/** A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem|DIR][:servername=N][:alpn=h2;http/1.1]`. */
 export interface TlsClientEndpoint {
   readonly type: "tls";
   readonly host: string;
   readonly port: number;
   readonly timeout: number;
-  /** Path of a PEM file of certificate authorities to trust instead of the system's. */
+  /**
+   * Certificate authorities to trust instead of the system's: a PEM file, or a directory whose
+   * `*.pem` files hold them (Twisted's `trustRoots` is such a directory).
+   */
   readonly trustRoots?: string;
   /** Path of a PEM client certificate. */
   readonly certificate?: string;
