@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import process from "node:process";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BINARIES, ROOT } from "../../tools/runtimes.ts";
+import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
 function output(command: string, args: string[]): string {
   const r = spawnSync(command, args, { cwd: ROOT, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } });
