@@ -316,3 +316,60 @@ describe("the JSR package", () => {
     expect(ok(run(BINARIES.deno, ["run", "--no-prompt", `${spec}/echo`, "--help"], consumer))).toContain("Usage: echo");
   });
 });
+
+// The README says what a project made by `npm init -y` ("type": "commonjs") needs: ES module files, or "type": "module".
+describe("a CommonJS project, as npm init -y makes it", () => {
+  let cjs: string;
+  // The README's Upper protocol (examples/upper.ts), importing the installed package.
+  const upper = () => readFileSync(join(ROOT, "examples/upper.ts"), "utf8").replace('"../mod.ts"', `"${MANIFEST.name}"`);
+
+  beforeAll(() => {
+    cjs = join(work, "commonjs");
+    mkdirSync(cjs);
+    ok(run("npm", ["init", "-y"], cjs));
+    expect(JSON.parse(readFileSync(join(cjs, "package.json"), "utf8")).type).toBe("commonjs");
+    ok(run("npm", ["install", "--offline", "--no-audit", "--no-fund", join(work, packed.filename)], cjs));
+    writeFileSync(join(cjs, "upper.ts"), upper());
+    writeFileSync(join(cjs, "upper.mts"), upper());
+  }, 120_000);
+
+  /** Runs the Upper server from `file` on Node 26 and checks that it answers. */
+  async function answers(file: string): Promise<void> {
+    const child = spawn(BINARIES.node, [file, "0"], { cwd: cjs, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const socket = await connect(Number(/listening on (\d+)/.exec(line.toString())?.[1]));
+      const reply = collect(socket);
+      socket.end("shout\n");
+      expect((await reply).received.toString()).toBe("hello 127.0.0.1\nSHOUT\n");
+    } finally {
+      child.kill();
+    }
+  }
+
+  test("the README's protocol as a .ts file stops at its first import, with Node's line saying to set \"type\": \"module\"", () => {
+    const r = run(BINARIES.node, ["upper.ts", "0"], cjs);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Make sure to set "type": "module" in the nearest package.json file or use the .mjs extension');
+    expect(r.stderr).toContain("SyntaxError: Cannot use import statement outside a module");
+  });
+
+  test("the same file named .mts runs and answers", async () => {
+    await answers("upper.mts");
+  });
+
+  test.each([
+    ["Node 26", [BINARIES.node]],
+    ["the system Node", [systemNode()]],
+    ["Bun", [BINARIES.bun, "run"]],
+  ])("require() of the package works from CommonJS on %s", (_name, command) => {
+    writeFileSync(join(cjs, "required.cjs"), `const twine = require("${MANIFEST.name}"); console.log(typeof twine.listen, typeof twine.Protocol);`);
+    expect(ok(run(command[0]!, [...command.slice(1), "required.cjs"], cjs)).trim()).toBe("function function");
+  });
+
+  // Last: it changes the project for good.
+  test("after npm pkg set type=module the .ts file runs and answers", async () => {
+    ok(run("npm", ["pkg", "set", "type=module"], cjs));
+    await answers("upper.ts");
+  });
+});
