@@ -21,6 +21,7 @@ export {
   connect,
   connectProtocol,
   type AutoListenOptions,
+  collectReadGarbage,
   detectRuntime,
   listen,
   listenUDP,

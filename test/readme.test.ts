@@ -12,8 +12,6 @@ import { BINARIES, ROOT } from "../tools/runtimes.ts";
 
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
-const NPM_NAME = (JSON.parse(read("package.json")) as { name: string }).name;
-const JSR_NAME = (JSON.parse(read("deno.json")) as { name: string }).name;
 
 /** The bodies of the README's ```ts blocks. */
 function tsBlocks(): string[] {
@@ -85,22 +83,7 @@ test("README names no flag the CLI does not have", () => {
   for (const [, type] of listen.matchAll(/`([a-z0-9]+):/g)) expect(help).toContain(`${type}:`);
 });
 
-test.each(["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)])(
-  "%s: import lines name the packages and only what they export",
-  (page) => {
-    const blocks = [...read(page).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    const imports = blocks.flatMap((b) => [...b.matchAll(/^import \{([^}]*)\} from "([^"]+)";/gm)]);
-    if (page === "README.md") expect(imports.length).toBeGreaterThan(3);
-    for (const [, names, from] of imports) {
-      if (from === "vitest" || from!.startsWith("node:")) continue;
-      expect([NPM_NAME, JSR_NAME, `jsr:${JSR_NAME}`], `${page} imports from ${from}`).toContain(from);
-      for (const name of names!.split(",").map((n) => n.trim())) {
-        // Types are erased, so only values can be checked against the exports.
-        if (!name.startsWith("type ")) expect(Object.keys(twine), `${page} imports ${name}`).toContain(name);
-      }
-    }
-  },
-);
+// Imports shown in the README and docs/: test/documented_exports.test.ts.
 
 test("every line of the README's examples is in code these tests run", () => {
   const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".ts"));

@@ -104,6 +104,14 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
     }
   });
 
+  // Regression: libuv turns bind's ENOENT into EACCES, so Node said "permission denied" where Bun and Deno said "no such directory".
+  test("a path in a directory that does not exist is refused with one line saying so, not as a permission problem", async () => {
+    const path = `${dir}/missing${++serial}/s.sock`;
+    const r = await run(echoCli("--listen", `unix:${path}`));
+    expect(r.stderr).toBe(`echo: Cannot listen on unix:${path}: no such directory\n`);
+    expect(r.code).toBe(1);
+  });
+
   test("a path through a regular file is refused with one line", async () => {
     const file = `${dir}/plain${++serial}`;
     writeFileSync(file, "");

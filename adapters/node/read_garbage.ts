@@ -75,7 +75,17 @@ export function countRead(bytes: number): void {
   collect?.(bytes);
 }
 
-/** Turns the collections off (or on again) for this process, for those who tune V8 themselves. */
+/**
+ * Turns the collections off (or on again) for this process, for a program that tunes V8 itself
+ * (started with `--max-semi-space-size=1`, say). On Bun there are none to turn off.
+ *
+ * @param enabled `false` to stop asking V8 for collections as `node:net` sockets read; `true` to ask again.
+ * @example
+ * ```ts
+ * import { collectReadGarbage } from "../../mod.ts";
+ * collectReadGarbage(false);
+ * ```
+ */
 export function collectReadGarbage(enabled: boolean): void {
   collect = enabled ? create() : null;
 }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
 import net from "node:net";
+import { dirname } from "node:path";
 import { ListenError } from "../../src/mod.ts";
 
 /** The longest path Linux's `sun_path` holds, less its terminating NUL. */
@@ -24,6 +25,17 @@ function describeProblem(error: unknown): [code: string, text: string] {
   return [code || "ELISTEN", String(e?.message ?? error).split("\n")[0]!];
 }
 
+/** Why the directory of `path` cannot hold a socket, when it is missing or not a directory. */
+function directoryProblem(path: string): [code: string, text: string] | undefined {
+  try {
+    statSync(dirname(path));
+    return undefined;
+  } catch (error) {
+    const problem = describeProblem(error);
+    return problem[0] === "ENOENT" || problem[0] === "ENOTDIR" ? problem : undefined;
+  }
+}
+
 /**
  * Turns a runtime's error for a Unix socket into a one-line {@link ListenError}.
  *
@@ -33,7 +45,10 @@ function describeProblem(error: unknown): [code: string, text: string] {
  */
 export function unixListenError(path: string, error: unknown): ListenError {
   if (error instanceof ListenError) return error;
-  const [code, text] = describeProblem(error);
+  let [code, text] = describeProblem(error);
+  // libuv reports bind's ENOENT as EACCES (to match Windows), so Node's node:net says "permission denied"
+  // for a directory that does not exist; the directory itself tells which it was.
+  if (code === "EACCES") [code, text] = directoryProblem(path) ?? [code, text];
   return new ListenError(`Cannot listen on unix:${path}: ${text}`, code, { cause: error });
 }
 

@@ -1,6 +1,6 @@
 // The packages as a new user gets them: `npm pack`, installed offline into an empty project, then used from
 // Node 26, the machine's own Node, Bun, Deno, a strict tsc and npx; and the JSR file set, used from Deno.
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { once } from "node:events";
 import {
   accessSync,
@@ -61,6 +61,76 @@ function ok(result: SpawnSyncReturns<string>): string {
   return result.stdout;
 }
 
+/** The README's table of commands: per runtime, the echo server's and the echo client's command line. */
+function readmeCommands(): Map<string, { server: string[]; client: string[] }> {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const table = /^\| command \| (.*) \|\n\|[- |]+\|\n((?:\|.*\|\n)+)/m.exec(readme);
+  expect(table, "README's table of commands").not.toBeNull();
+  const runtimes = table![1]!.split(" | ");
+  const rows = new Map(table![2]!.trimEnd().split("\n").map((row) => {
+    const cells = row.slice(2, -2).split(" | ");
+    return [cells[0]!, cells.slice(1).map((c) => /^`([^`]+)`$/.exec(c)![1]!.split(" "))] as const;
+  }));
+  return new Map(runtimes.map((name, i) => [name, { server: rows.get("echo server")![i]!, client: rows.get("echo client")![i]! }]));
+}
+
+/** A server started in its own process group, as a terminal or a supervisor starts it. */
+interface Started {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  /** The exit code and signal, once the process and its output are done. */
+  closed: Promise<[number | null, NodeJS.Signals | null]>;
+  /** The exit code and signal, as soon as the process exits (a child it leaves may hold the output open). */
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+async function startDetached(argv: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Started> {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (output += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (output += s));
+  // "close", not "exit": npx exits as soon as the server does, possibly before its last line is read.
+  const closed = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(" ")}: no listening line in 60 s:\n${output}`)), 60_000);
+    child.stdout.on("data", () => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
+      if (m === null) return;
+      clearTimeout(timer);
+      resolve(Number(m[1]));
+    });
+    child.on("exit", (code) => reject(new Error(`${argv.join(" ")}: exited with ${code} before listening:\n${output}`)));
+  });
+  return { child, port, output: () => output, closed, exited };
+}
+
+/** Signals the process group of `started` and waits for it to close; SIGKILL after 15 s. */
+async function stopGroup(started: Started, signal: NodeJS.Signals = "SIGTERM"): Promise<[number | null, NodeJS.Signals | null]> {
+  process.kill(-started.child.pid!, signal);
+  const timer = setTimeout(() => process.kill(-started.child.pid!, "SIGKILL"), 15_000);
+  const result = await started.closed;
+  clearTimeout(timer);
+  return result;
+}
+
+/**
+ * Starts `server` with `--port 0`, checks that `runtime` runs it, has `client` echo a message through it,
+ * and stops the server with SIGTERM to its process group, as Ctrl-C does.
+ */
+async function serveAndEcho(server: string[], client: string[], cwd: string, runtime: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  const started = await startDetached([...server, "--port", "0"], cwd, env);
+  try {
+    expect(started.output()).toContain(`(${runtime} `);
+    const r = run(client[0]!, [...client.slice(1), "--connect", `tcp:host=127.0.0.1:port=${started.port}`, "--message", "hello"], cwd, env);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "hello", stderr: "" });
+  } finally {
+    await stopGroup(started);
+  }
+  expect(started.output()).toContain("Stopped on SIGTERM: served 1 connection, echoed 5 bytes");
+}
+
 let work: string;
 let project: string;
 let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
@@ -81,16 +151,17 @@ afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-test("the tarball holds built JavaScript, declarations and maps for every module, and no tests or bench", () => {
+test("the tarball holds built JavaScript, declarations and maps for every module, and no tests or bench code", () => {
   const files = packed.files.map((f) => f.path);
   console.log(
     `${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`,
   );
   for (const file of files) {
-    expect(file).toMatch(/^(dist|src|adapters|runner|bin|docs)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md|deploy\/haproxy\.cfg)$/);
+    // bench/report: the measurements docs/ links to.
+    expect(file).toMatch(/^(dist|src|adapters|runner|bin|docs|examples|bench\/report)\/|^(mod\.ts|package\.json|README\.md|LICENSE|CHANGELOG\.md|deploy\/haproxy\.cfg|deploy\/twine-echo\.service)$/);
   }
   expect(files).toEqual(
-    expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "deploy/haproxy.cfg", "dist/mod.js", "dist/mod.d.ts"]),
+    expect.arrayContaining(["LICENSE", "README.md", "CHANGELOG.md", "deploy/haproxy.cfg", "deploy/twine-echo.service", "dist/mod.js", "dist/mod.d.ts"]),
   );
   const sources = files.filter((f) => /^(src|adapters|runner)\/.*\.ts$|^mod\.ts$/.test(f));
   expect(sources.length).toBeGreaterThan(5);
@@ -239,6 +310,80 @@ describe.each([
   });
 });
 
+describe("the README's commands on each runtime, from the installed package", () => {
+  // The pinned runtimes first, so that `#!/usr/bin/env node` finds Node 26 and bunx is the pinned Bun's.
+  const env = () => ({ ...process.env, PATH: [dirname(BINARIES.node), dirname(BINARIES.bun), process.env.PATH].join(delimiter) });
+
+  test("Node: npx twine-echo serves, npx twine-echo-client echoes through it", async () => {
+    const { server, client } = readmeCommands().get("Node")!;
+    const offline = (argv: string[]) => (argv[0] === "npx" ? ["npx", "--offline", ...argv.slice(1)] : argv);
+    await serveAndEcho(offline(server), offline(client), project, "node", env());
+  });
+
+  test("Bun: bunx --bun twine-echo serves on Bun, bunx --bun twine-echo-client echoes through it", async () => {
+    const { server, client } = readmeCommands().get("Bun")!;
+    expect(server.slice(0, 2)).toEqual(["bunx", "--bun"]);
+    await serveAndEcho(server, client, project, "bun", env());
+  });
+
+  test.each(["bun run", "bunx"])("%s twine-echo without --bun runs Node, as the README says", async (bun) => {
+    const started = await startDetached([...bun.split(" "), "twine-echo", "--port", "0"], project, env());
+    await stopGroup(started);
+    expect(started.output()).toContain("(node 26.");
+  });
+});
+
+describe("signals through npx, as the README and docs/operating.md describe them (npm 11)", () => {
+  const env = () => ({ ...process.env, PATH: [dirname(BINARIES.node), process.env.PATH].join(delimiter) });
+
+  test("SIGTERM to the whole group: the server drains and exits 0, npx ends by the signal", async () => {
+    const started = await startDetached(["npx", "--offline", "twine-echo", "--port", "0"], project, env());
+    expect(await stopGroup(started)).toEqual([null, "SIGTERM"]);
+    expect(started.output()).toContain("Stopped on SIGTERM: served 0 connections, echoed 0 bytes");
+  });
+
+  test("SIGTERM to npx alone ends npx and leaves the server running without it", async () => {
+    const started = await startDetached(["npx", "--offline", "twine-echo", "--port", "0"], project, env());
+    try {
+      started.child.kill("SIGTERM");
+      expect(await started.exited).toEqual([null, "SIGTERM"]);
+      const socket = await connect(started.port);
+      const reply = collect(socket);
+      socket.end("still here");
+      expect((await reply).received.toString()).toBe("still here");
+    } finally {
+      // The orphan is still in the group npx led.
+      process.kill(-started.child.pid!, "SIGKILL");
+    }
+  });
+});
+
+describe("deploy/twine-echo.service's command, on the installed package", () => {
+  test("serves, and on SIGTERM to that process alone (KillMode=mixed) drains and exits 0 well within TimeoutStopSec", async () => {
+    const unit = readFileSync(join(ROOT, "deploy/twine-echo.service"), "utf8");
+    const key = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(unit)![1]!;
+    const dir = key("WorkingDirectory");
+    let [program, ...args] = key("ExecStart").replaceAll(dir, project).replace("--port 8000", "--port 0").split(" ");
+    // The unit names Debian's /usr/bin/node; elsewhere, the machine's own Node.
+    if (!existsSync(program!)) program = systemNode();
+    expect(args).toContain("0");
+    const started = await startDetached([program!, ...args], project);
+    const begun = Date.now();
+    try {
+      const socket = await connect(started.port);
+      const reply = collect(socket);
+      socket.end("under systemd");
+      expect((await reply).received.toString()).toBe("under systemd");
+      started.child.kill("SIGTERM");
+      expect(await started.closed).toEqual([0, null]);
+    } finally {
+      if (started.child.exitCode === null) process.kill(-started.child.pid!, "SIGKILL");
+    }
+    expect(Date.now() - begun).toBeLessThan(Number(key("TimeoutStopSec")) * 1000);
+    expect(started.output()).toContain("Stopped on SIGTERM: served 1 connection, echoed 13 bytes");
+  });
+});
+
 // Node before 22.12 ignores reusePort: there the CLI's workers share the port through node:cluster, and listen refuses it.
 describe("on the system Node, when older than 22.12", () => {
   const version = run(systemNode(), ["--version"], ROOT).stdout.trim().slice(1);
@@ -274,10 +419,20 @@ describe("on the system Node, when older than 22.12", () => {
 describe("the JSR package", () => {
   let dryRun: SpawnSyncReturns<string>;
   let published: string[];
+  const consumer = () => join(work, "jsr-consumer");
+  const spec = `jsr:${DENO_MANIFEST.name}@^${DENO_MANIFEST.version}`;
 
   beforeAll(() => {
     dryRun = run(BINARIES.deno, ["publish", "--dry-run", "--allow-dirty"], ROOT, { ...process.env, NO_COLOR: "1" });
     published = [...`${dryRun.stdout}\n${dryRun.stderr}`.matchAll(/file:\/\/(\S+) \(/g)].map((m) => m[1]!);
+    // Only the files JSR would receive, linked in place of the registry, which this machine cannot reach.
+    const pkg = join(work, "jsr-package");
+    for (const file of published) cpSync(file, join(pkg, file.slice(ROOT.length)));
+    mkdirSync(consumer());
+    writeFileSync(
+      join(consumer(), "deno.json"),
+      JSON.stringify({ imports: { [DENO_MANIFEST.name]: spec }, links: [pkg] }),
+    );
   }, 120_000);
 
   test("deno publish --dry-run is clean: license, no slow types, only what a user needs", () => {
@@ -288,30 +443,85 @@ describe("the JSR package", () => {
     expect(published.map((f) => f.slice(ROOT.length))).toEqual(
       expect.arrayContaining(["LICENSE", "deno.json", "mod.ts"]),
     );
-    expect(published.some((f) => /^(test|bench|dist|tools)\//.test(f.slice(ROOT.length)))).toBe(false);
+    expect(published.some((f) => /^(test|bench\/(?!report\/)|dist|tools)\//.test(f.slice(ROOT.length)))).toBe(false);
   });
 
   test("Deno imports it through its deno.json exports and echoes 1 MiB", () => {
     expect(published.length, "files listed by the dry run").toBeGreaterThan(0);
-    // Only the files JSR would receive, linked in place of the registry, which this machine cannot reach.
-    const pkg = join(work, "jsr-package");
-    for (const file of published) cpSync(file, join(pkg, file.slice(ROOT.length)));
-    const consumer = join(work, "jsr-consumer");
-    mkdirSync(consumer);
-    const spec = `jsr:${DENO_MANIFEST.name}@^${DENO_MANIFEST.version}`;
-    writeFileSync(
-      join(consumer, "deno.json"),
-      JSON.stringify({ imports: { [DENO_MANIFEST.name]: spec }, links: [pkg] }),
-    );
     // As after `deno add jsr:<name>`; the fixture names the package "@twine/net", whatever deno.json calls it.
     const main = readFileSync(join(FIXTURES, "jsr_consumer.ts"), "utf8").replaceAll(
       '"@twine/net',
       `"${DENO_MANIFEST.name}`,
     );
-    writeFileSync(join(consumer, "main.ts"), main);
-    const out = ok(run(BINARIES.deno, ["run", "--check", "--allow-net", "--no-prompt", "main.ts"], consumer));
+    writeFileSync(join(consumer(), "main.ts"), main);
+    const out = ok(run(BINARIES.deno, ["run", "--check", "--allow-net", "--no-prompt", "main.ts"], consumer()));
     expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ adapter: "deno deno", identical: true });
     // The command, as `deno run --allow-net jsr:@twine/net/echo` in the README.
-    expect(ok(run(BINARIES.deno, ["run", "--no-prompt", `${spec}/echo`, "--help"], consumer))).toContain("Usage: echo");
+    expect(ok(run(BINARIES.deno, ["run", "--no-prompt", `${spec}/echo`, "--help"], consumer()))).toContain("Usage: echo");
+  });
+
+  test("the README's Deno commands run the echo server and client from the package", async () => {
+    const { server, client } = readmeCommands().get("Deno")!;
+    // The README's jsr:@twine/net, pinned to this version, which the links above stand in for.
+    const pin = (argv: string[]) =>
+      argv.map((a) => (a === "deno" ? BINARIES.deno : a.replace(`jsr:${DENO_MANIFEST.name}/`, `${spec}/`))).toSpliced(2, 0, "--no-prompt");
+    await serveAndEcho(pin(server), pin(client), consumer(), "deno");
+  });
+});
+
+// The README says what a project made by `npm init -y` ("type": "commonjs") needs: ES module files, or "type": "module".
+describe("a CommonJS project, as npm init -y makes it", () => {
+  let cjs: string;
+  // The README's Upper protocol (examples/upper.ts), importing the installed package.
+  const upper = () => readFileSync(join(ROOT, "examples/upper.ts"), "utf8").replace('"../mod.ts"', `"${MANIFEST.name}"`);
+
+  beforeAll(() => {
+    cjs = join(work, "commonjs");
+    mkdirSync(cjs);
+    ok(run("npm", ["init", "-y"], cjs));
+    expect(JSON.parse(readFileSync(join(cjs, "package.json"), "utf8")).type).toBe("commonjs");
+    ok(run("npm", ["install", "--offline", "--no-audit", "--no-fund", join(work, packed.filename)], cjs));
+    writeFileSync(join(cjs, "upper.ts"), upper());
+    writeFileSync(join(cjs, "upper.mts"), upper());
+  }, 120_000);
+
+  /** Runs the Upper server from `file` on Node 26 and checks that it answers. */
+  async function answers(file: string): Promise<void> {
+    const child = spawn(BINARIES.node, [file, "0"], { cwd: cjs, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const socket = await connect(Number(/listening on (\d+)/.exec(line.toString())?.[1]));
+      const reply = collect(socket);
+      socket.end("shout\n");
+      expect((await reply).received.toString()).toBe("hello 127.0.0.1\nSHOUT\n");
+    } finally {
+      child.kill();
+    }
+  }
+
+  test("the README's protocol as a .ts file stops at its first import, with Node's line saying to set \"type\": \"module\"", () => {
+    const r = run(BINARIES.node, ["upper.ts", "0"], cjs);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Make sure to set "type": "module" in the nearest package.json file or use the .mjs extension');
+    expect(r.stderr).toContain("SyntaxError: Cannot use import statement outside a module");
+  });
+
+  test("the same file named .mts runs and answers", async () => {
+    await answers("upper.mts");
+  });
+
+  test.each([
+    ["Node 26", [BINARIES.node]],
+    ["the system Node", [systemNode()]],
+    ["Bun", [BINARIES.bun, "run"]],
+  ])("require() of the package works from CommonJS on %s", (_name, command) => {
+    writeFileSync(join(cjs, "required.cjs"), `const twine = require("${MANIFEST.name}"); console.log(typeof twine.listen, typeof twine.Protocol);`);
+    expect(ok(run(command[0]!, [...command.slice(1), "required.cjs"], cjs)).trim()).toBe("function function");
+  });
+
+  // Last: it changes the project for good.
+  test("after npm pkg set type=module the .ts file runs and answers", async () => {
+    ok(run("npm", ["pkg", "set", "type=module"], cjs));
+    await answers("upper.ts");
   });
 });
