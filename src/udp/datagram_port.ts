@@ -66,6 +66,12 @@ export interface ListeningDatagramPort {
   readonly address: DatagramAddress;
   /** Datagrams dropped on sending: too big, refused by the socket, or failed. */
   readonly sendDrops: number;
+  /**
+   * What the socket has counted so far: datagrams and bytes received and sent, and sends dropped.
+   *
+   * @returns A frozen snapshot, a new object each call.
+   */
+  metrics(): DatagramPortMetrics;
   /** Closes the socket; `stopProtocol()` runs. */
   close(): Promise<void>;
 }
