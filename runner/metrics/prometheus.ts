@@ -12,7 +12,6 @@ import type { EndpointMetrics } from "./endpoint_metrics.ts";
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 type Labels = readonly (readonly [name: string, value: string])[];
-type Sample = readonly [labels: Labels, value: number];
 
 /** One metric of the exposition: its name, type, help text and where its samples come from. */
 export interface MetricFamily {
@@ -174,6 +173,37 @@ function formatLabels(labels: Labels): string {
   return `{${labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(",")}}`;
 }
 
+/** One value of a metric: which endpoint, the value of the metric's own label if it has one, and the number. */
+export interface MetricPoint {
+  /** The endpoint the value is for. */
+  readonly endpoint: string;
+  /** The value of the family's label (`kind`, `result`, `reason`), if it has one. */
+  readonly label?: string;
+  /** The number. */
+  readonly value: number;
+}
+
+/**
+ * Every metric that some endpoint has a value for, with its values, in the order of
+ * {@link METRIC_FAMILIES}: what {@link renderPrometheus} writes and the OpenTelemetry module reports.
+ *
+ * @param samples One snapshot per endpoint.
+ * @returns The metrics with at least one value, each with its values in the order of `samples`.
+ */
+export function collectPoints(samples: readonly EndpointMetrics[]): { family: MetricFamily; points: MetricPoint[] }[] {
+  const out: { family: MetricFamily; points: MetricPoint[] }[] = [];
+  SOURCES.forEach((source, i) => {
+    const points: MetricPoint[] = [];
+    for (const m of samples) {
+      for (const [label, value] of source.samples(m)) {
+        if (value !== undefined) points.push(label === undefined ? { endpoint: m.endpoint, value } : { endpoint: m.endpoint, label, value });
+      }
+    }
+    if (points.length > 0) out.push({ family: METRIC_FAMILIES[i]!, points });
+  });
+  return out;
+}
+
 /**
  * Writes snapshots in the Prometheus text exposition format, as `GET /metrics` serves it.
  * A metric appears only if some endpoint has a value for it (the UDP ones only with a UDP
@@ -194,19 +224,12 @@ function formatLabels(labels: Labels): string {
  */
 export function renderPrometheus(samples: readonly EndpointMetrics[]): string {
   let out = "";
-  for (const family of SOURCES) {
-    const lines: Sample[] = [];
-    for (const m of samples) {
-      for (const [labelValue, n] of family.samples(m)) {
-        if (n === undefined) continue;
-        const labels: [string, string][] = [["endpoint", m.endpoint]];
-        if (family.label !== undefined && labelValue !== undefined) labels.push([family.label.name, labelValue]);
-        lines.push([labels, n]);
-      }
-    }
-    if (lines.length === 0) continue;
+  for (const { family, points } of collectPoints(samples)) {
     out += `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
-    for (const [labels, n] of lines) out += `${family.name}${formatLabels(labels)} ${formatValue(n)}\n`;
+    for (const { endpoint, label, value } of points) {
+      const labels: Labels = label === undefined ? [["endpoint", endpoint]] : [["endpoint", endpoint], [family.label!.name, label]];
+      out += `${family.name}${formatLabels(labels)} ${formatValue(value)}\n`;
+    }
   }
   return out;
 }
