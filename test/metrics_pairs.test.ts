@@ -252,6 +252,12 @@ describe.each(PAIRS)("metrics of peers gone before accept on $name", (pair) => {
       } finally {
         process.kill(server.pid, "SIGCONT");
       }
+      // The control port may answer before the stopped server has drained the echo port's queue: wait for the count.
+      const taken = async () => {
+        const p = (await snapshot(server)).endpoints[0]!.port!;
+        return p.connectionsAccepted + p.acceptFailuresPeerGone;
+      };
+      await expect.poll(taken, { timeout: 10_000 }).toBe(RESETS);
       const m = await settled(server);
       expect(m.connectionsAccepted + m.acceptFailuresPeerGone).toBe(RESETS);
       // Deno reads the peer's address after accept(2), which fails for every one of them (os error 107).
