@@ -18,7 +18,7 @@ exits 0 only if it is identical to what was sent (1 otherwise, saying where it d
 
 Options:
   --connect ENDPOINT  where to connect: tcp:host=H:port=P[:timeout=S], unix:path=P,
-                      tls:host=H:port=P[:trustRoots=CA.pem][:servername=N][:alpn=h2;http/1.1]
+                      tls:host=H:port=P[:trustRoots=CA.pem|DIR][:servername=N][:alpn=h2;http/1.1]
   --message TEXT      what to send (default: read stdin to its end)
   --adapter KIND      native (the runtime's own API) or node (node:net) (default native)
   --show-tls          print the agreed ALPN protocol and the server's certificate to stderr

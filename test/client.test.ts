@@ -190,6 +190,27 @@ describe("reconnecting client factory", () => {
     await expect(connector.first).rejects.toMatchObject({ code: "ECANCELED" });
   });
 
+  test("a jittered wait drawn below zero retries at once but keeps the back-off growing, not stuck at 0", async () => {
+    const { factory, connector, delays } = reconnecting([refused, refused, refused, refused, refused]);
+    factory.factor = 2;
+    factory.jitter = 0.5;
+    // Box-Muller: u = 1e-6 and v = 0.5 draw 5.26 deviations below the mean, then u = 0.5 and
+    // v = 0.25 draw (almost exactly) the mean each time.
+    const draws = [1 - 1e-6, 0.5, ...Array.from({ length: 8 }, () => [0.5, 0.25]).flat()];
+    let next = 0;
+    factory.random = () => draws[next++]!;
+    connector.connect();
+    for (let i = 0; i < 4; i++) await vi.advanceTimersToNextTimerAsync();
+    expect(delays.map((ms) => Math.round(ms))).toEqual([0, 4000, 8000, 16000, 32000]);
+  });
+
+  test("retry() before any connection attempt is an error, as Twisted's 'no connector to retry'", () => {
+    const factory = new ReconnectingClientFactory();
+    expect(() => factory.retry()).toThrow(new Error("Cannot retry: the factory has no connector yet (connect it first)"));
+    factory.stopTrying();
+    expect(() => factory.retry()).not.toThrow();
+  });
+
   test("jitter spreads the delay normally around its value, as Twisted's", () => {
     vi.useFakeTimers();
     const factory = new ReconnectingClientFactory();

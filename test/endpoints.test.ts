@@ -26,6 +26,7 @@ describe("server endpoint strings", () => {
     ["udp:7", { type: "udp", port: 7, host: "127.0.0.1" }],
     ["udp:0:interface=0.0.0.0", { type: "udp", port: 0, host: "0.0.0.0" }],
     ["udp:port=7:interface=\\:\\:1", { type: "udp", port: 7, host: "::1" }],
+    ["udp:7:0.0.0.0", { type: "udp", port: 7, host: "0.0.0.0" }],
     [
       "ssl:8443:privateKey=k.pem:extraCertChain=chain.pem:alpn=h2;http/1.1",
       {
@@ -44,7 +45,7 @@ describe("server endpoint strings", () => {
     ["udp:70000", "Cannot parse server endpoint 'udp:70000': bad port '70000' (expected an integer from 0 to 65535)"],
     ["udp:7:interface=", "Cannot parse server endpoint 'udp:7:interface=': missing value for interface"],
     ["udp:7:backlog=5", "Cannot parse server endpoint 'udp:7:backlog=5': unknown parameter 'backlog' for udp (expected port, interface)"],
-    ["udp:7:8", "Cannot parse server endpoint 'udp:7:8': unexpected argument '8'"],
+    ["udp:7:127.0.0.1:8", "Cannot parse server endpoint 'udp:7:127.0.0.1:8': unexpected argument '8' (udp takes at most 2 by position: port, interface)"],
     ["haproxy:udp:7", "Cannot parse server endpoint 'haproxy:udp:7': haproxy: does not apply to udp (PROXY headers come before a stream)"],
     ["tcp", "Cannot parse server endpoint 'tcp': missing port"],
     ["tcp:", "Cannot parse server endpoint 'tcp:': missing value for port"],
@@ -52,8 +53,27 @@ describe("server endpoint strings", () => {
     ["tcp:abc", "Cannot parse server endpoint 'tcp:abc': bad port 'abc' (expected an integer from 0 to 65535)"],
     ["tcp:80:bogus=1", "Cannot parse server endpoint 'tcp:80:bogus=1': unknown parameter 'bogus' for tcp (expected port, interface, backlog)"],
     ["tcp:80:interface=", "Cannot parse server endpoint 'tcp:80:interface=': missing value for interface"],
-    ["tcp:80:90", "Cannot parse server endpoint 'tcp:80:90': unexpected argument '90'"],
-    ["tcp:80:port=90", "Cannot parse server endpoint 'tcp:80:port=90': parameter 'port' given twice"],
+    [
+      "tcp:80:127.0.0.1:10:20",
+      "Cannot parse server endpoint 'tcp:80:127.0.0.1:10:20': unexpected argument '20' (tcp takes at most 3 by position: port, interface, backlog)",
+    ],
+    ["tcp:80:port=90", "Cannot parse server endpoint 'tcp:80:port=90': port given twice, '80' by position and port=90 by name"],
+    [
+      "tcp:80:127.0.0.1:interface=0.0.0.0",
+      "Cannot parse server endpoint 'tcp:80:127.0.0.1:interface=0.0.0.0': interface given twice, '127.0.0.1' by position and interface=0.0.0.0 by name",
+    ],
+    ["tcp:port=80:90", "Cannot parse server endpoint 'tcp:port=80:90': port given twice, '90' by position and port=80 by name"],
+    ["tcp:port=80:port=90", "Cannot parse server endpoint 'tcp:port=80:port=90': parameter 'port' given twice"],
+    ["tcp:80:127.0.0.1:x", "Cannot parse server endpoint 'tcp:80:127.0.0.1:x': bad backlog 'x' (expected a whole number)"],
+    [
+      "ssl:8443:key.pem:cert.pem:SSLv23_METHOD",
+      "Cannot parse server endpoint 'ssl:8443:key.pem:cert.pem:SSLv23_METHOD': argument 'SSLv23_METHOD' would be sslmethod, which twine does not support (ssl takes port, privateKey, certKey by position; name the rest)",
+    ],
+    [
+      "unix:/tmp/s:660:10:1:x",
+      "Cannot parse server endpoint 'unix:/tmp/s:660:10:1:x': unexpected argument 'x' (unix takes at most 4 by position: address, mode, backlog, lockfile)",
+    ],
+    ["unix:/tmp/s:999", "Cannot parse server endpoint 'unix:/tmp/s:999': bad mode '999' (expected octal permission bits such as 660)"],
     ["tcp:80:backlog=x", "Cannot parse server endpoint 'tcp:80:backlog=x': bad backlog 'x' (expected a whole number)"],
     ["tcp6:80:interface=127.0.0.1", "Cannot parse server endpoint 'tcp6:80:interface=127.0.0.1': bad interface '127.0.0.1' for tcp6 (expected an IPv6 address)"],
     ["unix:/tmp/s:mode=999", "Cannot parse server endpoint 'unix:/tmp/s:mode=999': bad mode '999' (expected octal permission bits such as 660)"],
@@ -65,6 +85,55 @@ describe("server endpoint strings", () => {
     } catch (error) {
       expect((error as Error).message).not.toContain("\n");
     }
+  });
+});
+
+describe("positional arguments, bound in Twisted's order", () => {
+  test.each([
+    // _parseTCP(factory, port, interface="", backlog=50)
+    ["tcp:80:127.0.0.1", { type: "tcp", port: 80, host: "127.0.0.1" }],
+    ["tcp:80:127.0.0.1:10", { type: "tcp", port: 80, host: "127.0.0.1", backlog: 10 }],
+    ["tcp:80:0.0.0.0:backlog=10", { type: "tcp", port: 80, host: "0.0.0.0", backlog: 10 }],
+    ["tcp:interface=0.0.0.0:80", { type: "tcp", port: 80, host: "0.0.0.0" }],
+    // The tcp6 parser's _parseServer(reactor, port, backlog=50, interface="::")
+    ["tcp6:80:10:\\:\\:1", { type: "tcp6", port: 80, host: "::1", backlog: 10 }],
+    // _parseSSL(factory, port, privateKey="server.pem", certKey=None, sslmethod=None, interface="", backlog=50, ...)
+    ["ssl:8443:key.pem", { type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "key.pem", certKey: "key.pem" }],
+    ["ssl:8443:key.pem:cert.pem", { type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "key.pem", certKey: "cert.pem" }],
+    [
+      "ssl:8443:key.pem:cert.pem:interface=0.0.0.0:backlog=5",
+      { type: "ssl", port: 8443, host: "0.0.0.0", privateKey: "key.pem", certKey: "cert.pem", backlog: 5 },
+    ],
+    // _parseUNIX(factory, address, mode="666", backlog=50, lockfile=True)
+    ["unix:/tmp/x.sock:660", { type: "unix", path: "/tmp/x.sock", mode: 0o660 }],
+    ["unix:/tmp/x.sock:660:7:0", { type: "unix", path: "/tmp/x.sock", mode: 0o660, backlog: 7 }],
+    ["haproxy:tcp:80:127.0.0.1", { type: "tcp", port: 80, host: "127.0.0.1", proxyProtocol: true }],
+  ])("server %s", (text, expected) => {
+    expect(parseServerEndpoint(text)).toEqual(expected);
+  });
+
+  test.each([
+    // _parseClientTCP: host then port; with host= named, a lone positional argument is the port.
+    ["tcp:host=example.com:80", { type: "tcp", host: "example.com", port: 80, timeout: 30_000 }],
+    ["tcp:example.com:port=80", { type: "tcp", host: "example.com", port: 80, timeout: 30_000 }],
+    ["tcp:port=80:example.com", { type: "tcp", host: "example.com", port: 80, timeout: 30_000 }],
+    ["tcp:example.com:80", { type: "tcp", host: "example.com", port: 80, timeout: 30_000 }],
+    [
+      "tls:host=example.com:443",
+      { type: "tls", host: "example.com", port: 443, timeout: 30_000, servername: "example.com" },
+    ],
+  ])("client %s", (text, expected) => {
+    expect(parseClientEndpoint(text)).toEqual(expected);
+  });
+
+  test.each([
+    ["tcp:a:80:host=b", "Cannot parse client endpoint 'tcp:a:80:host=b': host given twice, 'a' by position and host=b by name"],
+    ["tcp:host=a:port=80:81", "Cannot parse client endpoint 'tcp:host=a:port=80:81': port given twice, '81' by position and port=80 by name"],
+    ["tcp:a:80:81", "Cannot parse client endpoint 'tcp:a:80:81': unexpected argument '81' (tcp takes at most 2 by position: host, port)"],
+    ["tcp:host=a:80:81", "Cannot parse client endpoint 'tcp:host=a:80:81': host given twice, '80' by position and host=a by name"],
+    ["unix:/a:/b", "Cannot parse client endpoint 'unix:/a:/b': unexpected argument '/b' (unix takes at most 1 by position: path)"],
+  ])("client %s is refused with one line saying what was given twice or too many", (text, message) => {
+    expect(() => parseClientEndpoint(text)).toThrow(message);
   });
 });
 

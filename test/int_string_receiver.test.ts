@@ -108,3 +108,20 @@ test("pauseProducing holds messages until resumeProducing", () => {
   p.resumeProducing();
   expect(p.strings).toEqual(["a", "b", "c"]);
 });
+
+// Twisted's IntNStringReceiver goes on delivering here (a, QUIT, b): twine differs on purpose (docs/framing.md).
+test.each(KINDS)("%s delivers no message after one that closed the connection, in every chunking", (_name, base, n) => {
+  const stream = Uint8Array.from([...frame(n, "a"), ...frame(n, "QUIT"), ...frame(n, "b")]);
+  for (const size of chunkSizes(stream.length)) {
+    const p = recorder(base);
+    const t = new MemoryTransport();
+    t.connect(p);
+    const received = p.stringReceived.bind(p);
+    p.stringReceived = (data) => {
+      received(data);
+      if (new TextDecoder().decode(data) === "QUIT") t.loseConnection();
+    };
+    feed(t, stream, size);
+    expect(p.strings).toEqual(["a", "QUIT"]);
+  }
+});

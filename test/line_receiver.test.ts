@@ -33,6 +33,29 @@ function connect<P extends LineReceiver | TextLineReceiver | LineOnlyReceiver>(p
   return t;
 }
 
+// Overrides that keep the connection open past an over-long line, to see what comes after it.
+class KeepOpen extends LineReceiver {
+  override maxLength = 5;
+  events: string[] = [];
+  override lineReceived(line: Uint8Array): void {
+    this.events.push(`line ${text(line)}`);
+  }
+  override lineLengthExceeded(line: Uint8Array): void {
+    this.events.push(`exceeded ${text(line)}`);
+  }
+}
+
+class KeepOpenOnly extends LineOnlyReceiver {
+  override maxLength = 5;
+  events: string[] = [];
+  override lineReceived(line: Uint8Array): void {
+    this.events.push(`line ${text(line)}`);
+  }
+  override lineLengthExceeded(line: Uint8Array): void {
+    this.events.push(`exceeded ${text(line)}`);
+  }
+}
+
 describe("LineReceiver", () => {
   test("splits lines on \\r\\n in every chunking down to one byte", () => {
     const stream = "hello\r\n\r\nworld\r\nrest";
@@ -271,6 +294,35 @@ describe("LineOnlyReceiver", () => {
         expect(p.losses[0]).toBeInstanceOf(FramingError);
         expect(p.losses[0]!.message).toContain("Line too long: more than 10 bytes");
       }
+    }
+  });
+
+  // Twisted's own LineOnlyReceiver reports the held bytes again and drops "ab" here; twine follows
+  // its LineReceiver (and Twisted's), whose buffer starts afresh after an over-long line.
+  test("a lineLengthExceeded that keeps the connection open does not make later delimiters be skipped, as LineReceiver", () => {
+    const reads = ["1234567", "\r\nab\r\n", "x\r\n"];
+    for (const make of [() => new KeepOpen(), () => new KeepOpenOnly()]) {
+      for (const size of chunkSizes(7)) {
+        const p = make();
+        const t = connect(p);
+        for (const read of reads) feed(t, read, size);
+        expect(p.events).toEqual(["exceeded 1234567", "line ", "line ab", "line x"]);
+        expect(t.disconnecting).toBe(false);
+      }
+    }
+  });
+
+  test("lines read with an over-long line that left the connection open are dropped at once, not delivered with the next read", () => {
+    const cases = [
+      { p: new KeepOpen(), exceeded: "1234567890\r\nab\r\ncd\r\n" },
+      { p: new KeepOpenOnly(), exceeded: "1234567890" },
+    ];
+    for (const { p, exceeded } of cases) {
+      const t = connect(p);
+      t.receive("1234567890\r\nab\r\ncd\r\n");
+      expect(p.events).toEqual([`exceeded ${exceeded}`]);
+      t.receive("ef\r\n");
+      expect(p.events).toEqual([`exceeded ${exceeded}`, "line ef"]);
     }
   });
 

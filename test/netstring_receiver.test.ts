@@ -69,3 +69,21 @@ test("maxLength can be lowered, and a netstring of exactly maxLength is accepted
   expect(run("3:abc,", 1, 3).p.strings).toEqual(["abc"]);
   expect(run("4:abcd,", 1, 3).p.losses[0]!.message).toBe("Netstring length 4 exceeds the maximum of 3");
 });
+
+// Twisted's NetstringReceiver goes on delivering here (a, QUIT, b): twine differs on purpose (docs/framing.md).
+test("no netstring is delivered after one that closed the connection, in every chunking", () => {
+  class Quit extends Strings {
+    override stringReceived(data: Uint8Array): void {
+      super.stringReceived(data);
+      if (text(data) === "QUIT") this.transport.loseConnection();
+    }
+  }
+  const stream = "1:a,4:QUIT,1:b,";
+  for (const size of chunkSizes(stream.length)) {
+    const p = new Quit();
+    const t = new MemoryTransport();
+    t.connect(p);
+    feed(t, stream, size);
+    expect(p.strings).toEqual(["a", "QUIT"]);
+  }
+});

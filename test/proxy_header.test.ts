@@ -49,6 +49,11 @@ const VALID: [string, Uint8Array, string | undefined, string | undefined][] = [
   ["v2 PROXY TCP over IPv6", v2(1, 0x21, V6_BODY), "2001:db8::1:65535", "::1:8080"],
   ["v2 LOCAL with no address", v2(0, 0x00, []), undefined, undefined],
   ["v2 LOCAL with an address block to skip", v2(0, 0x11, V4_BODY), undefined, undefined],
+  // The spec: a receiver must accept LOCAL and discard the protocol block, family byte included.
+  ["v2 LOCAL with an unknown family 0xF1", v2(0, 0xf1, V4_BODY), undefined, undefined],
+  ["v2 LOCAL with an unknown family 0x41", v2(0, 0x41, []), undefined, undefined],
+  ["v2 LOCAL with an unknown transport 0x13", v2(0, 0x13, V4_BODY), undefined, undefined],
+  ["v2 LOCAL with an IPv6 family and a block too short for it", v2(0, 0x21, V4_BODY), undefined, undefined],
   ["v2 PROXY UNSPEC", v2(1, 0x00, []), undefined, undefined],
   ["v2 PROXY over UNIX falls back to the real endpoints", v2(1, 0x31, new Array(216).fill(0)), undefined, undefined],
   ["v2 PROXY TCP over IPv4 with TLVs", v2(1, 0x11, [...V4_BODY, 0x04, 0x00, 0x01, 0x00]), "192.168.0.1:56324", "192.168.0.11:443"],
@@ -180,7 +185,7 @@ const validHeader: fc.Arbitrary<{ bytes: Uint8Array; source?: string; destinatio
     if (r.status !== "done") throw new Error("v2 IPv6 header did not parse");
     return { bytes, source: hostPort(r.header.source), destination: hostPort(r.header.destination) };
   }),
-  fc.uint8Array({ maxLength: 30 }).map((block) => ({ bytes: v2(0, 0x00, [...block]) })),
+  fc.tuple(fc.nat(255), fc.uint8Array({ maxLength: 30 })).map(([family, block]) => ({ bytes: v2(0, family, [...block]) })),
   fc.constant({ bytes: enc("PROXY UNKNOWN\r\n") }),
 );
 

@@ -77,6 +77,20 @@ test("a LOCAL header (a health check) keeps the real connection's addresses", ()
   expect(built[0]!.protocol.host).toEqual(t.getHost());
 });
 
+test("a LOCAL header with a family byte twine does not know still keeps the real addresses, in every split", () => {
+  const header = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x20, 0xf1, 0, 4, 1, 2, 3, 4];
+  const stream = Uint8Array.from([...header, ...enc("ping")]);
+  for (let size = 1; size <= stream.length; size++) {
+    const { t, built, lines } = setup();
+    for (let i = 0; i < stream.length; i += size) t.receive(stream.slice(i, i + size));
+    expect(lines).toEqual([]);
+    expect(built).toHaveLength(1);
+    expect(built[0]!.protocol.peer).toEqual(t.getPeer());
+    expect(built[0]!.protocol.host).toEqual(t.getHost());
+    expect(built[0]!.protocol.data).toBe("ping");
+  }
+});
+
 test("a malformed header aborts the connection, logs one line and never builds the protocol", () => {
   const { t, lines, built } = setup();
   t.receive("GET / HTTP/1.0\r\n\r\n");

@@ -3,7 +3,7 @@
 import { once } from "node:events";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect } from "./helpers/client.ts";
 import { run, waitForOutput } from "./helpers/run.ts";
@@ -68,6 +68,17 @@ describe("startTLS with twine's client", () => {
     const server = servers.get((canServe(pair) ? pair : PAIRS[0]!).name)!;
     const payload = randomBytes(MiB);
     const r = await run(client(pair, server.port, "--ca", certs.ca, "--half-close"), payload);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: PLAIN(pair) });
+    expect(r.stdout.equals(payload)).toBe(true);
+  });
+
+  test.each(PAIRS)("$name client trusts a directory of PEM files given as trustRoots, as Twisted's", async (pair) => {
+    const roots = `${certs.dir}/roots`;
+    mkdirSync(roots, { recursive: true });
+    copyFileSync(certs.ca, `${roots}/twine-test-ca.pem`);
+    const server = servers.get((canServe(pair) ? pair : PAIRS[0]!).name)!;
+    const payload = randomBytes(1000);
+    const r = await run(client(pair, server.port, "--ca", roots), payload);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: PLAIN(pair) });
     expect(r.stdout.equals(payload)).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { collect, connect, echo } from "./helpers/client.ts";
@@ -30,6 +30,18 @@ const client = (pair: (typeof PAIRS)[number], ...args: string[]) => [
 ];
 
 afterAll(() => rmSync(certs.dir, { recursive: true, force: true }));
+
+// trustRoots as Twisted reads it: a directory whose *.pem files are the CAs. Beside the CA, files
+// that hold no certificate (a key, text, a file of another extension) must be passed over.
+const roots = `${certs.dir}/roots`;
+const noRoots = `${certs.dir}/no-roots`;
+for (const dir of [roots, noRoots]) {
+  mkdirSync(dir);
+  copyFileSync(certs.key, `${dir}/key.pem`);
+  writeFileSync(`${dir}/README.txt`, "not a certificate\n");
+}
+copyFileSync(certs.ca, `${roots}/twine-test-ca.PEM`);
+copyFileSync(certs.ca, `${noRoots}/twine-test-ca.crt`);
 
 describe.each(PAIRS)("$name over TLS", (pair) => {
   echoSuite(
@@ -178,3 +190,21 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
   });
 });
 
+
+describe.each(PAIRS)("$name client trustRoots", (pair) => {
+  test("a directory of PEM files is trusted as Twisted's trustRoots, other files passed over", async () => {
+    const node = PAIRS.find((p) => p.runtime === "node")!;
+    await withServer(startServer(withFileAccess(node), "bin/echo.ts", ["--listen", ssl()]), async (server) => {
+      const r = await run(client(pair, "--connect", `tls:host=localhost:port=${tlsPort(server)}:trustRoots=${roots}`, "--message", "hello"));
+      expect({ code: r.code, stderr: r.stderr, stdout: r.stdout.toString() }).toEqual({ code: 0, stderr: "", stdout: "hello" });
+    });
+  });
+
+  test("a directory with no certificate in its *.pem files is one line naming it, exit 1", async () => {
+    const r = await run(client(pair, "--connect", `tls:host=localhost:port=9:trustRoots=${noRoots}`, "--message", "x"));
+    expect(r.stderr).toBe(
+      `echo-client: Cannot connect to tls:localhost:9: trust roots directory '${noRoots}' holds no certificate in a *.pem file\n`,
+    );
+    expect(r.code).toBe(1);
+  });
+});

@@ -7,7 +7,7 @@
  * @module
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import {
   ConnectError,
   defaultLog,
@@ -37,23 +37,58 @@ function where(endpoint: TlsServerEndpoint): string {
   return `ssl:${host}:${endpoint.port}`;
 }
 
-function read(path: string, what: string, fail: (text: string, code: string, cause?: unknown) => Error): string {
+type Fail = (text: string, code: string, cause?: unknown) => Error;
+
+function readError(error: unknown, path: string, what: string, fail: Fail): Error {
+  const code = String((error as { code?: unknown }).code ?? (error as { name?: unknown }).name);
+  const why = code === "ENOENT" || code === "NotFound"
+    ? "no such file"
+    : code === "EACCES" || code === "PermissionDenied"
+    ? "permission denied"
+    : code === "NotCapable"
+    ? "file access denied; run deno with --allow-read"
+    : String((error as Error).message).split("\n")[0];
+  return fail(`cannot read ${what} file '${path}': ${why}`, code === "NotFound" ? "ENOENT" : code, error);
+}
+
+function read(path: string, what: string, fail: Fail): string {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    const code = String((error as { code?: unknown }).code ?? (error as { name?: unknown }).name);
-    const why = code === "ENOENT" || code === "NotFound"
-      ? "no such file"
-      : code === "EACCES" || code === "PermissionDenied"
-      ? "permission denied"
-      : code === "NotCapable"
-      ? "file access denied; run deno with --allow-read"
-      : String((error as Error).message).split("\n")[0];
-    throw fail(`cannot read ${what} file '${path}': ${why}`, code === "NotFound" ? "ENOENT" : code, error);
+    throw readError(error, path, what, fail);
   }
   if (!text.includes("-----BEGIN ")) throw fail(`${what} file '${path}' is not PEM`, "EBADPEM");
   return text;
+}
+
+const CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * Reads `trustRoots`: one PEM file, or a directory of them, as Twisted's `trustRoots` (and
+ * `caCertsDir`) means one. As Twisted's `_loadCAsFromDir`, the certificates are those of the
+ * directory's `*.pem` files (any case), and a file that cannot be read or holds no certificate
+ * is passed over; a directory with none at all is an error rather than an empty trust store.
+ */
+function readTrustRoots(path: string, fail: Fail): string {
+  const what = "trust roots";
+  let names: string[];
+  try {
+    if (!statSync(path).isDirectory()) return read(path, what, fail);
+    names = readdirSync(path);
+  } catch (error) {
+    throw readError(error, path, what, fail);
+  }
+  const certificates: string[] = [];
+  for (const name of names.filter((n) => n.toLowerCase().endsWith(".pem")).sort()) {
+    try {
+      certificates.push(...(readFileSync(`${path}/${name}`, "utf8").match(CERTIFICATE) ?? []));
+    } catch {
+      // As Twisted: a file it cannot read (a subdirectory, no permission) is not a root.
+    }
+  }
+  if (certificates.length === 0) throw fail(`${what} directory '${path}' holds no certificate in a *.pem file`, "EBADPEM");
+  return `${certificates.join("\n")}\n`;
 }
 
 /**
@@ -82,17 +117,18 @@ export function readServerPem(endpoint: TlsServerEndpoint): ServerPem {
 }
 
 /**
- * Reads a TLS client endpoint's trust roots and client certificate, if it names them.
+ * Reads a TLS client endpoint's trust roots (a PEM file, or a directory of `*.pem` files) and
+ * client certificate, if it names them.
  *
  * @param endpoint The `tls:` endpoint.
  * @returns The PEM text of what it names.
- * @throws {ConnectError} `ENOENT`, `EACCES` or `EBADPEM` naming the file.
+ * @throws {ConnectError} `ENOENT`, `EACCES` or `EBADPEM` naming the file or directory.
  */
 export function readClientPem(endpoint: TlsClientEndpoint): ClientPem {
   const fail = (text: string, code: string, cause?: unknown) =>
     new ConnectError(`Cannot connect to tls:${endpoint.host}:${endpoint.port}: ${text}`, code, { cause });
   const pem: ClientPem = {};
-  if (endpoint.trustRoots !== undefined) pem.ca = read(endpoint.trustRoots, "trust roots", fail);
+  if (endpoint.trustRoots !== undefined) pem.ca = readTrustRoots(endpoint.trustRoots, fail);
   if (endpoint.certificate !== undefined) pem.cert = read(endpoint.certificate, "certificate", fail);
   if (endpoint.privateKey !== undefined) pem.key = read(endpoint.privateKey, "private key", fail);
   return pem;

@@ -13,19 +13,25 @@
  * @module
  */
 
-/** A TCP server endpoint: `tcp:PORT[:interface=ADDR][:backlog=N]`, or `tcp6:` for IPv6. */
+/**
+ * A TCP server endpoint: `tcp:PORT[:interface=ADDR][:backlog=N]` (or by position, `tcp:PORT:ADDR:N`),
+ * or `tcp6:` for IPv6 (by position `tcp6:PORT:N:ADDR`, Twisted's order).
+ */
 export interface TcpServerEndpoint {
   readonly type: "tcp" | "tcp6";
   readonly port: number;
   /** The address to bind; `127.0.0.1` (or `::1` for `tcp6`) unless `interface=` says otherwise. */
   readonly host: string;
-  /** The listen backlog, if given. */
+  /** The listen backlog, if given; applied only where the runtime takes one (see docs/endpoints.md). */
   readonly backlog?: number;
   /** Whether a PROXY protocol header comes first (the `haproxy:` prefix). */
   readonly proxyProtocol?: boolean;
 }
 
-/** A TLS server endpoint: `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:extraCertChain=CHAIN.pem]`. */
+/**
+ * A TLS server endpoint: `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:extraCertChain=CHAIN.pem]`,
+ * or `ssl:PORT:KEY.pem:CERT.pem` by position.
+ */
 export interface TlsServerEndpoint {
   readonly type: "ssl";
   readonly port: number;
@@ -43,7 +49,7 @@ export interface TlsServerEndpoint {
   readonly proxyProtocol?: boolean;
 }
 
-/** A Unix socket server endpoint: `unix:PATH[:mode=660][:backlog=N]`. */
+/** A Unix socket server endpoint: `unix:PATH[:mode=660][:backlog=N]`, or `unix:PATH:660:N` by position. */
 export interface UnixServerEndpoint {
   readonly type: "unix";
   readonly path: string;
@@ -71,7 +77,7 @@ export interface UdpServerEndpoint {
 /** What `parseServerEndpoint` returns. */
 export type ServerEndpoint = TcpServerEndpoint | TlsServerEndpoint | UnixServerEndpoint | UdpServerEndpoint;
 
-/** A TCP client endpoint: `tcp:host=H:port=P[:timeout=S]` (or `tcp:H:P`). */
+/** A TCP client endpoint: `tcp:host=H:port=P[:timeout=S]` (or `tcp:H:P`, or `tcp:host=H:P`). */
 export interface TcpClientEndpoint {
   readonly type: "tcp";
   readonly host: string;
@@ -80,13 +86,16 @@ export interface TcpClientEndpoint {
   readonly timeout: number;
 }
 
-/** A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem][:servername=N][:alpn=h2;http/1.1]`. */
+/** A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem|DIR][:servername=N][:alpn=h2;http/1.1]`. */
 export interface TlsClientEndpoint {
   readonly type: "tls";
   readonly host: string;
   readonly port: number;
   readonly timeout: number;
-  /** Path of a PEM file of certificate authorities to trust instead of the system's. */
+  /**
+   * Certificate authorities to trust instead of the system's: a PEM file, or a directory whose
+   * `*.pem` files hold them (Twisted's `trustRoots` is such a directory).
+   */
   readonly trustRoots?: string;
   /** Path of a PEM client certificate. */
   readonly certificate?: string;
@@ -183,31 +192,45 @@ export function quoteEndpointValue(value: string): string {
 }
 
 type Spec = {
-  /** Names of the positional arguments after the type, in order. */
+  /** Names of the positional arguments after the type, in Twisted's order. */
   readonly positional: readonly string[];
   /** Every name accepted, positional or named. */
   readonly names: readonly string[];
   readonly required: readonly string[];
+  /** Positional arguments Twisted takes that twine does not: a value in that place is refused. */
+  readonly unsupported?: readonly string[];
+  /** Twisted's `_parseClientTCP`: with `host=` named, a lone positional argument is the port. */
+  readonly hostByNameShifts?: boolean;
 };
 
+// The positional orders are Twisted's: _parseTCP(port, interface, backlog), the tcp6 parser's
+// (port, backlog, interface), _parseSSL(port, privateKey, certKey, sslmethod, interface, backlog,
+// extraCertChain, dhParameters) and _parseUNIX(address, mode, backlog, lockfile).
 const SERVER_SPECS: Record<string, Spec> = {
-  tcp: { positional: ["port"], names: ["port", "interface", "backlog"], required: ["port"] },
-  tcp6: { positional: ["port"], names: ["port", "interface", "backlog"], required: ["port"] },
+  tcp: { positional: ["port", "interface", "backlog"], names: ["port", "interface", "backlog"], required: ["port"] },
+  tcp6: { positional: ["port", "backlog", "interface"], names: ["port", "interface", "backlog"], required: ["port"] },
   ssl: {
-    positional: ["port"],
+    positional: ["port", "privateKey", "certKey", "sslmethod", "interface", "backlog", "extraCertChain", "dhParameters"],
     names: ["port", "interface", "backlog", "privateKey", "certKey", "extraCertChain", "alpn"],
     required: ["port"],
+    unsupported: ["sslmethod", "dhParameters"],
   },
-  unix: { positional: ["address"], names: ["address", "mode", "backlog", "lockfile"], required: ["address"] },
-  udp: { positional: ["port"], names: ["port", "interface"], required: ["port"] },
+  unix: {
+    positional: ["address", "mode", "backlog", "lockfile"],
+    names: ["address", "mode", "backlog", "lockfile"],
+    required: ["address"],
+  },
+  // twine's own, in tcp's order.
+  udp: { positional: ["port", "interface"], names: ["port", "interface"], required: ["port"] },
 };
 
 const CLIENT_SPECS: Record<string, Spec> = {
-  tcp: { positional: ["host", "port"], names: ["host", "port", "timeout"], required: ["host", "port"] },
+  tcp: { positional: ["host", "port"], names: ["host", "port", "timeout"], required: ["host", "port"], hostByNameShifts: true },
   tls: {
     positional: ["host", "port"],
     names: ["host", "port", "timeout", "trustRoots", "certificate", "privateKey", "servername", "alpn"],
     required: ["host", "port"],
+    hostByNameShifts: true,
   },
   unix: { positional: ["path"], names: ["path", "timeout"], required: ["path"] },
 };
@@ -228,18 +251,30 @@ function resolve(description: string, specs: Record<string, Spec>, kind: string)
   if (spec === undefined) {
     throw new TypeError(`${where}: unknown endpoint type '${type}' (expected ${Object.keys(specs).join(", ")})`);
   }
-  if (args.length > spec.positional.length) {
-    throw new TypeError(`${where}: unexpected argument '${args[spec.positional.length]}'`);
-  }
-  const values = new Map<string, string>();
-  args.forEach((value, i) => values.set(spec.positional[i]!, value));
-  for (const [name, value] of kw) {
+  for (const name of kw.keys()) {
     if (!spec.names.includes(name)) {
       throw new TypeError(`${where}: unknown parameter '${name}' for ${type} (expected ${spec.names.join(", ")})`);
     }
-    if (values.has(name)) throw new TypeError(`${where}: parameter '${name}' given twice`);
-    values.set(name, value);
   }
+  const positional = spec.hostByNameShifts === true && kw.has("host") && args.length === 1 ? ["port"] : spec.positional;
+  const usable = positional.findIndex((name) => spec.unsupported?.includes(name));
+  const most = usable === -1 ? positional.length : usable;
+  if (args.length > most) {
+    const value = args[most]!;
+    if (most < positional.length) {
+      throw new TypeError(
+        `${where}: argument '${value}' would be ${positional[most]}, which twine does not support (${type} takes ${positional.slice(0, most).join(", ")} by position; name the rest)`,
+      );
+    }
+    throw new TypeError(`${where}: unexpected argument '${value}' (${type} takes at most ${most} by position: ${positional.join(", ")})`);
+  }
+  const values = new Map<string, string>();
+  args.forEach((value, i) => {
+    const name = positional[i]!;
+    if (kw.has(name)) throw new TypeError(`${where}: ${name} given twice, '${value}' by position and ${name}=${kw.get(name)} by name`);
+    values.set(name, value);
+  });
+  for (const [name, value] of kw) values.set(name, value);
   for (const name of spec.required) {
     if (!values.has(name)) throw new TypeError(`${where}: missing ${name}`);
   }
@@ -280,10 +315,13 @@ function alpn(text: string | undefined): readonly string[] | undefined {
  * `tcp6:8000:interface=\:\:1`, `ssl:8443:privateKey=key.pem:certKey=cert.pem`, `unix:/tmp/echo.sock:mode=660`,
  * and any of them behind `haproxy:` (`haproxy:tcp:8000`) for a PROXY protocol header first. Also
  * `udp:7:interface=127.0.0.1`, which is twine's own (Twisted's has no `udp:`) and takes no `haproxy:`.
+ * Arguments without a name are bound in the order of Twisted's parsers (`tcp:80:127.0.0.1:10` is
+ * port, interface, backlog; `ssl:8443:key.pem:cert.pem`; `unix:/tmp/x.sock:660`).
  *
  * @param description The endpoint string.
  * @returns The endpoint's typed description.
- * @throws {TypeError} For a malformed string, an unknown type or parameter, or a missing value.
+ * @throws {TypeError} For a malformed string, an unknown type or parameter, a missing value, too many
+ *   arguments, or a parameter given twice (by position and by name, or named twice).
  * @throws {RangeError} For a bad port, backlog or mode.
  * @example
  * ```ts
@@ -337,11 +375,13 @@ export function parseServerEndpoint(description: string): ServerEndpoint {
 
 /**
  * Parses a client endpoint string, as Twisted's `clientFromString`: `tcp:host=H:port=P:timeout=S`,
- * `tls:host=H:port=P:trustRoots=ca.pem`, `unix:path=/tmp/echo.sock`.
+ * `tls:host=H:port=P:trustRoots=ca.pem`, `unix:path=/tmp/echo.sock`. As in Twisted's `_parseClientTCP`,
+ * host and port may come by position (`tcp:H:P`), and with `host=` named a lone one is the port (`tcp:host=H:P`).
  *
  * @param description The endpoint string.
  * @returns The endpoint's typed description.
- * @throws {TypeError} For a malformed string, an unknown type or parameter, or a missing value.
+ * @throws {TypeError} For a malformed string, an unknown type or parameter, a missing value, too many
+ *   arguments, or a parameter given twice.
  * @throws {RangeError} For a bad port or timeout.
  * @example
  * ```ts

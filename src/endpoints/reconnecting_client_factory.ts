@@ -21,7 +21,11 @@ export class ReconnectingClientFactory<P extends Protocol = Protocol> extends Cl
   jitter = 0.11962656472;
   /** Attempts after which it gives up; `undefined` never does. @default undefined */
   maxRetries: number | undefined = undefined;
-  /** The current wait, in seconds; as in Twisted, it starts at the default `initialDelay` and `resetDelay()` sets it from the field. */
+  /**
+   * The current delay, in seconds, which the next one grows from; as in Twisted, it starts at the
+   * default `initialDelay` and `resetDelay()` sets it from the field. The wait scheduled is the
+   * jittered delay, or 0 if jitter drew it below zero (the delay is then not lowered).
+   */
   delay = 1.0;
   /** Attempts since the last connection. */
   retries = 0;
@@ -59,18 +63,28 @@ export class ReconnectingClientFactory<P extends Protocol = Protocol> extends Cl
   }
 
   /**
-   * Schedules the next attempt after the grown, jittered delay.
+   * Schedules the next attempt after the grown, jittered delay. Does nothing once
+   * `stopTrying()` was called or `maxRetries` is reached.
    *
    * @param connector The connector; the last one used when not given.
+   * @throws {Error} If no connector is given and none was used yet, as Twisted's "no connector to retry".
    */
   retry(connector: Connector | undefined = this.connector): void {
-    if (!this.continueTrying || connector === undefined) return;
+    if (!this.continueTrying) return;
+    if (connector === undefined) throw new Error("Cannot retry: the factory has no connector yet (connect it first)");
     this.connector = connector;
     this.retries++;
     if (this.maxRetries !== undefined && this.retries > this.maxRetries) return;
     this.delay = Math.min(this.delay * this.factor, this.maxDelay);
-    if (this.jitter) this.delay = Math.max(0, this.#normal(this.delay, this.delay * this.jitter));
-    connector.retryAfter(this.delay * 1000);
+    let wait = this.delay;
+    if (this.jitter) {
+      wait = this.#normal(this.delay, this.delay * this.jitter);
+      // As Twisted's, the next delay grows from the jittered one; but a draw at or below zero
+      // would leave nothing to grow from (every later retry at once), so then the delay stays
+      // as grown and only this attempt goes at once.
+      if (wait > 0) this.delay = wait;
+    }
+    connector.retryAfter(Math.max(0, wait) * 1000);
   }
 
   /** Stops reconnecting, and stops an attempt under way. */

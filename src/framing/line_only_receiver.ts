@@ -56,14 +56,22 @@ export class LineOnlyReceiver extends Protocol {
       const line = buffer.take(at);
       buffer.take(delimiter.length);
       if (line.length > this.maxLength) {
+        // What came with the long line is dropped, not held for the next read, as
+        // LineReceiver does: an override that keeps the connection open starts afresh.
+        buffer.takeAll();
         this.lineLengthExceeded(line);
         return;
       }
       this.lineReceived(line);
     }
-    this.#searched = Math.max(0, buffer.length - delimiter.length + 1);
     // A line of exactly maxLength may be waiting for the rest of its delimiter.
-    if (buffer.length >= this.maxLength + delimiter.length) this.lineLengthExceeded(buffer.takeAll());
+    if (buffer.length >= this.maxLength + delimiter.length) {
+      // The search offset belongs to the bytes dropped here; kept, it would skip delimiters read later.
+      this.#searched = 0;
+      this.lineLengthExceeded(buffer.takeAll());
+      return;
+    }
+    this.#searched = Math.max(0, buffer.length - delimiter.length + 1);
   }
 
   /**
@@ -84,7 +92,8 @@ export class LineOnlyReceiver extends Protocol {
 
   /**
    * Called when a line is longer than `maxLength`. By default it closes the
-   * connection with a {@link FramingError} that says so.
+   * connection with a {@link FramingError} that says so. An override that keeps the
+   * connection open goes on with the next read: what was held with the long line is dropped.
    *
    * @param _line The long line, or its start.
    */

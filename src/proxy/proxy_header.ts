@@ -3,8 +3,8 @@ import { type Address, tcpAddress } from "../transport/address.ts";
 /**
  * A parsed PROXY protocol header (HAProxy's `doc/proxy-protocol.txt`, versions 1 and 2).
  * `source` and `destination` are set only for a proxied TCP connection over IPv4 or IPv6;
- * for `LOCAL` (health checks), `UNKNOWN` and families twine does not speak, they are
- * absent and the receiver uses the real connection's addresses, as the spec asks.
+ * for `LOCAL` (health checks, whatever their family byte), `UNKNOWN` and families twine does
+ * not speak, they are absent and the receiver uses the real connection's addresses, as the spec asks.
  */
 export interface ProxyHeader {
   /** 1 for the text form, 2 for the binary one. */
@@ -112,8 +112,11 @@ function parseV2(data: Uint8Array, v2Max: number): ProxyParseResult {
   if (command > 1) return invalid(`unknown PROXY protocol v2 command ${command}`);
   const family = data[13]! >> 4;
   const transport = data[13]! & 0x0f;
-  if (family > 3) return invalid(`unknown PROXY protocol v2 address family ${family}`);
-  if (transport > 2) return invalid(`unknown PROXY protocol v2 transport ${transport}`);
+  // The spec has a receiver of LOCAL discard the protocol block, family byte included.
+  if (command === 1) {
+    if (family > 3) return invalid(`unknown PROXY protocol v2 address family ${family}`);
+    if (transport > 2) return invalid(`unknown PROXY protocol v2 transport ${transport}`);
+  }
   const length = 16 + ((data[14]! << 8) | data[15]!);
   if (length > v2Max) return invalid(`PROXY protocol v2 header of ${length} bytes is over the limit of ${v2Max}`);
   const needed = command === 1 && transport === 1 ? (family === 1 ? 12 : family === 2 ? 36 : 0) : 0;
