@@ -16,7 +16,7 @@ import { environment, hasTaskset } from "./environment.ts";
 import { type Reach, type RunningServer, runJob, type ScenarioRun, startServer, type Transport } from "./measure.ts";
 import type { Job } from "./scenarios.ts";
 import { bootstrapMedian, type Interval, median } from "./stats.ts";
-import { builtinTargets, serverCommand, type Target, type TransportSetup } from "./targets.ts";
+import { builtinTargets, metricsPair, serverCommand, type Target, type TransportSetup } from "./targets.ts";
 import { transportSetup } from "./transport_setup.ts";
 
 const USAGE = `Usage: npm run bench -- --cost [options]
@@ -37,6 +37,8 @@ Options:
   --rss-runs N       fresh runs per server for peak memory; 0 skips them (default 3)
   --connections N    connections for rr64 (default 64)
   --out DIR          where cost.json and cost.md go (default bench/results)
+  --against KIND     bare: each twine target against its runtime's bare server; metrics-off:
+                     twine with metrics on against the same twine with metrics: false (default bare)
   --pin              pin the servers to CPU 0 and the load generator to CPU 1 (on this
                      2-core machine it gave wider intervals than leaving them to the scheduler)
   -h, --help         show this help`;
@@ -59,6 +61,7 @@ function parse(argv: string[]) {
       connections: { type: "string", default: "64" },
       out: { type: "string", default: "bench/results" },
       pin: { type: "boolean", default: false },
+      against: { type: "string", default: "bare" },
     },
     USAGE,
     fail,
@@ -73,7 +76,9 @@ function parse(argv: string[]) {
   for (const s of scenarios) if (s !== "rr64" && s !== "stream") fail(`Unknown cost scenario '${s}': expected rr64 or stream`);
   const transports = v.transport.split(",") as Transport[];
   for (const t of transports) if (!["tcp", "tls", "unix"].includes(t)) fail(`Invalid --transport '${t}': expected tcp, tls or unix`);
+  if (v.against !== "bare" && v.against !== "metrics-off") fail(`Invalid --against '${v.against}': expected bare or metrics-off`);
   return {
+    against: v.against,
     transports,
     targets: v.targets.split(","),
     scenarios,
@@ -280,6 +285,7 @@ export async function runCost(argv: string[]): Promise<void> {
   const pairs = o.targets.map((id) => {
     const twine = all.find((t) => t.id === id && t.kind === "twine");
     if (twine === undefined) fail(`Unknown twine target '${id}': expected bun, bun-node, deno, deno-node or node`);
+    if (o.against === "metrics-off") return metricsPair(twine);
     return [twine, all.find((t) => t.kind === "bare" && t.runtime === twine.runtime)!] as const;
   });
   if (o.transports.includes("tls") && !tls) {
@@ -308,7 +314,8 @@ export async function runCost(argv: string[]): Promise<void> {
   const dir = out.startsWith("/") ? out : `${ROOT}${out}`;
   mkdirSync(dir, { recursive: true });
   // A run over other transports has files of its own, so it does not overwrite the TCP one.
-  const name = o.transports.join(",") === "tcp" ? "cost" : `cost-${o.transports.join("-")}`;
+  const base = o.against === "metrics-off" ? "cost-metrics" : "cost";
+  const name = o.transports.join(",") === "tcp" ? base : `${base}-${o.transports.join("-")}`;
   writeFileSync(`${dir}/${name}.json`, `${JSON.stringify({ environment: env, options, seconds, errors, results }, null, 2)}\n`);
   const title = `twine abstraction cost, ${env.date.slice(0, 10)}: ${o.pairs} pairs of ${o.slice} s slices per ratio, ` +
     `median [95% bootstrap interval]; pinning: ${env.pinning}; ${seconds.toFixed(0)} s in all`;

@@ -37,6 +37,26 @@ export function builtinTargets(cEcho: string): Target[] {
   ];
 }
 
+/**
+ * The same twine target twice, with byte counting on and off (`bench/metrics_echo.ts`), for
+ * `--cost --against metrics-off`: "on" takes twine's place in the pair and "off" the bare server's.
+ *
+ * @param t A twine target.
+ * @returns The two targets, on first.
+ */
+export function metricsPair(t: Target): [on: Target, off: Target] {
+  const runtime = { bun: BUN, deno: DENO, node: NODE }[t.runtime as "bun" | "deno" | "node"];
+  const adapter = t.command!.includes("node") ? "node" : "native";
+  const side = (metrics: "on" | "off"): Target => ({
+    id: `${t.id}-metrics-${metrics}`,
+    name: `${t.name} metrics ${metrics}`,
+    runtime: t.runtime,
+    kind: "twine",
+    command: [...runtime, "bench/metrics_echo.ts", "--adapter", adapter, "--metrics", metrics],
+  });
+  return [side("on"), side("off")];
+}
+
 /** The native-adapter row that each bare row is the reference for. */
 export const NATIVE_OF: Record<string, string> = { bun: "bun native", deno: "deno native", node: "node" };
 

@@ -4,14 +4,36 @@
  *
  * @module
  */
-export { AcceptErrors, type AcceptErrorsOptions, type AcceptFailureKind, classifyAcceptError } from "./transport/accept_errors.ts";
+export {
+  AcceptErrors,
+  type AcceptErrorsOptions,
+  type AcceptFailureCounts,
+  type AcceptFailureKind,
+  classifyAcceptError,
+} from "./transport/accept_errors.ts";
 export { type Address, formatAddress, tcpAddress, unixAddress } from "./transport/address.ts";
-export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./transport/connection.ts";
+export {
+  Connection,
+  type ConnectionOptions,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_LOW_WATER_MARK,
+  type TrafficCounts,
+} from "./transport/connection.ts";
 export { EchoFactory, EchoProtocol } from "./wire/echo.ts";
-export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./transport/errors.ts";
+export {
+  ConnectionAborted,
+  ConnectionDone,
+  connectionDone,
+  ConnectionLost,
+  IdleTimeout,
+  ProtocolError,
+  type Reason,
+} from "./transport/errors.ts";
 export { Factory } from "./transport/factory.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./transport/memory_transport.ts";
 export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./transport/port.ts";
+export { PORT_METRIC_NAMES, type PortMetrics } from "./transport/port_metrics.ts";
+export { defaultLog, type LogEvent, type LogFieldValue, type LogFunction, type LogLevel } from "./transport/log_event.ts";
 export { Protocol } from "./transport/protocol.ts";
 export type { PeerCertificate, Socket, TlsInfo } from "./transport/socket.ts";
 export { type StartTlsClientOptions, StartTlsError, type StartTlsOptions, type StartTlsServerOptions } from "./transport/start_tls.ts";
@@ -28,13 +50,14 @@ export { type DatagramAddress, DatagramProtocol, type DatagramTransport, udpAddr
 export {
   type DatagramListenOptions,
   DatagramPort,
+  type DatagramPortMetrics,
   type DatagramSocket,
   type ListeningDatagramPort,
   MAX_DATAGRAM_SIZE,
   resolveDatagramOptions,
 } from "./udp/datagram_port.ts";
 export { type TokenBucketOptions, TokenBuckets } from "./udp/token_bucket.ts";
-export { type EchoDatagramOptions, EchoDatagramProtocol } from "./udp/udp_echo.ts";
+export { type EchoDatagramMetrics, type EchoDatagramOptions, EchoDatagramProtocol } from "./udp/udp_echo.ts";
 export {
   DEFAULT_V2_MAX_LENGTH,
   formatIPv6,
@@ -44,7 +67,7 @@ export {
   V1_MAX_LENGTH,
 } from "./proxy/proxy_header.ts";
 export { DEFAULT_PROXY_HEADER_TIMEOUT, ProxyProtocolReceiver } from "./proxy/proxy_protocol.ts";
-export { RateLimitedLog } from "./transport/rate_limited_log.ts";
+export { RateLimitedLog, type RateLimitedLogContext } from "./transport/rate_limited_log.ts";
 export {
   type ClientEndpoint,
   DEFAULT_CONNECT_TIMEOUT,

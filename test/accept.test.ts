@@ -94,8 +94,9 @@ function handshakeLines(output: string): string[] {
 }
 
 describe.each(PAIRS)("$name accepting through faults", (pair) => {
-  test(`${RESETS} connections reset before accept neither stall the listener nor log a line each`, async () => {
-    await withServer(startServer(pair, "bin/echo.ts", ["--grace", "0"]), async (server) => {
+  test(`${RESETS} connections reset before accept neither stall the listener nor log a line, not even a summary`, async () => {
+    const server = await startServer(pair, "bin/echo.ts", ["--grace", "0"]);
+    try {
       // Stopped, the server cannot accept: every connection waits in the kernel's queue and is reset there.
       process.kill(server.pid, "SIGSTOP");
       try {
@@ -104,8 +105,12 @@ describe.each(PAIRS)("$name accepting through faults", (pair) => {
         process.kill(server.pid, "SIGCONT");
       }
       expect(await timedEcho(server.port), server.output()).toBeLessThan(1000);
-      expect(noise(server.output()).length, server.output()).toBeLessThanOrEqual(2);
-    });
+    } finally {
+      // Read after stopping: closing the port logs any summary still held back (issue 16, 1f: peers gone are not news).
+      const { code, output } = await server.stop();
+      expect(code, output).toBe(0);
+      expect(noise(output), output).toEqual([]);
+    }
   });
 
   test.each(LISTENERS)(`with ${FD_LIMIT} open files allowed, ${CROWD} clients at once on $kind neither stop nor flood it, and it serves again once they leave`, async (listener) => {

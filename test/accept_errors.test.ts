@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { AcceptErrors, classifyAcceptError, EchoFactory, Port, tcpAddress } from "../src/mod.ts";
+import { AcceptErrors, classifyAcceptError, EchoFactory, type LogEvent, Port, tcpAddress } from "../src/mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
 
 const withCode = (code: string) => Object.assign(new Error(`accept ${code}`), { code });
@@ -55,18 +55,19 @@ describe("AcceptErrors", () => {
     return { lines, errors };
   }
 
-  test("a peer gone before accept never pauses, and 500 of them make one summary line a second later", () => {
+  test("a peer gone before accept (a health check that connects and closes) never pauses and is counted, never logged", () => {
     const { lines, errors } = setUp();
     const notConnected = denoError("NotConnected", "Transport endpoint is not connected (os error 107)");
     for (let i = 0; i < 500; i++) expect(errors.failed(notConnected)).toBe(0);
+    errors.failed(withCode("ECONNABORTED"));
+    errors.failed(withCode("ECONNRESET"));
     expect(lines).toEqual([]);
-    vi.advanceTimersByTime(1000);
-    expect(lines).toEqual([
-      "Accept failed 500 times on 127.0.0.1:8000: Transport endpoint is not connected (os error 107); the peer was gone, accepting the next one at once (500 in all)",
-    ]);
     vi.advanceTimersByTime(5000);
-    expect(lines.length).toBe(1);
-    expect(errors.total).toBe(500);
+    errors.close();
+    expect(lines).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(errors.total).toBe(502);
+    expect(errors.counts).toEqual({ peer: 502, resources: 0, other: 0 });
   });
 
   test("out of descriptors pauses 5 ms, doubling to at most 250 ms, and a successful accept starts over", () => {
@@ -103,7 +104,7 @@ describe("AcceptErrors", () => {
     expect(lines.at(-1)).toMatch(/^Accept failed once .*\(302 in all\)$/);
   });
 
-  test("each kind gets its own line, with its own newest message", () => {
+  test("each logged kind gets its own line, with its own newest message, and every kind its own count", () => {
     const { lines, errors } = setUp();
     errors.failed(withCode("EMFILE"));
     errors.failed(withCode("ECONNRESET"));
@@ -112,16 +113,46 @@ describe("AcceptErrors", () => {
     vi.advanceTimersByTime(1000);
     expect(lines).toEqual([
       "Accept failed once on 127.0.0.1:8000: accept EMFILE; pausing accepts until descriptors or memory are free (1 in all)",
-      "Accept failed 2 times on 127.0.0.1:8000: accept ECONNRESET; the peer was gone, accepting the next one at once (2 in all)",
       "Accept failed once on 127.0.0.1:8000: Bad resource ID; retrying after a pause (1 in all)",
     ]);
+    expect(errors.counts).toEqual({ peer: 2, resources: 1, other: 1 });
+  });
+
+  test("each line carries an accept_failed event with its kind, message, count and total", () => {
+    vi.useFakeTimers();
+    const events: (LogEvent | undefined)[] = [];
+    const errors = new AcceptErrors({ address: "127.0.0.1:8000", log: (_, event) => events.push(event) });
+    const emfile = denoError("Error", "Too many open files (os error 24)");
+    errors.failed(emfile);
+    errors.failed(emfile);
+    errors.failed(emfile);
+    vi.advanceTimersByTime(1000);
+    expect(events).toEqual([
+      {
+        event: "accept_failed",
+        level: "warn",
+        endpoint: "127.0.0.1:8000",
+        fields: { kind: "resources", error: "Too many open files (os error 24)", count: 1, total: 1 },
+      },
+      {
+        event: "accept_failed",
+        level: "warn",
+        endpoint: "127.0.0.1:8000",
+        fields: { kind: "resources", error: "Too many open files (os error 24)", count: 2, total: 3 },
+      },
+    ]);
+    errors.close();
   });
 
   test("close logs what is still counted and leaves no timer behind", () => {
     const { lines, errors } = setUp();
-    errors.failed(withCode("ENOTCONN"));
+    errors.failed(withCode("EMFILE"));
+    errors.failed(withCode("EMFILE"));
     errors.close();
-    expect(lines).toEqual([expect.stringMatching(/^Accept failed once .*ENOTCONN.*\(1 in all\)$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^Accept failed once .*EMFILE.*\(1 in all\)$/),
+      expect.stringMatching(/^Accept failed once .*EMFILE.*\(2 in all\)$/),
+    ]);
     expect(vi.getTimerCount()).toBe(0);
   });
 });
@@ -138,11 +169,14 @@ describe("Port.acceptFailed", () => {
     expect(port.acceptFailed(withCode("EMFILE"))).toBe(5);
     expect(port.acceptFailed(withCode("ENOTCONN"))).toBe(0);
     expect(port.acceptFailures).toBe(4);
+    expect(port.metrics()).toMatchObject({ acceptFailuresPeerGone: 1, acceptFailuresResources: 3, acceptFailuresOther: 0 });
     expect(lines).toEqual([expect.stringMatching(/^Accept failed once on 127\.0\.0\.1:8000: accept EMFILE/)]);
     const closed = port.close({ grace: 0 });
     await vi.runAllTimersAsync();
     await closed;
-    expect(lines.length).toBe(3);
+    // The two EMFILE after the first are summarised; the ENOTCONN never is.
+    expect(lines.length).toBe(2);
+    expect(lines.join("\n")).not.toMatch(/ENOTCONN/);
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -108,6 +108,27 @@ test("a short --cost run pairs node with bare node and writes every ratio with i
   }
 });
 
+test("--against metrics-off pairs node with metrics on against the same server with metrics off", async () => {
+  const r = await run([
+    `${ROOT}node_modules/.bin/node`,
+    "bench/run.ts", "--cost", "--against", "metrics-off", "--targets", "node", "--pairs", "2", "--slice", "0.2", "--warmup", "0.1",
+    "--rss-runs", "0", "--out", out,
+  ]);
+  expect(r.stderr.toString()).toBe("");
+  expect(r.code).toBe(0);
+  const json = JSON.parse(readFileSync(`${out}/cost-metrics.json`, "utf8"));
+  expect(json.errors).toEqual([]);
+  const [result] = json.results;
+  expect([result.target, result.bare]).toEqual(["node metrics on", "node metrics off"]);
+  for (const scenario of ["rr64", "stream"]) expect(result.scenarios[scenario].ratios.length + result.scenarios[scenario].starved).toBe(2);
+});
+
+test("rejects an unknown --against with one line and exit code 2", async () => {
+  const r = await run([`${ROOT}node_modules/.bin/node`, "bench/run.ts", "--cost", "--against", "nothing"]);
+  expect(r.stderr.toString()).toBe("bench: Invalid --against 'nothing': expected bare or metrics-off\n");
+  expect(r.code).toBe(2);
+});
+
 test("rejects an unknown cost scenario with one line and exit code 2", async () => {
   const child = spawn(`${ROOT}node_modules/.bin/node`, ["bench/run.ts", "--cost", "--scenarios", "churn"], { cwd: ROOT });
   let stderr = "";

@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from "vitest";
-import { RateLimitedLog } from "../src/mod.ts";
+import { type LogEvent, RateLimitedLog } from "../src/mod.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -46,4 +46,24 @@ test("after a quiet second the next event is logged at once again, and stop() le
   expect(vi.getTimerCount()).toBe(0);
   vi.advanceTimersByTime(5000);
   expect(lines).toEqual(["a", "b"]);
+});
+
+test("each line carries the last event written, with the endpoint and how many events it stands for", () => {
+  vi.useFakeTimers();
+  const events: (LogEvent | undefined)[] = [];
+  const log = new RateLimitedLog((_, event) => events.push(event), undefined, { endpoint: "127.0.0.1:8000" });
+  log.write("bad 1", { event: "proxy_header_rejected", level: "warn", peer: "10.0.0.1:1", fields: { reason: "one" } });
+  log.write("bad 2", { event: "proxy_header_rejected", level: "warn", peer: "10.0.0.2:2", fields: { reason: "two" } });
+  log.write("bad 3", { event: "proxy_header_rejected", level: "warn", peer: "10.0.0.3:3", fields: { reason: "three" } });
+  vi.advanceTimersByTime(1000);
+  log.write("plain");
+  expect(events).toEqual([
+    { event: "proxy_header_rejected", level: "warn", endpoint: "127.0.0.1:8000", peer: "10.0.0.1:1", fields: { reason: "one", count: 1, total: 1 } },
+    { event: "proxy_header_rejected", level: "warn", endpoint: "127.0.0.1:8000", peer: "10.0.0.3:3", fields: { reason: "three", count: 2, total: 3 } },
+  ]);
+  vi.advanceTimersByTime(1000);
+  // A line written without an event is logged without one, as before.
+  expect(events).toHaveLength(3);
+  expect(events[2]).toBeUndefined();
+  log.stop();
 });

@@ -130,6 +130,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
         sock.terminate();
         return;
       }
+      listening!.handshakeCompleted();
       base.open(sock);
     },
     timeout(sock) {
@@ -157,7 +158,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     return Promise.reject(listenError(host, port, error));
   }
   const boundHost = listener.hostname === "localhost" ? "127.0.0.1" : listener.hostname;
-  handshakes = handshakeFailureLog({ ...endpoint, port: listener.port }, options.log);
+  handshakes = handshakeFailureLog({ ...endpoint, port: listener.port }, options.log, () => listening!.handshakeFailed());
   listening = new Port(factory, tcpAddress(boundHost, listener.port), options, () => {
     handshakes!.stop();
     listener.stop(false);

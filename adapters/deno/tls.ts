@@ -82,7 +82,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     return Promise.reject(listenError(host, port, error));
   }
   const bound = addressOf(listener.addr);
-  const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
+  const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log, () => listening.handshakeFailed());
   const listening = new Port(factory, tcpAddress(bound.hostname, bound.port), options, () => {
     handshakes.stop();
     listener.close();
@@ -91,7 +91,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
   const watching: DenoListener = {
     accept: async () => {
       const conn = (await listener.accept()) as DenoTlsConn;
-      conn.handshake().catch((error) => handshakes.failed(error));
+      conn.handshake().then(() => listening.handshakeCompleted(), (error) => handshakes.failed(error));
       // Deno's TlsConn has no setNoDelay (rustls sits between); the accept loop calls it on every connection.
       return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
     },

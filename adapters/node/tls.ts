@@ -66,7 +66,7 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     server.close();
     throw listenError(bound.address, bound.port, error);
   }
-  const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log);
+  const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log, () => listening.handshakeFailed());
   const listening = new Port(factory, tcpAddress(bound.address, bound.port), options, () => {
     stopRearming();
     handshakes.stop();
@@ -96,6 +96,7 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     sock.destroy();
   });
   server.on("secureConnection", (sock: tls.TLSSocket) => {
+    listening.handshakeCompleted();
     clearTimeout(pending.get(keyOf(sock)));
     pending.delete(keyOf(sock));
     sock.setNoDelay(true);

@@ -8,7 +8,15 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { ConnectError, ListenError, RateLimitedLog, type TlsClientEndpoint, type TlsServerEndpoint } from "../../src/mod.ts";
+import {
+  ConnectError,
+  defaultLog,
+  ListenError,
+  type LogFunction,
+  RateLimitedLog,
+  type TlsClientEndpoint,
+  type TlsServerEndpoint,
+} from "../../src/mod.ts";
 
 /** The PEM text a TLS server needs. */
 export interface ServerPem {
@@ -128,21 +136,29 @@ export function readClientPem(endpoint: TlsClientEndpoint): ClientPem {
 
 /**
  * Logs failed TLS handshakes (a plaintext client on the TLS port, a client that rejects
- * the certificate) at most once a second, so that a flood of them does not flood the log.
+ * the certificate) at most once a second, so that a flood of them does not flood the log,
+ * and counts each one.
  *
  * @param endpoint Where the server listens, for the log line.
  * @param log Where the line goes.
+ * @param counted Called once per failure, before the log: the listening port's `handshakeFailed`.
  * @returns The function to call with each handshake error; `stop` clears its timer on close.
  */
 export function handshakeFailureLog(
   endpoint: TlsServerEndpoint,
-  log: (line: string) => void = (line) => console.error(line),
+  log: LogFunction = defaultLog,
+  counted: () => void = () => {},
 ): { failed(error: unknown): void; stop(): void } {
+  const at = where(endpoint);
   const failures = new RateLimitedLog(log, (last, held, total) =>
-    `TLS handshake failed on ${where(endpoint)}: ${last} (${held} in the last second, ${total} in all)`
-  );
+    `TLS handshake failed on ${at}: ${last} (${held} in the last second, ${total} in all)`
+  , { endpoint: at });
   return {
-    failed: (error: unknown) => failures.write(String((error as Error)?.message ?? error).split("\n")[0]!),
+    failed: (error: unknown) => {
+      counted();
+      const message = String((error as Error)?.message ?? error).split("\n")[0]!;
+      failures.write(message, { event: "tls_handshake_failed", level: "warn", fields: { error: message } });
+    },
     stop: () => failures.stop(),
   };
 }

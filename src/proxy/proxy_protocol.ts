@@ -177,7 +177,13 @@ export class ProxyProtocolReceiver extends Protocol {
 
   #reject(reason: string): void {
     if (this.transport.disconnecting) return;
-    this.#log.write(`Closed a connection from ${formatAddress(this.transport.getPeer())}: ${reason}`);
+    const peer = formatAddress(this.transport.getPeer());
+    this.#log.write(`Closed a connection from ${peer}: ${reason}`, {
+      event: "proxy_header_rejected",
+      level: "warn",
+      peer,
+      fields: { reason },
+    });
     this.transport.abortConnection();
   }
 }

@@ -1,10 +1,12 @@
 /**
  * What a failed `accept()` means for a listener, and how often to say so.
  * The adapters feed every accept failure to {@link AcceptErrors}, which tells
- * them how long to wait before the next accept and keeps the log to a line a second.
+ * them how long to wait before the next accept, counts each kind and keeps the log
+ * to a line a second.
  *
  * @module
  */
+import { defaultLog, type LogFunction } from "./log_event.ts";
 
 /**
  * What an accept failure says:
@@ -77,7 +79,7 @@ export interface AcceptErrorsOptions {
    * Where the summaries go.
    * @default console.error
    */
-  log?: (line: string) => void;
+  log?: LogFunction;
   /**
    * The first pause after a resource failure, in milliseconds; it doubles with each failure in a row.
    * @default 5
@@ -100,17 +102,29 @@ interface Tally {
   message: string;
 }
 
-const TAILS: Record<AcceptFailureKind, string> = {
-  peer: "the peer was gone, accepting the next one at once",
+/** Accept failures so far, by kind. */
+export interface AcceptFailureCounts {
+  /** The peer was gone before its connection was accepted: normal traffic, never logged. */
+  readonly peer: number;
+  /** Out of descriptors, buffers or memory. */
+  readonly resources: number;
+  /** Anything else. */
+  readonly other: number;
+}
+
+type LoggedKind = Exclude<AcceptFailureKind, "peer">;
+
+const TAILS: Record<LoggedKind, string> = {
   resources: "pausing accepts until descriptors or memory are free",
   other: "retrying after a pause",
 };
 
 /**
  * Counts accept failures, decides how long to wait before the next accept, and
- * logs at most one line a second per kind of failure. A failure because the
- * peer was gone never waits and is only summarised; a resource failure logs its
- * first line at once.
+ * logs at most one line a second per kind of failure. A peer gone before its accept
+ * (a health check that connects and closes at once, a client that gave up) is normal
+ * traffic: it never waits and is only counted, never logged. A resource failure logs
+ * its first line at once.
  *
  * @example
  * ```ts
@@ -123,12 +137,12 @@ const TAILS: Record<AcceptFailureKind, string> = {
  */
 export class AcceptErrors {
   readonly #address: string;
-  readonly #log: (line: string) => void;
+  readonly #log: LogFunction;
   readonly #minPause: number;
   readonly #maxPause: number;
   #pause = 0;
-  readonly #tallies: Record<AcceptFailureKind, Tally> = {
-    peer: { unlogged: 0, total: 0, message: "" },
+  #peers = 0;
+  readonly #tallies: Record<LoggedKind, Tally> = {
     resources: { unlogged: 0, total: 0, message: "" },
     other: { unlogged: 0, total: 0, message: "" },
   };
@@ -137,14 +151,19 @@ export class AcceptErrors {
   /** @param options The address to name, the log, and the pauses. */
   constructor(options: AcceptErrorsOptions) {
     this.#address = options.address;
-    this.#log = options.log ?? ((line) => console.error(line));
+    this.#log = options.log ?? defaultLog;
     this.#minPause = options.minPause ?? 5;
     this.#maxPause = options.maxPause ?? 250;
   }
 
   /** Failures so far, of every kind. */
   get total(): number {
-    return this.#tallies.peer.total + this.#tallies.resources.total + this.#tallies.other.total;
+    return this.#peers + this.#tallies.resources.total + this.#tallies.other.total;
+  }
+
+  /** Failures so far, by kind. */
+  get counts(): AcceptFailureCounts {
+    return { peer: this.#peers, resources: this.#tallies.resources.total, other: this.#tallies.other.total };
   }
 
   /**
@@ -155,16 +174,19 @@ export class AcceptErrors {
    */
   failed(error: unknown): number {
     const kind = classifyAcceptError(error);
+    if (kind === "peer") {
+      // Health checks that connect and close at once do this all day: it says nothing about the server.
+      this.#peers++;
+      return 0;
+    }
     const tally = this.#tallies[kind];
     tally.unlogged++;
     tally.total++;
     tally.message = String((error as { message?: unknown } | null)?.message ?? error).split("\n")[0]!;
     if (this.#timer === undefined) {
-      // The first line of a burst goes out at once, unless it is only peers gone: those wait for the summary.
-      if (kind !== "peer") this.#flush(kind);
+      this.#flush(kind);
       this.#timer = setTimeout(() => this.#tick(), LOG_INTERVAL_MS);
     }
-    if (kind === "peer") return 0;
     this.#pause = this.#pause === 0 ? this.#minPause : Math.min(this.#pause * 2, this.#maxPause);
     return this.#pause;
   }
@@ -178,22 +200,27 @@ export class AcceptErrors {
   close(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const kind of ["peer", "resources", "other"] as const) this.#flush(kind);
+    for (const kind of ["resources", "other"] as const) this.#flush(kind);
   }
 
   #tick(): void {
     this.#timer = undefined;
     let logged = false;
-    for (const kind of ["peer", "resources", "other"] as const) logged = this.#flush(kind) || logged;
+    for (const kind of ["resources", "other"] as const) logged = this.#flush(kind) || logged;
     // Keep the window open while failures go on, so that a steady stream logs once a second, not twice.
     if (logged) this.#timer = setTimeout(() => this.#tick(), LOG_INTERVAL_MS);
   }
 
-  #flush(kind: AcceptFailureKind): boolean {
+  #flush(kind: LoggedKind): boolean {
     const tally = this.#tallies[kind];
     if (tally.unlogged === 0) return false;
     const times = tally.unlogged === 1 ? "once" : `${tally.unlogged} times`;
-    this.#log(`Accept failed ${times} on ${this.#address}: ${tally.message}; ${TAILS[kind]} (${tally.total} in all)`);
+    this.#log(`Accept failed ${times} on ${this.#address}: ${tally.message}; ${TAILS[kind]} (${tally.total} in all)`, {
+      event: "accept_failed",
+      level: kind === "resources" ? "warn" : "error",
+      endpoint: this.#address,
+      fields: { kind, error: tally.message, count: tally.unlogged, total: tally.total },
+    });
     tally.unlogged = 0;
     return true;
   }

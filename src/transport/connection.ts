@@ -1,5 +1,5 @@
 import { type Address, formatAddress } from "./address.ts";
-import { ConnectionAborted, connectionDone, ConnectionLost, type Reason } from "./errors.ts";
+import { ConnectionAborted, connectionDone, ConnectionLost, IdleTimeout, ProtocolError, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
 import type { Socket, TlsInfo } from "./socket.ts";
 import { connectProblem } from "../endpoints/connect_error.ts";
@@ -35,6 +35,14 @@ export interface ConnectionOptions {
    * @default logs one line with the peer's address to `console.error`
    */
   onError?: (error: unknown, peer: Address) => void;
+}
+
+/** Bytes a port's connections read and handed to their sockets, summed: one object shared by all of them. */
+export interface TrafficCounts {
+  /** Bytes read from peers. */
+  bytesRead: number;
+  /** Bytes handed to the sockets for sending. */
+  bytesWritten: number;
 }
 
 type State = "open" | "disconnecting" | "closed";
@@ -81,6 +89,8 @@ export class Connection implements Transport {
   protocol: Protocol | undefined;
   /** Called once after `connectionLost`; the listening port uses it to count connections. */
   onClose: ((connection: Connection) => void) | undefined;
+  /** Where this connection adds the bytes it reads and writes; the listening port sets it, unless metrics are off. */
+  traffic: TrafficCounts | undefined;
 
   #socket: Socket;
   readonly #peer: Address;
@@ -176,6 +186,7 @@ export class Connection implements Transport {
     }
     if (!this.#socketFull && this.#queued === 0) {
       const taken = this.#socket.write(bytes);
+      if (this.traffic !== undefined && taken > 0) this.traffic.bytesWritten += taken;
       if (taken >= bytes.length) {
         if (this.#socket.pending > this.#high) this.#checkHigh();
         return;
@@ -371,6 +382,7 @@ export class Connection implements Transport {
     const protocol = this.protocol;
     if (this.#state !== "open" || protocol === undefined) return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (this.traffic !== undefined) this.traffic.bytesRead += data.length;
     if (!lent) {
       this.#call(protocol, protocol.dataReceived, data);
       return;
@@ -513,7 +525,7 @@ export class Connection implements Transport {
 
   #failed(error: unknown): void {
     this.#onError(error, this.#peer);
-    this.#abort(new ConnectionLost(`Protocol raised ${describe(error)}`, { cause: error }));
+    this.#abort(new ProtocolError(`Protocol raised ${describe(error)}`, { cause: error }));
   }
 
   #runDeferredClose(): void {
@@ -530,7 +542,7 @@ export class Connection implements Transport {
       this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout - idle);
       return;
     }
-    this.#abort(new ConnectionAborted(`Connection idle for ${this.#idleTimeout / 1000} s`));
+    this.#abort(new IdleTimeout(`Connection idle for ${this.#idleTimeout / 1000} s`));
   };
 
   #abort(reason: Reason): void {
@@ -548,6 +560,7 @@ export class Connection implements Transport {
       if (this.#queue.length > 1) this.#queue = [concat(this.#queue, this.#queued)];
       const chunk = this.#queue[0]!;
       const taken = Math.max(this.#socket.write(chunk), 0);
+      if (this.traffic !== undefined) this.traffic.bytesWritten += taken;
       if (taken >= chunk.length) {
         this.#queue.length = 0;
         this.#queued = 0;

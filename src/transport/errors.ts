@@ -48,6 +48,45 @@ export class ConnectionAborted extends ConnectionLost {
 }
 
 /**
+ * The connection was aborted because nothing was read or written for `idleTimeout`,
+ * as Twisted's `TimeoutMixin` does.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionAborted, IdleTimeout } from "./errors.ts";
+ * new IdleTimeout("Connection idle for 30 s") instanceof ConnectionAborted; // true
+ * ```
+ */
+export class IdleTimeout extends ConnectionAborted {
+  /** @param message How long the connection was idle. */
+  constructor(message: string) {
+    super(message);
+    this.name = "IdleTimeout";
+  }
+}
+
+/**
+ * A protocol callback threw, so its connection was aborted; what it threw is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionLost, ProtocolError } from "./errors.ts";
+ * const reason = new ProtocolError("Protocol raised boom", { cause: new Error("boom") });
+ * reason instanceof ConnectionLost; // true
+ * ```
+ */
+export class ProtocolError extends ConnectionLost {
+  /**
+   * @param message What the protocol raised.
+   * @param options `cause`: what the protocol threw.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolError";
+  }
+}
+
+/**
  * The reason given for every clean close, shared as Twisted shares `connectionDone`:
  * building an Error captures a stack trace, which is measurable when connections churn.
  */

@@ -1,7 +1,11 @@
 import { AcceptErrors } from "./accept_errors.ts";
 import { type Address, formatAddress } from "./address.ts";
-import { Connection, type ConnectionOptions } from "./connection.ts";
+import { Connection, type ConnectionOptions, type TrafficCounts } from "./connection.ts";
+import { IdleTimeout, ProtocolError } from "./errors.ts";
 import type { Factory } from "./factory.ts";
+import { FramingError } from "../framing/framing_error.ts";
+import { defaultLog, type LogFunction } from "./log_event.ts";
+import type { PortMetrics } from "./port_metrics.ts";
 import { Protocol } from "./protocol.ts";
 import { ProxyProtocolReceiver } from "../proxy/proxy_protocol.ts";
 import { RateLimitedLog } from "./rate_limited_log.ts";
@@ -25,10 +29,20 @@ export interface ListenOptions extends ConnectionOptions {
    */
   maxConnections?: number;
   /**
-   * Where the port reports what it does on its own, such as refusing connections over the limit.
-   * @default console.error
+   * Where the port reports what it does on its own, such as refusing connections over the
+   * limit: each line, and the same as a `LogEvent` (event name, level, endpoint, peer,
+   * fields) for structured logs. A protocol that throws is reported here too, unless
+   * `onError` is given.
+   * @default console.error, the line alone
    */
-  log?: (line: string) => void;
+  log?: LogFunction;
+  /**
+   * Count the bytes each connection reads and writes for {@link ListeningPort.metrics}.
+   * `false` leaves the data path untouched and `bytesRead` and `bytesWritten` at 0;
+   * the other counters are kept either way.
+   * @default true
+   */
+  metrics?: boolean;
   /**
    * Read a PROXY protocol header (v1 or v2, as HAProxy's `send-proxy` and `send-proxy-v2`
    * send) before the protocol sees any data; `getPeer()` and `getHost()` are then the
@@ -73,6 +87,13 @@ export interface ListeningPort {
   /** How many connections are open. */
   readonly connections: number;
   /**
+   * What the port has counted so far: connections accepted, refused and open, bytes,
+   * accept failures by kind, TLS handshakes, rejected PROXY headers, idle and protocol-error closes.
+   *
+   * @returns A frozen snapshot, a new object each call.
+   */
+  metrics(): PortMetrics;
+  /**
    * Stops accepting, lets open connections finish for up to `grace`, then closes
    * what is left and calls the factory's `stopFactory`. Safe to call twice.
    *
@@ -105,10 +126,18 @@ export class Port implements ListeningPort {
   #waiters: (() => void)[] = [];
   #closing: Promise<void> | undefined;
   readonly #max: number;
-  readonly #log: (line: string) => void;
+  readonly #log: LogFunction;
+  readonly #endpoint: string;
   readonly #refusals: RateLimitedLog;
   readonly #acceptErrors: AcceptErrors;
   readonly #proxyLog: RateLimitedLog | undefined;
+  readonly #traffic: TrafficCounts | undefined;
+  readonly #connectionOptions: ConnectionOptions;
+  #accepted = 0;
+  #handshakesCompleted = 0;
+  #handshakesFailed = 0;
+  #closedIdle = 0;
+  #closedProtocolError = 0;
 
   /**
    * @param factory The factory to build protocols with; its `doStart` runs now.
@@ -127,17 +156,69 @@ export class Port implements ListeningPort {
     this.#options = options;
     this.#stopListening = stopListening;
     this.#max = options.maxConnections ?? Infinity;
-    this.#log = options.log ?? ((line) => console.error(line));
+    this.#log = options.log ?? defaultLog;
+    const endpoint = formatAddress(address);
+    this.#endpoint = endpoint;
     this.#refusals = new RateLimitedLog(this.#log, (_, held, total) =>
       `Refused ${held} connection${held === 1 ? "" : "s"}: ${this.#max} open, the most allowed (${total} refused in all)`
-    );
-    this.#acceptErrors = new AcceptErrors({ address: formatAddress(address), log: this.#log });
-    if (options.proxyProtocol === true) this.#proxyLog = new RateLimitedLog(this.#log);
+    , { endpoint });
+    this.#acceptErrors = new AcceptErrors({ address: endpoint, log: this.#log });
+    if (options.proxyProtocol === true) this.#proxyLog = new RateLimitedLog(this.#log, undefined, { endpoint });
+    if (options.metrics !== false) this.#traffic = { bytesRead: 0, bytesWritten: 0 };
+    // Without an onError of the caller's, a throwing protocol is reported through the port's log.
+    this.#connectionOptions = options.onError !== undefined ? options : {
+      ...options,
+      onError: (error, peer) => {
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const from = formatAddress(peer);
+        this.#log(`Protocol error on connection from ${from}: ${message}`, {
+          event: "protocol_error",
+          level: "error",
+          endpoint,
+          peer: from,
+          fields: { error: message },
+        });
+      },
+    };
     factory.doStart();
   }
 
   get connections(): number {
     return this.#open.size;
+  }
+
+  metrics(): PortMetrics {
+    const failures = this.#acceptErrors.counts;
+    return Object.freeze({
+      connectionsAccepted: this.#accepted,
+      connectionsRefused: this.#refusals.total,
+      connectionsOpen: this.#open.size,
+      bytesRead: this.#traffic?.bytesRead ?? 0,
+      bytesWritten: this.#traffic?.bytesWritten ?? 0,
+      acceptFailuresPeerGone: failures.peer,
+      acceptFailuresResources: failures.resources,
+      acceptFailuresOther: failures.other,
+      tlsHandshakesCompleted: this.#handshakesCompleted,
+      tlsHandshakesFailed: this.#handshakesFailed,
+      proxyHeadersRejected: this.#proxyLog?.total ?? 0,
+      connectionsClosedIdle: this.#closedIdle,
+      connectionsClosedProtocolError: this.#closedProtocolError,
+    });
+  }
+
+  /**
+   * Counts a TLS handshake that completed on this port's listener; the adapters' TLS listeners call it.
+   */
+  handshakeCompleted(): void {
+    this.#handshakesCompleted++;
+  }
+
+  /**
+   * Counts a TLS handshake that failed or timed out on this port's listener; the adapters'
+   * TLS listeners call it beside logging the failure.
+   */
+  handshakeFailed(): void {
+    this.#handshakesFailed++;
   }
 
   /** Whether `close()` has been called. */
@@ -157,10 +238,15 @@ export class Port implements ListeningPort {
    */
   accept(socket: Socket, peer: Address, host: Address, attach: (connection: Connection) => void): Connection {
     this.#acceptErrors.accepted();
-    const connection = new Connection(socket, peer, host, this.#options);
+    this.#accepted++;
+    const connection = new Connection(socket, peer, host, this.#connectionOptions);
+    connection.traffic = this.#traffic;
     attach(connection);
     this.#open.add(connection);
     connection.onClose = (c) => {
+      const reason = c.reason;
+      if (reason instanceof IdleTimeout) this.#closedIdle++;
+      else if (reason instanceof ProtocolError || reason instanceof FramingError) this.#closedProtocolError++;
       this.#open.delete(c);
       if (this.#open.size === 0) this.#wake();
     };
@@ -169,7 +255,12 @@ export class Port implements ListeningPort {
       return connection;
     }
     if (this.#open.size > this.#max) {
-      this.#refusals.write("");
+      this.#refusals.write("", {
+        event: "connection_refused",
+        level: "warn",
+        peer: formatAddress(peer),
+        fields: { limit: this.#max },
+      });
       connection.connect(new Refused());
       return connection;
     }
@@ -180,7 +271,17 @@ export class Port implements ListeningPort {
         ? new ProxyProtocolReceiver(this.#factory, this.#proxyLog, this.#options.proxyHeaderTimeout)
         : this.#factory.buildProtocol(peer);
     } catch (error) {
-      (this.#options.onError ?? ((e) => console.error(`buildProtocol failed: ${String(e)}`)))(error, peer);
+      this.#closedProtocolError++;
+      if (this.#options.onError !== undefined) this.#options.onError(error, peer);
+      else {
+        this.#log(`buildProtocol failed: ${String(error)}`, {
+          event: "build_protocol_failed",
+          level: "error",
+          endpoint: this.#endpoint,
+          peer: formatAddress(peer),
+          fields: { error: String(error) },
+        });
+      }
       protocol = null;
     }
     connection.connect(protocol ?? new Refused());
@@ -210,7 +311,12 @@ export class Port implements ListeningPort {
    */
   listenerLost(error: Error): void {
     if (this.#closing !== undefined) return;
-    this.#log(`Stopped listening on ${formatAddress(this.address)}: ${error.message}`);
+    this.#log(`Stopped listening on ${this.#endpoint}: ${error.message}`, {
+      event: "listener_lost",
+      level: "error",
+      endpoint: this.#endpoint,
+      fields: { error: error.message },
+    });
     void this.close({ grace: 0 }).then(() => this.#options.onListenerLost?.(error));
   }
 

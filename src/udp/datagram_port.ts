@@ -1,4 +1,5 @@
 import { formatAddress } from "../transport/address.ts";
+import { defaultLog, type LogFunction } from "../transport/log_event.ts";
 import { type DatagramAddress, type DatagramProtocol, type DatagramTransport, udpAddress } from "./datagram_protocol.ts";
 
 /** The largest UDP payload over IPv4: 65,535 less the IP and UDP headers. */
@@ -31,9 +32,32 @@ export interface DatagramListenOptions {
   host?: string;
   /**
    * Called when `datagramReceived` throws; the socket goes on serving.
-   * @default logs one line with the sender's address to `console.error`
+   * @default logs one line with the sender's address to `log`
    */
   onError?: (error: unknown, sender: DatagramAddress) => void;
+  /**
+   * Where the port reports what it does on its own: each line, and the same as a `LogEvent`.
+   * @default console.error, the line alone
+   */
+  log?: LogFunction;
+}
+
+/**
+ * A snapshot of one UDP socket's counters, as `DatagramPort.metrics()` returns it: a frozen
+ * object of numbers. What a protocol decides not to answer it counts itself (see
+ * `EchoDatagramProtocol.metrics()`).
+ */
+export interface DatagramPortMetrics {
+  /** Datagrams read. */
+  readonly datagramsReceived: number;
+  /** Bytes of the datagrams read. */
+  readonly bytesReceived: number;
+  /** Datagrams handed to the socket for sending. */
+  readonly datagramsSent: number;
+  /** Bytes of the datagrams handed to the socket. */
+  readonly bytesSent: number;
+  /** Datagrams dropped on sending: too big, refused by the socket, or failed. */
+  readonly sendDrops: number;
 }
 
 /** A bound UDP socket, as returned by `listenUDP`. */
@@ -42,13 +66,28 @@ export interface ListeningDatagramPort {
   readonly address: DatagramAddress;
   /** Datagrams dropped on sending: too big, refused by the socket, or failed. */
   readonly sendDrops: number;
+  /**
+   * What the socket has counted so far: datagrams and bytes received and sent, and sends dropped.
+   *
+   * @returns A frozen snapshot, a new object each call.
+   */
+  metrics(): DatagramPortMetrics;
   /** Closes the socket; `stopProtocol()` runs. */
   close(): Promise<void>;
 }
 
-function defaultOnError(error: unknown, sender: DatagramAddress): void {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  console.error(`Protocol error on datagram from ${formatAddress(sender)}: ${message}`);
+function reportTo(log: LogFunction, endpoint: string): (error: unknown, sender: DatagramAddress) => void {
+  return (error, sender) => {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const peer = formatAddress(sender);
+    log(`Protocol error on datagram from ${peer}: ${message}`, {
+      event: "datagram_protocol_error",
+      level: "error",
+      endpoint: `udp:${endpoint}`,
+      peer,
+      fields: { error: message },
+    });
+  };
 }
 
 const encoder = new TextEncoder();
@@ -63,6 +102,10 @@ export class DatagramPort implements DatagramTransport, ListeningDatagramPort {
   readonly address: DatagramAddress;
   /** {@inheritDoc ListeningDatagramPort.sendDrops} */
   sendDrops = 0;
+  #received = 0;
+  #bytesReceived = 0;
+  #sent = 0;
+  #bytesSent = 0;
   readonly #socket: DatagramSocket;
   readonly #protocol: DatagramProtocol;
   readonly #onError: (error: unknown, sender: DatagramAddress) => void;
@@ -78,8 +121,23 @@ export class DatagramPort implements DatagramTransport, ListeningDatagramPort {
     this.#socket = socket;
     this.address = address;
     this.#protocol = protocol;
-    this.#onError = options.onError ?? defaultOnError;
+    this.#onError = options.onError ?? reportTo(options.log ?? defaultLog, formatAddress(address));
     protocol.makeConnection(this);
+  }
+
+  /**
+   * What the socket has counted so far.
+   *
+   * @returns A frozen snapshot, a new object each call.
+   */
+  metrics(): DatagramPortMetrics {
+    return Object.freeze({
+      datagramsReceived: this.#received,
+      bytesReceived: this.#bytesReceived,
+      datagramsSent: this.#sent,
+      bytesSent: this.#bytesSent,
+      sendDrops: this.sendDrops,
+    });
   }
 
   /** {@inheritDoc DatagramTransport.write} */
@@ -91,10 +149,16 @@ export class DatagramPort implements DatagramTransport, ListeningDatagramPort {
       return;
     }
     try {
-      if (!this.#socket.send(bytes, address.host, address.port)) this.sendDrops++;
+      if (!this.#socket.send(bytes, address.host, address.port)) {
+        this.sendDrops++;
+        return;
+      }
     } catch {
       this.sendDrops++;
+      return;
     }
+    this.#sent++;
+    this.#bytesSent += bytes.length;
   }
 
   /** The adapter reports a send that failed after `send` returned. */
@@ -116,6 +180,8 @@ export class DatagramPort implements DatagramTransport, ListeningDatagramPort {
    */
   received(data: Uint8Array, host: string, port: number): void {
     if (this.#closing !== undefined) return;
+    this.#received++;
+    this.#bytesReceived += data.length;
     const sender = udpAddress(host, port);
     try {
       this.#protocol.datagramReceived(data, sender);

@@ -32,6 +32,20 @@ export interface EchoDatagramOptions {
   now?: () => number;
 }
 
+/** A snapshot of what an {@link EchoDatagramProtocol} answered and what its guards dropped. */
+export interface EchoDatagramMetrics {
+  /** Datagrams echoed back. */
+  readonly datagramsAnswered: number;
+  /** Bytes echoed back. */
+  readonly bytesAnswered: number;
+  /** Datagrams not answered because their source port is below `minSourcePort` (loop protection). */
+  readonly droppedLowPort: number;
+  /** Datagrams not answered because their source was over the rate. */
+  readonly droppedRateLimit: number;
+  /** Datagrams not answered because they were longer than `maxDatagramSize`. */
+  readonly droppedOversized: number;
+}
+
 /**
  * Sends every datagram back to its sender, as Twisted's UDP echo (RFC 862), with the
  * guards a UDP echo needs against being used as a reflector or a loop: sources on
@@ -83,6 +97,21 @@ export class EchoDatagramProtocol extends DatagramProtocol {
       throw new RangeError(`Cannot echo with rate ${String(rate)}: must be a number of at least 0`);
     }
     this.#buckets = rate === 0 ? undefined : new TokenBuckets({ rate, burst: options.burst, now: options.now });
+  }
+
+  /**
+   * What it has answered and dropped so far.
+   *
+   * @returns A frozen snapshot, a new object each call.
+   */
+  metrics(): EchoDatagramMetrics {
+    return Object.freeze({
+      datagramsAnswered: this.datagramsEchoed,
+      bytesAnswered: this.bytesEchoed,
+      droppedLowPort: this.ignoredPorts,
+      droppedRateLimit: this.rateLimited,
+      droppedOversized: this.oversized,
+    });
   }
 
   override datagramReceived(data: Uint8Array, address: DatagramAddress): void {
