@@ -4,18 +4,25 @@
  * not the generator, sets the pace on a 2-core machine. Every echoed byte is
  * compared with what was sent.
  *
- *   loadgen [--unix PATH] [--tls [--ca FILE]] SCENARIO HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]
+ *   loadgen [--unix PATH] [--tls [--ca FILE]] [--window BYTES] [--source ADDR[/COUNT]]
+ *           SCENARIO HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]
  *
  * --unix connects to a Unix socket instead (HOST and PORT are then ignored; rr, stream,
- * churn, idle). --tls speaks TLS over it (tls.c; rr and stream): every connection's handshake
- * is done before the clock starts, so the window measures records only, and the same bytes
- * are checked after decryption. --ca verifies the server's certificate against FILE and HOST
- * (or "localhost" over --unix); without it the server is not verified.
+ * churn, idle). --tls speaks TLS over it (tls.c; rr, stream and handshake): for rr and stream
+ * every connection's handshake is done before the clock starts, so the window measures records
+ * only, and the same bytes are checked after decryption. --ca verifies the server's certificate
+ * against FILE and HOST (or "localhost" over --unix); without it the server is not verified.
+ * --window caps the bytes a stream connection has in flight (sent, not yet echoed; default
+ * 4 MiB). --source binds each TCP connection before connecting to one of COUNT consecutive
+ * IPv4 addresses from ADDR, in turn (the kernel picks the port at connect): each address has
+ * its own ephemeral ports, so churn and handshake rows start clear of an earlier row's
+ * TIME_WAIT, and one process can hold more connections to one server than one address has ports.
  * LIMIT, for the stress tests: stream sends exactly LIMIT bytes per connection
  * and churn runs exactly LIMIT cycles, whatever DURATION says.
  *
- * SCENARIO: rr (request/response), stream (bulk), churn (connect/echo/close),
- * idle (hold connections until "release" on stdin), udp (request/response over UDP, udp.c), slow (stream with 8 MiB in
+ * SCENARIO: rr (request/response), stream (bulk), churn (connect/echo/close), handshake
+ * (--tls only: connect, a full TLS handshake with no session resumed, echo SIZE bytes, close),
+ * idle (hold connections until "release" on stdin, then echo one more byte on each), udp (request/response over UDP, udp.c), slow (stream with 8 MiB in
  * flight whose reader stalls 30 ms of every 100 ms), reset (send SIZE bytes, read
  * part of the echo, then close with SO_LINGER 0 so the server sees a reset). Prints event lines
  * ({"event":"measure"|"stop"|"holding"}) and then one {"outcome":{...}} line.
@@ -46,7 +53,7 @@
 #define STREAM_WINDOW (4 << 20)
 #define MAX_ERRORS 10
 
-enum { RR, STREAM, CHURN, IDLE, SLOW, RESET };
+enum { RR, STREAM, CHURN, IDLE, SLOW, RESET, HANDSHAKE };
 
 typedef struct {
   int fd;
@@ -83,6 +90,7 @@ static double t_measure, t_stop;
 static struct rusage ru_measure;
 static double cpu_fraction;
 static uint64_t stream_window = STREAM_WINDOW;
+static uint32_t source_base, source_count, source_next; /* --source, host byte order */
 
 static double now(void) {
   struct timespec ts;
@@ -128,6 +136,17 @@ static int open_socket(conn_t *c) {
   }
   int one = 1;
   if (addr.ss_family == AF_INET) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (source_count && addr.ss_family == AF_INET) {
+    struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(source_base + source_next++ % source_count)};
+    /* Without it bind() would pick the port, unique per address whatever the destination. */
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+      char text[INET_ADDRSTRLEN];
+      error_at("cannot bind to %s: %s", inet_ntop(AF_INET, &src.sin_addr, text, sizeof text), strerror(errno));
+      close(fd);
+      return -1;
+    }
+  }
   if (connect(fd, (struct sockaddr *)&addr, addrlen) < 0 && errno != EINPROGRESS) {
     error_at("cannot connect: %s", strerror(errno));
     close(fd);
@@ -138,6 +157,7 @@ static int open_socket(conn_t *c) {
   c->connected = 0;
   c->wrote = c->got = 0;
   c->shut = c->done = 0;
+  c->ready = 0;
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.ptr = c};
   epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   return 0;
@@ -220,7 +240,7 @@ static void read_echo(conn_t *c, double t) {
       bytes_in_window += size;
       record(t - c->sent_at);
     }
-    if (scenario == CHURN) {
+    if (scenario == CHURN || scenario == HANDSHAKE) {
       close_conn(c);
       if (!stopping && (!limit || cycles_started < limit) && open_socket(c) == 0) {
         cycles_started++;
@@ -301,6 +321,33 @@ static void stream_read(conn_t *c) {
   if (c->sent - c->received < stream_window / 2 || (c->tls && c->shut)) stream_pump(c);
 }
 
+/* handshake: takes the TLS handshake of a new connection one step further; once it is done,
+ * sends the cycle's message, whose echo proves the session works both ways. */
+static void handshake_step(conn_t *c) {
+  int for_write = 0;
+  int r = tls_handshake(c->tls, &for_write);
+  if (r < 0) {
+    /* The server may close the connections in flight as the run stops: that is no error. */
+    if (!stopping) error_at("%s", tls_error());
+    close_conn(c);
+    return;
+  }
+  if (r == 0) {
+    want_write(c, for_write);
+    return;
+  }
+  if (tls_resumed(c->tls)) {
+    error_at("a TLS session was resumed: the handshake scenario measures full handshakes");
+    close_conn(c);
+    return;
+  }
+  if (!tls_session[0]) snprintf(tls_session, sizeof tls_session, "%s", tls_describe(c->tls));
+  c->ready = 1;
+  want_write(c, 0);
+  c->seq++;
+  start_msg(c, c->sent_at);
+}
+
 static void on_event(conn_t *c, uint32_t events, double t) {
   if (!c->live) return;
   if (!c->connected && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
@@ -315,11 +362,22 @@ static void on_event(conn_t *c, uint32_t events, double t) {
     c->connected = 1;
     if (scenario == STREAM) {
       stream_pump(c);
+    } else if (scenario == HANDSHAKE) {
+      if (!(c->tls = tls_new(c->fd))) {
+        error_at("%s", tls_error());
+        close_conn(c);
+        return;
+      }
+      handshake_step(c);
     } else {
       want_write(c, 0);
       if (scenario == CHURN) c->seq++;
       start_msg(c, scenario == CHURN ? c->sent_at : t);
     }
+    return;
+  }
+  if (scenario == HANDSHAKE && !c->ready) {
+    handshake_step(c);
     return;
   }
   if (events & EPOLLOUT) {
@@ -410,7 +468,7 @@ static int handshake_all(void) {
 
 static void run_timed(void) {
   struct epoll_event evs[256];
-  if (use_tls && handshake_all() < 0) return;
+  if (use_tls && scenario != HANDSHAKE && handshake_all() < 0) return;
   double t0 = now();
   t_measure = t0 + warmup;
   t_stop = t_measure + duration;
@@ -421,10 +479,11 @@ static void run_timed(void) {
     t_stop = t0 + 1e9;
     deadline = t0 + 1e9;
   }
-  for (int i = 0; i < nconn && (!limit || scenario != CHURN || cycles_started < limit); i++) {
+  int cycling = scenario == CHURN || scenario == HANDSHAKE;
+  for (int i = 0; i < nconn && (!limit || !cycling || cycles_started < limit); i++) {
     conns[i].sent_at = t0;
     cycles_started++;
-    if (!use_tls && open_socket(&conns[i]) < 0) return;
+    if ((!use_tls || scenario == HANDSHAKE) && open_socket(&conns[i]) < 0) return;
   }
   while (live_count() > 0 && nerrors == 0) {
     double t = now();
@@ -432,9 +491,9 @@ static void run_timed(void) {
       if (scenario == STREAM)
         for (int i = 0; i < nconn; i++)
           if (conns[i].live) stream_pump(&conns[i]);
-      if (scenario == CHURN)
+      if (cycling)
         for (int i = 0; i < nconn; i++)
-          if (conns[i].live && !conns[i].connected) close_conn(&conns[i]);
+          if (conns[i].live && (!conns[i].connected || (scenario == HANDSHAKE && !conns[i].ready))) close_conn(&conns[i]);
     }
     if (limit && measuring && live_count() == 0) break;
     if (t > deadline) {
@@ -461,50 +520,87 @@ static void finish_limited(void) {
   measuring = 0;
 }
 
-static void run_idle(void) {
+/* idle: reads the byte a connection expects back (none when `expect` is 0) and checks it. */
+static void idle_read(conn_t *c, char expect) {
+  char b;
+  ssize_t r = read(c->fd, &b, 1);
+  if (r < 0 && errno == EAGAIN) return;
+  if (r == 1 && expect && b == expect) {
+    c->got++;
+    verified++;
+    return;
+  }
+  if (r == 1 && expect) error_at("idle echo mismatch: sent '%c', got byte %u", expect, (unsigned char)b);
+  else if (r == 1) error_at("server sent byte %u on an idle connection", (unsigned char)b);
+  else error_at("server closed an idle connection");
+  close_conn(c);
+}
+
+/* idle: waits until every connection in [start, end) has had `want` bytes echoed. */
+static int idle_wait(int start, int end, size_t want, char expect, double seconds) {
   struct epoll_event evs[256];
-  const int batch = 250;
-  for (int start = 0; start < nconn && nerrors == 0; start += batch) {
-    int end = start + batch < nconn ? start + batch : nconn;
-    for (int i = start; i < end; i++) {
-      conns[i].msg = (uint8_t *)"x";
-      if (open_socket(&conns[i]) < 0) return;
+  double deadline = now() + seconds;
+  for (;;) {
+    int waiting = 0;
+    for (int i = start; i < end; i++) waiting += conns[i].live && conns[i].got < want;
+    if (waiting == 0 || nerrors) return nerrors ? -1 : 0;
+    if (now() > deadline) {
+      error_at("%d connections not echoed after %.0f s", waiting, seconds);
+      return -1;
     }
-    double deadline = now() + 10;
-    for (;;) {
-      int waiting = 0;
-      for (int i = start; i < end; i++) waiting += conns[i].live && conns[i].got < 1;
-      if (waiting == 0 || nerrors) break;
-      if (now() > deadline) {
-        error_at("%d connections not echoed after 10 s", waiting);
-        return;
-      }
-      int n = epoll_wait(ep, evs, 256, 100);
-      for (int i = 0; i < n; i++) {
-        conn_t *c = evs[i].data.ptr;
-        if (!c->connected) {
-          c->connected = 1;
-          want_write(c, 0);
-          if (write(c->fd, "x", 1) != 1) error_at("write failed: %s", strerror(errno));
-        } else {
-          char b;
-          ssize_t r = read(c->fd, &b, 1);
-          if (r == 1 && b == 'x') {
-            c->got = 1;
-            verified++;
-            operations++;
-          } else if (r == 0 || (r < 0 && errno != EAGAIN)) {
-            error_at("server closed an idle connection");
-            close_conn(c);
-          }
+    int n = epoll_wait(ep, evs, 256, 100);
+    for (int i = 0; i < n; i++) {
+      conn_t *c = evs[i].data.ptr;
+      if (!c->live) continue;
+      if (!c->connected) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+          error_at("cannot connect: %s", strerror(err));
+          close_conn(c);
+          continue;
         }
+        c->connected = 1;
+        want_write(c, 0);
+        if (write(c->fd, &expect, 1) != 1) error_at("write failed: %s", strerror(errno));
+      } else if (c->got < want) {
+        idle_read(c, expect);
+      } else {
+        /* Nothing is due on a held connection: a byte or an EOF here is the server's doing. */
+        idle_read(c, 0);
       }
     }
   }
-  event("holding");
+}
+
+/* idle: opens the connections in batches, each echoing one byte, says "holding" (with the
+ * seconds it took) and waits for "release" on stdin; then echoes one more byte on every
+ * connection, which proves the server still held them all, and closes them. */
+static void run_idle(void) {
+  const int batch = 250;
+  double t0 = now();
+  for (int start = 0; start < nconn && nerrors == 0; start += batch) {
+    int end = start + batch < nconn ? start + batch : nconn;
+    for (int i = start; i < end; i++)
+      if (open_socket(&conns[i]) < 0) return;
+    if (idle_wait(start, end, 1, 'x', 10) < 0) return;
+  }
+  if (nerrors) return;
+  operations = nconn;
+  printf("{\"event\":\"holding\",\"seconds\":%.3f}\n", now() - t0);
+  fflush(stdout);
   char line[64];
   while (fgets(line, sizeof line, stdin) && strncmp(line, "release", 7) != 0) {
   }
+  for (int i = 0; i < nconn && nerrors == 0; i++) {
+    if (!conns[i].live) {
+      error_at("server closed an idle connection");
+      break;
+    }
+    if (write(conns[i].fd, "y", 1) != 1) error_at("write failed: %s", strerror(errno));
+  }
+  if (nerrors == 0) idle_wait(0, nconn, 2, 'y', 30);
   for (int i = 0; i < nconn; i++) close_conn(&conns[i]);
 }
 
@@ -660,10 +756,12 @@ static void run_reset(void) {
 }
 
 int main(int argc, char **argv) {
-  const char *unix_path = NULL, *ca_file = NULL;
+  const char *unix_path = NULL, *ca_file = NULL, *window_arg = NULL, *source_arg = NULL;
   while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
     if (strcmp(argv[1], "--tls") == 0) use_tls = 1;
     else if (strcmp(argv[1], "--unix") == 0 && argc > 2) unix_path = (++argv)[1], argc--;
+    else if (strcmp(argv[1], "--window") == 0 && argc > 2) window_arg = (++argv)[1], argc--;
+    else if (strcmp(argv[1], "--source") == 0 && argc > 2) source_arg = (++argv)[1], argc--;
     else if (strcmp(argv[1], "--ca") == 0 && argc > 2) ca_file = (++argv)[1], argc--;
     else {
       fprintf(stderr, "loadgen: unknown option %s\n", argv[1]);
@@ -673,12 +771,13 @@ int main(int argc, char **argv) {
     argc--;
   }
   if (argc != 9 && argc != 10) {
-    fprintf(stderr, "usage: loadgen [--unix PATH] [--tls [--ca FILE]] rr|stream|churn|idle|udp|slow|reset HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
+    fprintf(stderr, "usage: loadgen [--unix PATH] [--tls [--ca FILE]] [--window BYTES] [--source ADDR[/COUNT]] "
+                    "rr|stream|churn|handshake|idle|udp|slow|reset HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
     return 2;
   }
-  const char *names[] = {"rr", "stream", "churn", "idle", "slow", "reset"};
+  const char *names[] = {"rr", "stream", "churn", "idle", "slow", "reset", "handshake"};
   scenario = -1;
-  for (int i = 0; i < 6; i++)
+  for (int i = 0; i < 7; i++)
     if (strcmp(argv[1], names[i]) == 0) scenario = i;
   /* udp (udp.c) shares rr's arguments and outcome, plus sent and lost. */
   int udp = strcmp(argv[1], "udp") == 0;
@@ -707,7 +806,34 @@ int main(int argc, char **argv) {
     fprintf(stderr, "loadgen: bad arguments (host must be an IPv4 address, a Unix path shorter than 108 bytes)\n");
     return 2;
   }
-  if ((use_tls && (udp || (scenario != RR && scenario != STREAM))) ||
+  if (window_arg) {
+    char *end;
+    unsigned long long w = strtoull(window_arg, &end, 10);
+    if (*end || w == 0) {
+      fprintf(stderr, "loadgen: bad --window '%s': expected a number of bytes\n", window_arg);
+      return 2;
+    }
+    stream_window = w;
+  }
+  if (source_arg) {
+    char text[INET_ADDRSTRLEN + 8];
+    snprintf(text, sizeof text, "%s", source_arg);
+    char *slash = strchr(text, '/');
+    long count = 1;
+    if (slash) *slash = 0, count = strtol(slash + 1, NULL, 10);
+    struct in_addr a;
+    if (inet_pton(AF_INET, text, &a) != 1 || count < 1 || count > 65536 || unix_path) {
+      fprintf(stderr, "loadgen: bad --source '%s': expected an IPv4 ADDR[/COUNT] over TCP\n", source_arg);
+      return 2;
+    }
+    source_base = ntohl(a.s_addr);
+    source_count = count;
+  }
+  if (scenario == HANDSHAKE && !use_tls) {
+    fprintf(stderr, "loadgen: handshake needs --tls\n");
+    return 2;
+  }
+  if ((use_tls && (udp || (scenario != RR && scenario != STREAM && scenario != HANDSHAKE))) ||
       (unix_path && (udp || scenario == SLOW || scenario == RESET))) {
     fprintf(stderr, "loadgen: %s has no %s mode\n", use_tls ? "--tls" : "--unix", argv[1]);
     return 2;
@@ -725,6 +851,7 @@ int main(int argc, char **argv) {
     /* A forward copy extends the period, including the few tail bytes past 2 * PERIOD. */
     for (size_t i = 0; i < TAIL; i++) pattern[PERIOD + i] = pattern[i];
   } else if (scenario != IDLE) {
+    /* rr, churn, handshake and udp: one message per connection, numbered and random. */
     for (int i = 0; i < nconn; i++) {
       conns[i].msg = malloc(size < 8 ? 8 : size);
       fill_random(conns[i].msg, size < 8 ? 8 : size);
