@@ -130,6 +130,8 @@ export interface ScenarioRun {
   /** Server resident bytes before and while holding idle connections. */
   rssBefore?: number;
   rssHolding?: number;
+  /** idle: seconds from the first connect until every connection had its byte echoed. */
+  holdSeconds?: number;
 }
 
 function latencies(file: string): ScenarioRun["latencyUs"] {
@@ -168,6 +170,8 @@ export async function runJob(
   const latencyFile = `${tmpdir()}/twine-bench-${process.pid}-latency.bin`;
   const reach = server.reach;
   const via = reach?.transport === "unix" ? ["--unix", reach.path] : reach?.transport === "tls" ? ["--tls", "--ca", reach.ca] : [];
+  if (job.window !== undefined) via.push("--window", String(job.window));
+  if (job.source !== undefined && reach?.transport !== "unix") via.push("--source", job.source);
   // Over a Unix socket the load generator ignores host and port.
   const host = reach?.transport === "unix" ? "-" : server.host;
   const args = [...via, job.mode, host, server.port, job.connections, job.size, timing.duration, timing.warmup, latencyFile];
@@ -181,6 +185,7 @@ export async function runJob(
   let cpu0 = 0;
   let serverCpu: number | undefined;
   let rssHolding: number | undefined;
+  let holdSeconds: number | undefined;
   let outcome: Partial<ScenarioRun> | undefined;
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
@@ -191,10 +196,11 @@ export async function runJob(
     while ((nl = buffered.indexOf("\n")) >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      const msg = JSON.parse(line) as { event?: string; outcome?: Partial<ScenarioRun> };
+      const msg = JSON.parse(line) as { event?: string; seconds?: number; outcome?: Partial<ScenarioRun> };
       if (msg.event === "measure" && pid !== undefined) cpu0 = cpuSeconds(pid);
       else if (msg.event === "stop" && pid !== undefined) serverCpu = cpuSeconds(pid) - cpu0;
       else if (msg.event === "holding") {
+        holdSeconds = msg.seconds;
         // Let the server settle its accept burst before reading its memory.
         setTimeout(() => {
           if (pid !== undefined) rssHolding = rss(pid);
@@ -223,6 +229,7 @@ export async function runJob(
     peakRss: pid !== undefined ? peakRss(pid) : undefined,
     rssBefore,
     rssHolding,
+    holdSeconds,
     sent: outcome?.sent,
     late: outcome?.late,
     lost: outcome?.lost,
