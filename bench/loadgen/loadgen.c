@@ -263,6 +263,8 @@ static void stream_pump(conn_t *c) {
   while (!stopping && c->sent - c->received < stream_window && (!limit || c->sent < limit)) {
     size_t off = c->sent % PERIOD;
     size_t want = limit && limit - c->sent < size ? limit - c->sent : size;
+    /* Never past the window, so that --window is the most a connection ever has in flight. */
+    if (want > stream_window - (c->sent - c->received)) want = stream_window - (c->sent - c->received);
     ssize_t n = io_write(c, pattern + off, want);
     if (n < 0) {
       if (errno == EAGAIN) {
