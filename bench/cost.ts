@@ -1,11 +1,12 @@
 /**
  * The paired run: `npm run bench -- --cost`. Two servers run at once, twine and the bare
- * server of the same runtime, or twine on one runtime and twine on another, and the load
- * alternates between them in short slices (A B, B A, A B …) so that both share each
- * moment's noise; each pair of neighbouring slices gives one ratio per figure, and pairs
- * are added until every interval is narrow enough (paired.ts). Start-up and idle memory
- * alternate fresh launches instead. Peak memory comes from fresh servers run one at a time,
- * since a server's peak covers everything it has seen.
+ * server of the same runtime, or twine on one runtime and twine on another, and one load
+ * generator takes turns between them, 0.1 s of load each (the load generator's --pair), so
+ * that both share each moment's noise; each pair gives one ratio per figure, and pairs are
+ * added until every interval is narrow enough (paired.ts). With --turn 0, and for UDP, each
+ * side gets a slice of its own instead (A B, B A …). Start-up and idle memory alternate
+ * fresh launches. Peak memory comes from fresh servers run one at a time, since a server's
+ * peak covers everything it has seen.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -26,9 +27,8 @@ import {
 } from "./cost_scenarios.ts";
 import { environment, hasTaskset } from "./environment.ts";
 import { type InstalledPackage, installPackage, packageCommand } from "./installed_package.ts";
-import { type RunningServer, runJob, type ScenarioRun, startServer, type Transport } from "./measure.ts";
-import { type Measure, measurePaired, type PairingOptions } from "./paired.ts";
-import { runtimesChartSvg } from "./runtimes_chart.ts";
+import { runAlternating, type RunningServer, runJob, type ScenarioRun, startServer, type Transport } from "./measure.ts";
+import { type MeasurePair, measurePaired, oneAfterTheOther, type PairingOptions } from "./paired.ts";
 import type { Job } from "./scenarios.ts";
 import { freshSources } from "./sources.ts";
 import { builtinTargets, runtimeLabel, serverCommand, type Target, type TransportSetup, withUdp } from "./targets.ts";
@@ -37,9 +37,9 @@ import { transportSetup } from "./transport_setup.ts";
 const USAGE = `Usage: npm run bench -- --cost [options]
 
 Paired comparisons: twine against a bare echo server on the same runtime, and twine on one
-runtime against twine on another. Both servers run at once and the load alternates between
-them in short slices (start-up and idle memory: fresh launches in turn); each ratio is printed
-as a median with its 95% bootstrap interval, and pairs are added until every interval is within
+runtime against twine on another. Both servers run at once and the load generator takes turns
+between them (start-up and idle memory: fresh launches in turn); each ratio is printed as a
+median with its 95% bootstrap interval, and pairs are added until every interval is within
 ±--within of its median.
 
 Options:
@@ -59,8 +59,10 @@ Options:
   --pairs N          pairs before the first look at the intervals (default 10)
   --max-pairs N      pairs at most per ratio (default 60)
   --within PERCENT   stop adding pairs once every interval is within this of its median (default 5)
-  --slice SECONDS    measured length of one slice (default 0.5)
-  --warmup SECONDS   unmeasured time at the start of each slice (default 0.1)
+  --slice SECONDS    measured load per side in one pair (default 0.5)
+  --turn SECONDS     length of one turn of load within a pair; 0: one slice per side instead,
+                     one after the other, as UDP always runs (default 0.1)
+  --warmup SECONDS   unmeasured time at the start of each pair (default 0.1)
   --idle N           idle connections held by each fresh server (default 10000)
   --rss-runs N       fresh runs per server for peak memory under rr64 and stream; 0 skips them (default 3)
   --connections N    connections for rr64 and udp (default 64)
@@ -82,6 +84,7 @@ function parse(argv: string[]) {
       "max-pairs": { type: "string" },
       within: { type: "string", default: "5" },
       slice: { type: "string", default: "0.5" },
+      turn: { type: "string", default: "0.1" },
       warmup: { type: "string", default: "0.1" },
       idle: { type: "string", default: "10000" },
       "rss-runs": { type: "string", default: "3" },
@@ -117,6 +120,7 @@ function parse(argv: string[]) {
     transports,
     pairing: { minPairs: pairs, maxPairs, within: num("within", v.within, 0.1, 100) / 100 } satisfies PairingOptions,
     slice: num("slice", v.slice, 0.05),
+    turn: Number(v.turn) === 0 ? 0 : num("turn", v.turn, 0.005, 10),
     warmup: num("warmup", v.warmup, 0),
     idle: num("idle", v.idle, 1, 19_000, true),
     rssRuns: num("rss-runs", v["rss-runs"], 0, Infinity, true),
@@ -205,10 +209,21 @@ async function sliced(loadgen: string, c: Comparison, channel: Channel, o: Optio
       // One unmeasured slice each, so that neither pays for its JIT inside a measured pair.
       await slice(loadgen, job(), a, o, c.a.name);
       await slice(loadgen, job(), b, o, c.b.name);
-      const measure: Measure = async (side) => {
-        const run = await slice(loadgen, job(), side === "a" ? a : b, o, side === "a" ? c.a.name : c.b.name);
-        return sliceFigures(scenario, run);
-      };
+      // UDP has no turns in the load generator: its sides get a slice each.
+      const measure: MeasurePair = o.turn > 0 && scenario.kind !== "udp"
+        ? async (first) => {
+          const [x, y] = first === "a" ? [a, b] : [b, a];
+          const runs = await runAlternating(loadgen, job(), x, y, { duration: 2 * o.slice, warmup: o.warmup }, o.turn, o.pin ? 1 : undefined);
+          const named = `${c.a.name} and ${c.b.name}`;
+          if (runs[0].verifiedBytes === 0 && runs[0].errors.length === 0) runs[0].errors.push("no byte came back");
+          for (const e of runs[0].errors) errors.push(`${named}: ${e}`);
+          const [ra, rb] = first === "a" ? runs : [runs[1], runs[0]];
+          return { a: sliceFigures(scenario, ra), b: sliceFigures(scenario, rb) };
+        }
+        : oneAfterTheOther(async (side) => {
+          const run = await slice(loadgen, job(), side === "a" ? a : b, o, side === "a" ? c.a.name : c.b.name);
+          return sliceFigures(scenario, run);
+        });
       const where = `${shown(c, c.a)} vs ${shown(c, c.b)}: ${scenario.id}`;
       const result = await measurePaired(measure, figureSpecs(scenario), o.pairing, (i) => progress(`${where} pair ${i}`));
       rows.push({ comparison: c.kind, a: shown(c, c.a), b: shown(c, c.b), scenario, result });
@@ -323,7 +338,7 @@ export async function runCost(argv: string[]): Promise<void> {
         }
         for (const scenario of c.scenarios.filter((s) => s.launch)) {
           if (scenario.kind === "startup-package") installed();
-          const measure: Measure = (side) => launched(loadgen, side === "a" ? c.a : c.b, scenario, o, setups, installed);
+          const measure = oneAfterTheOther((side) => launched(loadgen, side === "a" ? c.a : c.b, scenario, o, setups, installed));
           const where = `${shown(c, c.a)} vs ${shown(c, c.b)}: ${scenario.id}`;
           const result = await measurePaired(measure, figureSpecs(scenario), o.pairing, (i) => progress(`${where} pair ${i}`));
           rows.push({ comparison: c.kind, a: shown(c, c.a), b: shown(c, c.b), scenario, result });
@@ -352,7 +367,8 @@ export async function runCost(argv: string[]): Promise<void> {
   writeFileSync(`${dir}/${name}.json`, `${JSON.stringify({ environment: env, options, seconds, errors, results: rows, peaks: peakRows }, null, 2)}\n`);
   const bound = `±${(o.pairing.within * 100).toFixed(0)}%`;
   const machine = `${env.cpu}, ${env.cores} cores, ${env.kernel}; bun ${env.bun}, ${env.deno.split(" (")[0]}, node ${env.node}`;
-  const title = `twine paired comparisons, ${env.date.slice(0, 10)}: ${machine}; slices of ${o.slice} s, ` +
+  const how = o.turn > 0 ? `${o.slice} s of load per side and pair in turns of ${o.turn} s` : `slices of ${o.slice} s`;
+  const title = `twine paired comparisons, ${env.date.slice(0, 10)}: ${machine}; ${how}, ` +
     `${o.pairing.minPairs} to ${o.pairing.maxPairs} pairs per ratio (until ${bound}); median [95% bootstrap interval], A over B; ` +
     `pinning: ${env.pinning}; ${seconds.toFixed(0)} s in all`;
   const parts = [
@@ -368,6 +384,8 @@ export async function runCost(argv: string[]): Promise<void> {
   const md = `${parts.join("\n\n")}\n`;
   writeFileSync(`${dir}/${name}.md`, md);
   console.log(md);
+  // Loaded here, not at the top: vega takes a second to load, which a mistyped flag should not wait for.
+  const { runtimesChartSvg } = await import("./runtimes_chart.ts");
   const svg = await runtimesChartSvg(rows, [`twine on each runtime, paired: ${env.date.slice(0, 10)}`, machine]);
   if (svg !== undefined) writeFileSync(`${dir}/runtimes.svg`, svg);
   console.log(`Wrote ${out}/${name}.json and ${out}/${name}.md${svg === undefined ? "" : ` and ${out}/runtimes.svg`}`);

@@ -1,8 +1,8 @@
 /**
- * Paired measurement with as many pairs as the machine's noise needs: side A and side B are
- * measured in turn (A B, B A, A B …), each pair of neighbouring measurements gives one ratio
- * per figure, and pairs are added until the 95% interval of every figure that counts lies
- * within ±`within` of its median, or the cap is reached.
+ * Paired measurement with as many pairs as the machine's noise needs: each pair measures side
+ * A and side B, alternating which goes first (A B, B A, A B …), and gives one ratio per
+ * figure; pairs are added until the 95% interval of every figure that counts lies within
+ * ±`within` of its median, or the cap is reached.
  *
  * @module
  */
@@ -53,8 +53,25 @@ export interface PairedResult {
   figures: Record<string, PairedFigure>;
 }
 
-/** A measurement of one side: its figures, or undefined when it measured nothing. */
-export type Measure = (side: "a" | "b", pair: number) => Promise<Record<string, number> | undefined>;
+/** One measurement's figures, or undefined when it measured nothing. */
+export type Figures = Record<string, number> | undefined;
+
+/** Measures both sides once, `first` first (or first in turn), for pair number `pair` (from 1). */
+export type MeasurePair = (first: "a" | "b", pair: number) => Promise<{ a: Figures; b: Figures }>;
+
+/**
+ * A pair measurement made of two measurements of one side each, one after the other.
+ *
+ * @param measure Measures one side.
+ * @returns The pair measurement.
+ */
+export function oneAfterTheOther(measure: (side: "a" | "b", pair: number) => Promise<Figures>): MeasurePair {
+  return async (first, pair) => {
+    const got = { a: undefined as Figures, b: undefined as Figures };
+    for (const side of first === "a" ? (["a", "b"] as const) : (["b", "a"] as const)) got[side] = await measure(side, pair);
+    return got;
+  };
+}
 
 /**
  * The figures of `specs` whose interval over `values` is wider than `within`.
@@ -72,14 +89,14 @@ export function wideFigures(specs: readonly FigureSpec[], ratios: Record<string,
  * Measures A and B in alternating pairs until every converging figure's interval is within
  * the bound (looked at after each pair from `minPairs` on) or `maxPairs` have been tried.
  *
- * @param measure Measures one side once.
+ * @param measure Measures both sides once.
  * @param specs The figures each measurement gives.
  * @param o How many pairs and how narrow.
  * @param progress Called before each pair, with its number from 1.
  * @returns Every figure's ratios and intervals, and which did not converge.
  */
 export async function measurePaired(
-  measure: Measure,
+  measure: MeasurePair,
   specs: readonly FigureSpec[],
   o: PairingOptions,
   progress: (pair: number) => void = () => {},
@@ -99,11 +116,7 @@ export async function measurePaired(
   for (let tried = 0; tried < o.maxPairs; tried++) {
     progress(tried + 1);
     // A B, then B A: whatever the first measurement of a pair gains or loses falls on each side alike.
-    const order: ("a" | "b")[] = tried % 2 === 0 ? ["a", "b"] : ["b", "a"];
-    const got: Record<string, Record<string, number> | undefined> = {};
-    for (const side of order) got[side] = await measure(side, tried + 1);
-    const a = got.a;
-    const b = got.b;
+    const { a, b } = await measure(tried % 2 === 0 ? "a" : "b", tried + 1);
     if (a === undefined || b === undefined) {
       starved++;
       continue;

@@ -9,7 +9,6 @@ import process from "node:process";
 import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { failWith, parseFlags } from "./cli.ts";
-import { chartSvg } from "./chart.ts";
 import { environment, hasTaskset } from "./environment.ts";
 import { type RunningServer, runJob, startServer, type Transport } from "./measure.ts";
 import { abstractionCost, markdown, metricsOf, type Sample, summarize } from "./report.ts";
@@ -239,6 +238,8 @@ async function main(): Promise<void> {
   writeFileSync(`${outDir}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const over = { tcp: "", tls: " over TLS", unix: " over a Unix socket" }[opts.transport];
   const title = `twine echo benchmark${over}, ${env.date.slice(0, 10)}: ${env.cpu}, ${env.cores} cores; bun ${env.bun}, ${env.deno.split(" (")[0]}, node ${env.node}`;
+  // Loaded here, not at the top: vega takes a second to load, which a mistyped flag should not wait for.
+  const { chartSvg } = await import("./chart.ts");
   writeFileSync(`${outDir}/${name}.svg`, await chartSvg(summary, targets, title));
   const md = `${title}\n\n${table}\n`;
   writeFileSync(`${outDir}/${name}.md`, md);

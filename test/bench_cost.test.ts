@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { buildNative } from "../bench/build.ts";
 import { convergenceLine, type CostRow } from "../bench/cost_report.ts";
 import { type CostScenario, parseScenarios } from "../bench/cost_scenarios.ts";
-import { type FigureSpec, measurePaired } from "../bench/paired.ts";
+import { type FigureSpec, measurePaired, oneAfterTheOther } from "../bench/paired.ts";
 import { BINARIES } from "../tools/runtimes.ts";
 import { run } from "./helpers/run.ts";
 
@@ -21,11 +21,11 @@ const RATE: FigureSpec[] = [{ name: "rate", converge: true }];
 function noisy(base: { a: number; b: number }, noise: number[]) {
   let i = 0;
   const order: string[] = [];
-  const measure = (side: "a" | "b") => {
+  const one = (side: "a" | "b") => {
     order.push(side);
     return Promise.resolve({ rate: base[side] * noise[i++ % noise.length]! });
   };
-  return { measure, order };
+  return { one, measure: oneAfterTheOther(one), order };
 }
 
 describe("measurePaired", () => {
@@ -50,10 +50,10 @@ describe("measurePaired", () => {
   });
 
   test("stops at the cap and names the figures still wider than the bound", async () => {
-    const { measure } = noisy({ a: 100, b: 100 }, [1, 2, 0.5, 1.5, 0.7]);
+    const { one } = noisy({ a: 100, b: 100 }, [1, 2, 0.5, 1.5, 0.7]);
     const specs: FigureSpec[] = [...RATE, { name: "steady", converge: true }, { name: "tail", converge: false }];
-    const withSteady = async (side: "a" | "b") => ({ ...(await measure(side)), steady: 5, tail: side === "a" ? 1 : 9 });
-    const r = await measurePaired(withSteady, specs, { minPairs: 3, maxPairs: 6, within: 0.05 });
+    const withSteady = async (side: "a" | "b") => ({ ...(await one(side)), steady: 5, tail: side === "a" ? 1 : 9 });
+    const r = await measurePaired(oneAfterTheOther(withSteady), specs, { minPairs: 3, maxPairs: 6, within: 0.05 });
     expect(r).toMatchObject({ pairs: 6, converged: false, wide: ["rate"] });
     expect(r.figures.tail!.ratios).toHaveLength(6);
   });
@@ -61,7 +61,7 @@ describe("measurePaired", () => {
   test("leaves out a pair in which a side measured nothing, and counts it as starved", async () => {
     let calls = 0;
     const measure = () => Promise.resolve(++calls === 3 ? undefined : { rate: 10 });
-    const r = await measurePaired(measure, RATE, { minPairs: 3, maxPairs: 10, within: 0.05 });
+    const r = await measurePaired(oneAfterTheOther(measure), RATE, { minPairs: 3, maxPairs: 10, within: 0.05 });
     expect(r).toMatchObject({ pairs: 3, starved: 1, converged: true });
   });
 
@@ -163,6 +163,7 @@ test.each([
   [["--pairs", "5", "--max-pairs", "3"], "bench: Invalid --max-pairs '3': expected at least --pairs (5)"],
   [["--within", "0"], "bench: Invalid --within '0': expected a number from 0.1 to 100"],
   [["--pairs", "2.5"], "bench: Invalid --pairs '2.5': expected a whole number of at least 2"],
+  [["--turn", "0.001"], "bench: Invalid --turn '0.001': expected a number from 0.005 to 10"],
   [["--idle", "50000"], "bench: Invalid --idle '50000': expected a whole number from 1 to 19000"],
   [["--targets", "bun/bun"], "bench: Invalid target 'bun/bun': expected one twine target, or two different ones as A/B"],
   [["--targets", "bun/python"], "bench: Unknown twine target 'python': expected bun, bun-node, deno, deno-node or node, or two of them as A/B"],

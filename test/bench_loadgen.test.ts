@@ -61,9 +61,37 @@ test("--source connects from each of COUNT addresses in turn", async () => {
   }
 });
 
-test("the load generator rejects a bad --window, a bad --source and a handshake without TLS, with one line", async () => {
+test("--pair takes turns between two servers, counts each side's own, and checks the second's bytes too", async () => {
+  const node = PAIRS.find((p) => p.runtime === "node")!;
+  const honest = await startBenchServer([native.cEcho], undefined);
+  const liar = await startServer(node, "test/fixtures/corrupt_echo.ts");
+  try {
+    for (const mode of ["rr", "stream"]) {
+      const size = mode === "rr" ? "64" : "65536";
+      const both = await run([native.loadgen, "--pair", `127.0.0.1:${honest.port}`, "--turn", "20", mode, "127.0.0.1", String(honest.port), "2", size, "0.4", "0.05", latency]);
+      const o = outcome(both.stdout);
+      expect(o.errors, mode).toEqual([]);
+      expect(o.operations + o.bytes, mode).toBeGreaterThan(0);
+      expect(o.pair.operations + o.pair.bytes, mode).toBeGreaterThan(0);
+      // Each side's time is its own turns: together, the measured window.
+      expect(o.seconds + o.pair.seconds, mode).toBeGreaterThan(0.35);
+      expect(o.seconds + o.pair.seconds, mode).toBeLessThan(0.5);
+      const lied = await run([native.loadgen, "--pair", `127.0.0.1:${liar.port}`, mode, "127.0.0.1", String(honest.port), "1", mode === "rr" ? "2000" : size, "0.4", "0", latency]);
+      expect(lied.code, mode).toBe(1);
+      expect(outcome(lied.stdout).errors[0], mode).toMatch(/mismatch/);
+    }
+  } finally {
+    await Promise.all([honest.stop(), liar.stop()]);
+    rmSync(`${latency}.pair`, { force: true });
+  }
+});
+
+test("the load generator rejects a bad --window, a bad --source, a bad --pair or --turn and a handshake without TLS, with one line", async () => {
   const args = ["127.0.0.1", "1", "1", "64", "0.1", "0", latency];
   const cases: [string[], string][] = [
+    [["--pair", "127.0.0.1", "rr", ...args], "loadgen: bad --pair '127.0.0.1': expected HOST:PORT (a path with --unix) for rr, stream, churn or handshake\n"],
+    [["--pair", "127.0.0.1:1", "idle", ...args], "loadgen: bad --pair '127.0.0.1:1': expected HOST:PORT (a path with --unix) for rr, stream, churn or handshake\n"],
+    [["--turn", "10", "rr", ...args], "loadgen: bad --turn '10': expected milliseconds (at least 1), with --pair\n"],
     [["--window", "0", "stream", ...args], "loadgen: bad --window '0': expected a number of bytes\n"],
     [["--source", "localhost", "rr", ...args], "loadgen: bad --source 'localhost': expected an IPv4 ADDR[/COUNT] over TCP\n"],
     [["handshake", ...args], "loadgen: handshake needs --tls\n"],

@@ -13,7 +13,13 @@
  * only, and the same bytes are checked after decryption. --ca verifies the server's certificate
  * against FILE and HOST (or "localhost" over --unix); without it the server is not verified.
  * --window caps the bytes a stream connection has in flight (sent, not yet echoed; default
- * 4 MiB). --source binds each TCP connection before connecting to one of COUNT consecutive
+ * 4 MiB). --pair TARGET (HOST:PORT, or a path with --unix) runs the same load on a second server
+ * over as many connections of its own, in turns (rr, stream, churn, handshake): a turn gives one
+ * server new requests, bytes or connections for --turn MS (default 100), then waits until all
+ * it has in flight is back, and only then does the other server's turn begin; so the two never
+ * run at once, and each side's rate is what it completed over the time of its turns, drains
+ * included. The second server's figures follow in the outcome's "pair", its latencies in
+ * LATENCY_FILE.pair. --source binds each TCP connection before connecting to one of COUNT consecutive
  * IPv4 addresses from ADDR, in turn (the kernel picks the port at connect): each address has
  * its own ephemeral ports, so churn and handshake rows start clear of an earlier row's
  * TIME_WAIT, and one process can hold more connections to one server than one address has ports.
@@ -66,6 +72,8 @@ typedef struct {
   int shut, connected, done;
   void *tls; /* --tls: the session, set once the socket is connected */
   int ready; /* --tls: handshake done */
+  int side;   /* --pair: 0 for the first server, 1 for the second */
+  int parked; /* --pair: waiting for its side's turn to start the next message or cycle */
 } conn_t;
 
 static int scenario, nconn;
@@ -73,17 +81,26 @@ static unsigned long long limit; /* 0: run for the duration */
 static unsigned long long cycles_started;
 static size_t size;
 static double duration, warmup;
-static struct sockaddr_storage addr;
-static socklen_t addrlen;
+static struct sockaddr_storage addrs[2];
+static socklen_t addrlens[2];
+#define addr addrs[0]
+#define addrlen addrlens[0]
+static int sides = 1;   /* 2 with --pair */
+static double turn = 0.1; /* --turn, in seconds */
+static int active;      /* --pair: the side whose turn it is */
+static int draining;    /* --pair: the turn's time is up; what it has in flight is coming back */
+static double turn_at, accounted_at; /* when the current turn began; when side time was last added */
+static double side_seconds[2];
 static int use_tls;
 static char tls_session[120];
 static int ep;
 static conn_t *conns;
 static uint8_t *pattern;
 static int measuring, stopping;
-static uint64_t operations, bytes_in_window, verified;
-static uint32_t *lat;
-static size_t nlat, caplat;
+/* Per side: [0] is the only one without --pair. */
+static uint64_t operations[2], bytes_in_window[2], verified;
+static uint32_t *lat[2];
+static size_t nlat[2], caplat[2];
 static char errors[MAX_ERRORS][160];
 static int nerrors;
 static double t_measure, t_stop;
@@ -106,14 +123,20 @@ static void error_at(const char *fmt, ...) {
   va_end(ap);
 }
 
-static void record(double seconds) {
-  if (nlat == caplat) {
-    caplat = caplat ? caplat * 2 : 1 << 16;
-    lat = realloc(lat, caplat * sizeof *lat);
+static void record(int side, double seconds) {
+  if (nlat[side] == caplat[side]) {
+    caplat[side] = caplat[side] ? caplat[side] * 2 : 1 << 16;
+    lat[side] = realloc(lat[side], caplat[side] * sizeof *lat[side]);
   }
   double us = seconds * 1e6;
-  lat[nlat++] = us < 1 ? 1 : (uint32_t)(us + 0.5);
+  lat[side][nlat[side]++] = us < 1 ? 1 : (uint32_t)(us + 0.5);
 }
+
+/* Whether what completes on c now counts: always with one server; with --pair, in its side's turns. */
+static int counts(const conn_t *c) { return measuring && (sides == 1 || c->side == active); }
+
+/* --pair: whether c must wait for its side's next turn before starting anything new. */
+static int off_turn(const conn_t *c) { return sides == 2 && (c->side != active || draining); }
 
 static double cpu_seconds(const struct rusage *r) {
   return r->ru_utime.tv_sec + r->ru_utime.tv_usec / 1e6 + r->ru_stime.tv_sec + r->ru_stime.tv_usec / 1e6;
@@ -129,14 +152,15 @@ static void fill_random(uint8_t *p, size_t n) {
 }
 
 static int open_socket(conn_t *c) {
-  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(addrs[c->side].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error_at("cannot create a socket: %s", strerror(errno));
     return -1;
   }
   int one = 1;
-  if (addr.ss_family == AF_INET) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (source_count && addr.ss_family == AF_INET) {
+  if (addrs[c->side].ss_family == AF_INET) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int family = addrs[c->side].ss_family;
+  if (source_count && family == AF_INET) {
     struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(source_base + source_next++ % source_count)};
     /* Without it bind() would pick the port, unique per address whatever the destination. */
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
@@ -147,7 +171,7 @@ static int open_socket(conn_t *c) {
       return -1;
     }
   }
-  if (connect(fd, (struct sockaddr *)&addr, addrlen) < 0 && errno != EINPROGRESS) {
+  if (connect(fd, (struct sockaddr *)&addrs[c->side], addrlens[c->side]) < 0 && errno != EINPROGRESS) {
     error_at("cannot connect: %s", strerror(errno));
     close(fd);
     return -1;
@@ -158,6 +182,7 @@ static int open_socket(conn_t *c) {
   c->wrote = c->got = 0;
   c->shut = c->done = 0;
   c->ready = 0;
+  c->parked = 0;
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.ptr = c};
   epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   return 0;
@@ -235,14 +260,15 @@ static void read_echo(conn_t *c, double t) {
     verified += n;
     if (c->got < size) continue;
     t = now();
-    if (measuring) {
-      operations++;
-      bytes_in_window += size;
-      record(t - c->sent_at);
+    if (counts(c)) {
+      operations[c->side]++;
+      bytes_in_window[c->side] += size;
+      record(c->side, t - c->sent_at);
     }
     if (scenario == CHURN || scenario == HANDSHAKE) {
       close_conn(c);
-      if (!stopping && (!limit || cycles_started < limit) && open_socket(c) == 0) {
+      if (off_turn(c) && !stopping) c->parked = 1;
+      else if (!stopping && (!limit || cycles_started < limit) && open_socket(c) == 0) {
         cycles_started++;
         c->sent_at = t;
       }
@@ -250,6 +276,10 @@ static void read_echo(conn_t *c, double t) {
     }
     if (stopping) {
       close_conn(c);
+      return;
+    }
+    if (off_turn(c)) {
+      c->parked = 1;
       return;
     }
     c->seq++;
@@ -260,7 +290,7 @@ static void read_echo(conn_t *c, double t) {
 }
 
 static void stream_pump(conn_t *c) {
-  while (!stopping && c->sent - c->received < stream_window && (!limit || c->sent < limit)) {
+  while (!stopping && !off_turn(c) && c->sent - c->received < stream_window && (!limit || c->sent < limit)) {
     size_t off = c->sent % PERIOD;
     size_t want = limit && limit - c->sent < size ? limit - c->sent : size;
     /* Never past the window, so that --window is the most a connection ever has in flight. */
@@ -318,7 +348,7 @@ static void stream_read(conn_t *c) {
     }
     c->received += n;
     verified += n;
-    if (measuring) bytes_in_window += n;
+    if (counts(c)) bytes_in_window[c->side] += n;
   }
   if (c->sent - c->received < stream_window / 2 || (c->tls && c->shut)) stream_pump(c);
 }
@@ -364,6 +394,10 @@ static void on_event(conn_t *c, uint32_t events, double t) {
     c->connected = 1;
     if (scenario == STREAM) {
       stream_pump(c);
+    } else if (off_turn(c) && scenario == RR) {
+      /* A churn or handshake cycle started in its turn, and finishes: only rr waits here. */
+      want_write(c, 0);
+      c->parked = 1;
     } else if (scenario == HANDSHAKE) {
       if (!(c->tls = tls_new(c->fd))) {
         error_at("%s", tls_error());
@@ -406,13 +440,61 @@ static int live_count(void) {
 
 /* Opens the measured window at t_measure and closes it at t_stop, recording the
  * generator's own CPU use; returns 1 at the moment it closes, so the caller can wind down. */
+/* --pair: adds the time since the last call to the side whose turn it is, while measuring. */
+static void account(double t) {
+  if (measuring) side_seconds[active] += t - accounted_at;
+  accounted_at = t;
+}
+
+/* --pair: whether the side whose turn it is still has anything in flight. */
+static int in_flight(void) {
+  for (int i = 0; i < nconn; i++) {
+    const conn_t *c = &conns[i];
+    if (c->side != active || !c->live) continue;
+    if (scenario == STREAM ? c->sent != c->received : !c->parked) return 1;
+  }
+  return 0;
+}
+
+/* --pair: once the turn has lasted --turn, stops giving its side new work; once that side has
+ * nothing in flight, hands the turn to the other side and starts what its connections were
+ * waiting for. */
+static void take_turns(double t) {
+  if (sides == 1 || stopping || t - turn_at < turn) return;
+  draining = 1;
+  if (in_flight()) return;
+  account(t);
+  draining = 0;
+  active ^= 1;
+  turn_at = t;
+  for (int i = 0; i < nconn; i++) {
+    conn_t *c = &conns[i];
+    if (c->side != active) continue;
+    if (scenario == STREAM) {
+      if (c->live && c->connected) stream_pump(c);
+    } else if (c->parked && (scenario == CHURN || scenario == HANDSHAKE)) {
+      if (!limit || cycles_started < limit) {
+        if (open_socket(c) < 0) return;
+        cycles_started++;
+        c->sent_at = t;
+      }
+    } else if (c->parked && c->live) {
+      c->parked = 0;
+      c->seq++;
+      start_msg(c, t);
+    }
+  }
+}
+
 static int tick_window(double t) {
   if (!measuring && !stopping && t >= t_measure) {
     measuring = 1;
+    accounted_at = t;
     getrusage(RUSAGE_SELF, &ru_measure);
     event("measure");
   }
   if (!measuring || t < t_stop) return 0;
+  account(t);
   struct rusage r;
   getrusage(RUSAGE_SELF, &r);
   cpu_fraction = (cpu_seconds(&r) - cpu_seconds(&ru_measure)) / (t - t_measure);
@@ -482,27 +564,40 @@ static void run_timed(void) {
     deadline = t0 + 1e9;
   }
   int cycling = scenario == CHURN || scenario == HANDSHAKE;
+  turn_at = t0;
   for (int i = 0; i < nconn && (!limit || !cycling || cycles_started < limit); i++) {
     conns[i].sent_at = t0;
+    /* --pair: a cycle of the second server's starts in its first turn. */
+    if (cycling && off_turn(&conns[i])) {
+      conns[i].parked = 1;
+      continue;
+    }
     cycles_started++;
     if ((!use_tls || scenario == HANDSHAKE) && open_socket(&conns[i]) < 0) return;
   }
-  while (live_count() > 0 && nerrors == 0) {
+  /* --pair: between the turns of a churn or handshake run every connection may be closed. */
+  while ((live_count() > 0 || (cycling && sides == 2 && !stopping)) && nerrors == 0) {
     double t = now();
+    take_turns(t);
     if (tick_window(t)) {
       if (scenario == STREAM)
         for (int i = 0; i < nconn; i++)
           if (conns[i].live) stream_pump(&conns[i]);
-      if (cycling)
-        for (int i = 0; i < nconn; i++)
-          if (conns[i].live && (!conns[i].connected || (scenario == HANDSHAKE && !conns[i].ready))) close_conn(&conns[i]);
+      for (int i = 0; i < nconn; i++) {
+        conn_t *c = &conns[i];
+        if (cycling && c->live && (!c->connected || (scenario == HANDSHAKE && !c->ready))) close_conn(c);
+        /* An rr connection waiting for its turn has nothing in flight: nothing more will close it. */
+        if (scenario == RR && c->parked) close_conn(c);
+      }
     }
     if (limit && measuring && live_count() == 0) break;
     if (t > deadline) {
       error_at("%d connections still open 10 s after the run", live_count());
       break;
     }
-    int timeout = stopping ? 100 : (int)((measuring ? t_stop - t : t_measure - t) * 1000) + 1;
+    double next = stopping ? t + 0.1 : measuring ? t_stop : t_measure;
+    if (sides == 2 && !stopping && !draining && turn_at + turn < next) next = turn_at + turn;
+    int timeout = (int)((next - t) * 1000) + 1;
     int n = epoll_wait(ep, evs, 256, timeout);
     t = now();
     for (int i = 0; i < n; i++) on_event(evs[i].data.ptr, evs[i].events, t);
@@ -589,7 +684,7 @@ static void run_idle(void) {
     if (idle_wait(start, end, 1, 'x', 10) < 0) return;
   }
   if (nerrors) return;
-  operations = nconn;
+  operations[0] = nconn;
   printf("{\"event\":\"holding\",\"seconds\":%.3f}\n", now() - t0);
   fflush(stdout);
   char line[64];
@@ -670,7 +765,7 @@ static void reset_close(conn_t *c) {
   struct linger lg = {.l_onoff = 1, .l_linger = 0};
   setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   close_conn(c);
-  if (measuring) operations++;
+  if (measuring) operations[0]++;
 }
 
 static void reset_write(conn_t *c) {
@@ -757,13 +852,35 @@ static void run_reset(void) {
   }
 }
 
+/* Sets the address of a side: a Unix path, or an IPv4 host and port; returns 1 when it is no good. */
+static int set_address(int side, const char *path, const char *host, const char *port) {
+  memset(&addrs[side], 0, sizeof addrs[side]);
+  if (path) {
+    struct sockaddr_un *un = (struct sockaddr_un *)&addrs[side];
+    un->sun_family = AF_UNIX;
+    addrlens[side] = sizeof *un;
+    if (strlen(path) >= sizeof un->sun_path) return 1;
+    strcpy(un->sun_path, path);
+    return 0;
+  }
+  struct sockaddr_in *in = (struct sockaddr_in *)&addrs[side];
+  in->sin_family = AF_INET;
+  char *end;
+  long p = strtol(port, &end, 10);
+  in->sin_port = htons((uint16_t)p);
+  addrlens[side] = sizeof *in;
+  return inet_pton(AF_INET, host, &in->sin_addr) != 1 || *end || p < 0 || p > 65535;
+}
+
 int main(int argc, char **argv) {
-  const char *unix_path = NULL, *ca_file = NULL, *window_arg = NULL, *source_arg = NULL;
+  const char *unix_path = NULL, *ca_file = NULL, *window_arg = NULL, *source_arg = NULL, *pair_arg = NULL, *turn_arg = NULL;
   while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
     if (strcmp(argv[1], "--tls") == 0) use_tls = 1;
     else if (strcmp(argv[1], "--unix") == 0 && argc > 2) unix_path = (++argv)[1], argc--;
     else if (strcmp(argv[1], "--window") == 0 && argc > 2) window_arg = (++argv)[1], argc--;
     else if (strcmp(argv[1], "--source") == 0 && argc > 2) source_arg = (++argv)[1], argc--;
+    else if (strcmp(argv[1], "--pair") == 0 && argc > 2) pair_arg = (++argv)[1], argc--;
+    else if (strcmp(argv[1], "--turn") == 0 && argc > 2) turn_arg = (++argv)[1], argc--;
     else if (strcmp(argv[1], "--ca") == 0 && argc > 2) ca_file = (++argv)[1], argc--;
     else {
       fprintf(stderr, "loadgen: unknown option %s\n", argv[1]);
@@ -774,7 +891,7 @@ int main(int argc, char **argv) {
   }
   if (argc != 9 && argc != 10) {
     fprintf(stderr, "usage: loadgen [--unix PATH] [--tls [--ca FILE]] [--window BYTES] [--source ADDR[/COUNT]] "
-                    "rr|stream|churn|handshake|idle|udp|slow|reset HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
+                    "[--pair HOST:PORT|PATH [--turn MS]] rr|stream|churn|handshake|idle|udp|slow|reset HOST PORT CONNECTIONS SIZE DURATION WARMUP LATENCY_FILE [LIMIT]\n");
     return 2;
   }
   const char *names[] = {"rr", "stream", "churn", "idle", "slow", "reset", "handshake"};
@@ -790,23 +907,28 @@ int main(int argc, char **argv) {
   warmup = atof(argv[7]);
   limit = argc == 10 ? strtoull(argv[9], NULL, 10) : 0;
   if (limit) warmup = 0;
-  int bad_address;
-  if (unix_path) {
-    struct sockaddr_un *un = (struct sockaddr_un *)&addr;
-    un->sun_family = AF_UNIX;
-    bad_address = strlen(unix_path) >= sizeof un->sun_path;
-    if (!bad_address) strcpy(un->sun_path, unix_path);
-    addrlen = sizeof *un;
-  } else {
-    struct sockaddr_in *in = (struct sockaddr_in *)&addr;
-    in->sin_family = AF_INET;
-    in->sin_port = htons(atoi(argv[3]));
-    bad_address = inet_pton(AF_INET, argv[2], &in->sin_addr) != 1;
-    addrlen = sizeof *in;
-  }
+  int bad_address = set_address(0, unix_path, argv[2], argv[3]);
   if (scenario < 0 || nconn <= 0 || size == 0 || size > TAIL || bad_address) {
     fprintf(stderr, "loadgen: bad arguments (host must be an IPv4 address, a Unix path shorter than 108 bytes)\n");
     return 2;
+  }
+  if (pair_arg) {
+    char host[64] = "";
+    const char *colon = strrchr(pair_arg, ':');
+    if (!unix_path && colon && (size_t)(colon - pair_arg) < sizeof host) memcpy(host, pair_arg, colon - pair_arg);
+    if ((unix_path ? set_address(1, pair_arg, NULL, NULL) : set_address(1, NULL, host, colon ? colon + 1 : "")) ||
+        udp || (scenario != RR && scenario != STREAM && scenario != CHURN && scenario != HANDSHAKE) || limit) {
+      fprintf(stderr, "loadgen: bad --pair '%s': expected HOST:PORT (a path with --unix) for rr, stream, churn or handshake\n", pair_arg);
+      return 2;
+    }
+    sides = 2;
+  }
+  if (turn_arg) {
+    turn = atof(turn_arg) / 1000;
+    if (!(turn >= 0.001) || !pair_arg) {
+      fprintf(stderr, "loadgen: bad --turn '%s': expected milliseconds (at least 1), with --pair\n", turn_arg);
+      return 2;
+    }
   }
   if (window_arg) {
     char *end;
@@ -846,7 +968,11 @@ int main(int argc, char **argv) {
   }
   srand(getpid() ^ (unsigned)time(NULL));
   ep = epoll_create1(EPOLL_CLOEXEC);
+  /* --pair: as many connections again, for the second server. */
+  int per_side = nconn;
+  nconn *= sides;
   conns = calloc(nconn, sizeof *conns);
+  for (int i = 0; i < nconn; i++) conns[i].side = i / per_side;
   if (scenario == STREAM || scenario == SLOW || scenario == RESET) {
     pattern = malloc(PERIOD + TAIL);
     fill_random(pattern, PERIOD);
@@ -869,15 +995,24 @@ int main(int argc, char **argv) {
     finish_limited();
   }
 
-  FILE *f = fopen(argv[8], "wb");
-  if (f) {
-    fwrite(lat, sizeof *lat, nlat, f);
-    fclose(f);
+  for (int side = 0; side < sides; side++) {
+    char file[4096];
+    snprintf(file, sizeof file, side ? "%s.pair" : "%s", argv[8]);
+    FILE *f = fopen(file, "wb");
+    if (f) {
+      fwrite(lat[side], sizeof *lat[side], nlat[side], f);
+      fclose(f);
+    }
   }
+  double window = scenario == IDLE ? 0.0 : sides == 2 ? side_seconds[0] : t_stop - t_measure;
   printf("{\"outcome\":{\"scenario\":\"%s\",\"operations\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"loadgenCpu\":%.4f,"
-         "\"verifiedBytes\":%llu,\"latencySamples\":%zu,\"errors\":[",
-         udp ? "udp" : names[scenario], (unsigned long long)operations, (unsigned long long)bytes_in_window,
-         scenario == IDLE ? 0.0 : t_stop - t_measure, cpu_fraction, (unsigned long long)verified, nlat);
+         "\"verifiedBytes\":%llu,\"latencySamples\":%zu,",
+         udp ? "udp" : names[scenario], (unsigned long long)operations[0], (unsigned long long)bytes_in_window[0], window, cpu_fraction,
+         (unsigned long long)verified, nlat[0]);
+  if (sides == 2)
+    printf("\"pair\":{\"operations\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"latencySamples\":%zu},", (unsigned long long)operations[1],
+           (unsigned long long)bytes_in_window[1], side_seconds[1], nlat[1]);
+  printf("\"errors\":[");
   for (int i = 0; i < nerrors; i++) printf("%s\"%s\"", i ? "," : "", errors[i]);
   if (udp) udp_outcome();
   else if (use_tls) printf("],\"tls\":\"%s\"}}\n", tls_session);
