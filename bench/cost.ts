@@ -50,8 +50,8 @@ Options:
   --scenarios LIST   rr64, stream, stream-256k (a stream with at most 256 KiB in flight per
                      connection), each over tcp unless prefixed tls: or unix: (tls:rr64);
                      handshake (full TLS handshakes); udp (UDP rr64; twine against twine only);
-                     startup, startup-package (the npm package packed and installed; twine's
-                     side), idle (memory per idle connection on fresh servers)
+                     startup, startup-package (twine from the npm package, packed and installed,
+                     the bare server as JavaScript), idle (memory per idle connection on fresh servers)
                      (default for twine vs bare: ${COST_DEFAULT.join(",")};
                      for A/B: ${RUNTIMES_DEFAULT.join(",")})
   --transport LIST   tcp, tls, unix: what an unprefixed rr64, stream or stream-256k runs over
@@ -244,7 +244,8 @@ async function launched(
   installed: () => InstalledPackage,
 ): Promise<Record<string, number> | undefined> {
   let { command } = commandOf(t, "tcp", setups)!;
-  if (scenario.kind === "startup-package" && t.kind === "twine") command = packageCommand(command, installed().echo);
+  // The installed package is JavaScript: the bare server runs as JavaScript beside it.
+  if (scenario.kind === "startup-package") command = packageCommand(command, installed());
   let server: RunningServer;
   try {
     server = await startServer(command, o.pin ? 0 : undefined);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { buildNative } from "../bench/build.ts";
 import { convergenceLine, type CostRow } from "../bench/cost_report.ts";
 import { type CostScenario, parseScenarios } from "../bench/cost_scenarios.ts";
+import { packageCommand } from "../bench/installed_package.ts";
 import { type FigureSpec, measurePaired, oneAfterTheOther } from "../bench/paired.ts";
 import { BINARIES } from "../tools/runtimes.ts";
 import { run } from "./helpers/run.ts";
@@ -102,6 +103,12 @@ test("scenario names take a transport, which --transport supplies where they hav
   ]);
   expect(ids(["rr64", "unix:rr64", "startup"], ["tls", "unix"])).toEqual(["tls:rr64@tls", "unix:rr64@unix", "startup@tcp"]);
   expect(parseScenarios(["unix:handshake"], ["tcp"])).toMatch(/^Unknown cost scenario 'unix:handshake'/);
+});
+
+test("the installed package's start-up runs twine's and the bare server's JavaScript", () => {
+  const pkg = { echo: "/p/node_modules/twine-net/dist/bin/echo.js", bare: { "bench/bare/bun.ts": "/p/bun.js" }, cleanup() {} };
+  expect(packageCommand(["bun", "run", "bin/echo.ts", "--adapter", "native"], pkg)).toEqual(["bun", "run", pkg.echo, "--adapter", "native"]);
+  expect(packageCommand(["bun", "run", "bench/bare/bun.ts"], pkg)).toEqual(["bun", "run", "/p/bun.js"]);
 });
 
 const cost = (args: string[]) =>
