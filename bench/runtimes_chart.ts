@@ -54,7 +54,7 @@ export async function runtimesChartSvg(rows: readonly CostRow[], title: string |
       { mark: { type: "point", filled: true, size: 50 }, encoding: { y, yOffset, color, x: { field: "median", ...x } } },
       { mark: { type: "text", dx: 4, align: "left", baseline: "middle", fontSize: 10 }, encoding: { y, yOffset, x: { field: "high", ...x }, text: { field: "label" } } },
     ],
-    config: { axisY: { labelFontSize: 12 } },
+    config: { axisY: { labelFontSize: 12, labelLimit: 260 }, legend: { titleLimit: 300, labelLimit: 300 } },
   };
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
