@@ -13,7 +13,7 @@ const PANELS: [scenario: string, metric: string, title: string][] = [
   ["startup", "startupMs", "start to first echo (ms, lower is better)"],
 ];
 
-const COLOURS = { domain: ["bun", "deno", "node", "c"], range: ["#f472b6", "#22c55e", "#3b82f6", "#6b7280"] };
+const COLOURS = { domain: ["bun", "deno", "node", "c", "python"], range: ["#f472b6", "#22c55e", "#3b82f6", "#6b7280", "#eab308"] };
 
 export async function chartSvg(summary: Record<string, Record<string, Record<string, Stat>>>, targets: Target[], title: string): Promise<string> {
   const values = [];

@@ -130,6 +130,8 @@ export interface ScenarioRun {
   /** Server resident bytes before and while holding idle connections. */
   rssBefore?: number;
   rssHolding?: number;
+  /** idle: seconds from the first connect until every connection had its byte echoed. */
+  holdSeconds?: number;
 }
 
 function latencies(file: string): ScenarioRun["latencyUs"] {
@@ -164,24 +166,83 @@ export async function runJob(
   cpu: number | undefined,
   limit?: number,
 ): Promise<ScenarioRun> {
+  return (await run(loadgen, job, [server], timing, cpu, limit))[0]!;
+}
+
+/**
+ * Runs one job against two servers of the same transport in turns (the load generator's
+ * `--pair`): `first` has the first turn, each turn lasts `turn` seconds plus the time its
+ * last requests take to come back, and the two never have load at once. Each side's figures
+ * count what it completed over the time of its own turns; its CPU is over the whole window.
+ *
+ * @param loadgen The load generator.
+ * @param job What to run on each side (connections per side).
+ * @param first The server that gets the first turn.
+ * @param second The other server.
+ * @param timing Measured seconds in all, after the warm-up.
+ * @param turn Seconds of new load per turn.
+ * @param cpu The CPU to pin the load generator to.
+ * @returns The two sides' figures, `first`'s first.
+ */
+export async function runAlternating(
+  loadgen: string,
+  job: Job,
+  first: RunningServer,
+  second: RunningServer,
+  timing: { duration: number; warmup: number },
+  turn: number,
+  cpu: number | undefined,
+): Promise<[ScenarioRun, ScenarioRun]> {
+  const [a, b] = await run(loadgen, job, [first, second], timing, cpu, undefined, turn);
+  return [a!, b!];
+}
+
+/** Reads a server's CPU time without failing once it has gone. */
+function cpuOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
+}
+
+async function run(
+  loadgen: string,
+  job: Job,
+  servers: RunningServer[],
+  timing: { duration: number; warmup: number },
+  cpu: number | undefined,
+  limit?: number,
+  turn?: number,
+): Promise<ScenarioRun[]> {
+  const [server, pair] = servers as [RunningServer, RunningServer | undefined];
+  const pids = servers.map((s) => s.pid);
   const pid = server.pid;
   const latencyFile = `${tmpdir()}/twine-bench-${process.pid}-latency.bin`;
   const reach = server.reach;
   const via = reach?.transport === "unix" ? ["--unix", reach.path] : reach?.transport === "tls" ? ["--tls", "--ca", reach.ca] : [];
+  if (job.window !== undefined) via.push("--window", String(job.window));
+  if (job.source !== undefined && reach?.transport !== "unix") via.push("--source", job.source);
+  if (pair !== undefined) {
+    via.push("--pair", pair.reach?.transport === "unix" ? pair.reach.path : `${pair.host}:${pair.port}`);
+    if (turn !== undefined) via.push("--turn", String(turn * 1000));
+  }
   // Over a Unix socket the load generator ignores host and port.
   const host = reach?.transport === "unix" ? "-" : server.host;
   const args = [...via, job.mode, host, server.port, job.connections, job.size, timing.duration, timing.warmup, latencyFile];
   // A limit makes stream send exactly that many bytes per connection, churn run that many cycles.
   if (limit !== undefined) args.push(limit);
-  if (pid !== undefined) resetPeak(pid);
+  for (const p of pids) if (p !== undefined) resetPeak(p);
   const rssBefore = pid !== undefined ? rss(pid) : undefined;
   const child: ChildProcess = spawn(RAISE_NOFILE[0]!, [...RAISE_NOFILE.slice(1), ...pinned([loadgen, ...args.map(String)], cpu)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
-  let cpu0 = 0;
-  let serverCpu: number | undefined;
+  let cpu0: (number | undefined)[] = [];
+  let serverCpu: (number | undefined)[] = [];
   let rssHolding: number | undefined;
-  let outcome: Partial<ScenarioRun> | undefined;
+  let holdSeconds: number | undefined;
+  let outcome: (Partial<ScenarioRun> & { pair?: { operations: number; bytes: number; seconds: number } }) | undefined;
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   let buffered = "";
@@ -191,10 +252,11 @@ export async function runJob(
     while ((nl = buffered.indexOf("\n")) >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      const msg = JSON.parse(line) as { event?: string; outcome?: Partial<ScenarioRun> };
-      if (msg.event === "measure" && pid !== undefined) cpu0 = cpuSeconds(pid);
-      else if (msg.event === "stop" && pid !== undefined) serverCpu = cpuSeconds(pid) - cpu0;
+      const msg = JSON.parse(line) as { event?: string; seconds?: number; outcome?: typeof outcome };
+      if (msg.event === "measure") cpu0 = pids.map(cpuOf);
+      else if (msg.event === "stop") serverCpu = pids.map((p, i) => (cpu0[i] === undefined ? undefined : cpuOf(p)! - cpu0[i]!));
       else if (msg.event === "holding") {
+        holdSeconds = msg.seconds;
         // Let the server settle its accept burst before reading its memory.
         setTimeout(() => {
           if (pid !== undefined) rssHolding = rss(pid);
@@ -207,25 +269,31 @@ export async function runJob(
   // "close", not "exit": exit can come before the last stdout line, the outcome, has been read.
   const [code] = (await once(child, "close")) as [number | null];
   clearTimeout(deadline);
-  const latencyUs = latencies(latencyFile);
-  rmSync(latencyFile, { force: true });
   const errors = [...(outcome?.errors ?? [])];
   if (outcome === undefined) errors.push(`load generator exited with ${code} and no outcome: ${stderr.trim()}`);
-  return {
-    operations: outcome?.operations ?? 0,
-    bytes: outcome?.bytes ?? 0,
-    seconds: outcome?.seconds ?? 0,
-    verifiedBytes: outcome?.verifiedBytes ?? 0,
-    loadgenCpu: outcome?.loadgenCpu ?? 0,
-    errors,
-    latencyUs,
-    serverCpu,
-    peakRss: pid !== undefined ? peakRss(pid) : undefined,
-    rssBefore,
-    rssHolding,
-    sent: outcome?.sent,
-    late: outcome?.late,
-    lost: outcome?.lost,
-    ...(outcome?.tls !== undefined ? { tls: outcome.tls } : {}),
-  };
+  const runs: ScenarioRun[] = [];
+  for (const [i, s] of servers.entries()) {
+    const file = i === 0 ? latencyFile : `${latencyFile}.pair`;
+    const figures = i === 0 ? outcome : outcome?.pair;
+    runs.push({
+      operations: figures?.operations ?? 0,
+      bytes: figures?.bytes ?? 0,
+      seconds: figures?.seconds ?? 0,
+      verifiedBytes: outcome?.verifiedBytes ?? 0,
+      loadgenCpu: outcome?.loadgenCpu ?? 0,
+      errors,
+      latencyUs: latencies(file),
+      serverCpu: serverCpu[i],
+      peakRss: s.pid !== undefined ? peakRss(s.pid) : undefined,
+      rssBefore: i === 0 ? rssBefore : undefined,
+      rssHolding: i === 0 ? rssHolding : undefined,
+      holdSeconds: i === 0 ? holdSeconds : undefined,
+      sent: outcome?.sent,
+      late: outcome?.late,
+      lost: outcome?.lost,
+      ...(outcome?.tls !== undefined ? { tls: outcome.tls } : {}),
+    });
+    rmSync(file, { force: true });
+  }
+  return runs;
 }

@@ -9,12 +9,12 @@ import process from "node:process";
 import { ROOT } from "../tools/runtimes.ts";
 import { buildNative } from "./build.ts";
 import { failWith, parseFlags } from "./cli.ts";
-import { chartSvg } from "./chart.ts";
 import { environment, hasTaskset } from "./environment.ts";
 import { type RunningServer, runJob, startServer, type Transport } from "./measure.ts";
 import { abstractionCost, markdown, metricsOf, type Sample, summarize } from "./report.ts";
 import { jobFor, OPT_IN_SCENARIOS, type ScenarioName, SCENARIOS, TRANSPORT_SCENARIOS } from "./scenarios.ts";
-import { builtinTargets, serverCommand, type Target } from "./targets.ts";
+import { freshSources, timeWaitSockets } from "./sources.ts";
+import { builtinTargets, NO_TWISTED, serverCommand, servesUdp, type Target, twistedPython, withUdp } from "./targets.ts";
 import { transportSetup } from "./transport_setup.ts";
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -23,8 +23,9 @@ Benchmarks the echo server on every runtime and adapter, beside bare reference s
 
 Options:
   --targets LIST          comma-separated: bun, bun-node, deno, deno-node, node,
-                          bare-bun, bare-deno, bare-node, bare-c (default: all)
-  --runtimes LIST         only targets on these runtimes: bun, deno, node, c
+                          bare-bun, bare-deno, bare-node, bare-c, twisted (default: all;
+                          twisted, Twisted's echo server over TCP, where python3-twisted is installed)
+  --runtimes LIST         only targets on these runtimes: bun, deno, node, c, python
   --target HOST:PORT      benchmark an already running echo server instead (TCP only)
   --transport KIND        tcp, tls (throwaway certificates, made per run; startup, rr1, rr64,
                           stream) or unix (a Unix socket); bare-c has no TLS (default tcp)
@@ -137,7 +138,10 @@ async function main(): Promise<void> {
     targets = [{ id: "target", name: `target ${opts.external}`, runtime: "external", kind: "external" }];
   } else {
     const all = builtinTargets(native.cEcho);
-    for (const id of opts.targets ?? []) if (!all.some((t) => t.id === id)) fail(`Unknown target '${id}' (see --help)`);
+    for (const id of opts.targets ?? []) if (!all.some((t) => t.id === id) && id !== "twisted") fail(`Unknown target '${id}' (see --help)`);
+    const wantsTwisted = (opts.targets === undefined || opts.targets.includes("twisted")) &&
+      (opts.runtimes === undefined || opts.runtimes.includes("python"));
+    if (wantsTwisted && opts.transport === "tcp" && twistedPython() === undefined) console.log(NO_TWISTED);
     targets = all.filter((t) =>
       (opts.targets === undefined || opts.targets.includes(t.id)) &&
       (opts.runtimes === undefined || opts.runtimes.includes(t.runtime)) &&
@@ -195,9 +199,15 @@ async function main(): Promise<void> {
           if (scenario === "udp" && !servesUdp(t)) continue;
           progress(`${where}: ${scenario} (${timed.indexOf(scenario) + 1}/${timed.length})`);
           const job = jobFor(scenario, opts)!;
+          // Each churn and idle row connects from addresses of its own, clear of the TIME_WAIT
+          // earlier rows left: otherwise the later rows of a repetition ran faster whatever they were.
+          if (scenario === "churn" || scenario === "idle") job.source = freshSources();
+          const timeWait = timeWaitSockets();
           const run = await runJob(native.loadgen, job, server, opts, loadgenCpu);
           if (run.verifiedBytes === 0 && run.errors.length === 0) run.errors.push("no byte came back");
-          record(t, scenario, rep, metricsOf(scenario, run, job.connections), run.errors, run);
+          const metrics = metricsOf(scenario, run, job.connections);
+          if (scenario === "churn" && timeWait !== undefined) metrics.timeWaitBefore = timeWait;
+          record(t, scenario, rep, metrics, run.errors, run);
         }
         await server.stop();
       }
@@ -228,6 +238,8 @@ async function main(): Promise<void> {
   writeFileSync(`${outDir}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const over = { tcp: "", tls: " over TLS", unix: " over a Unix socket" }[opts.transport];
   const title = `twine echo benchmark${over}, ${env.date.slice(0, 10)}: ${env.cpu}, ${env.cores} cores; bun ${env.bun}, ${env.deno.split(" (")[0]}, node ${env.node}`;
+  // Loaded here, not at the top: vega takes a second to load, which a mistyped flag should not wait for.
+  const { chartSvg } = await import("./chart.ts");
   writeFileSync(`${outDir}/${name}.svg`, await chartSvg(summary, targets, title));
   const md = `${title}\n\n${table}\n`;
   writeFileSync(`${outDir}/${name}.md`, md);
@@ -237,18 +249,6 @@ async function main(): Promise<void> {
     for (const f of failures) console.error(`bench: FAILED ${f.target} / ${f.scenario} / rep ${f.rep}: ${f.errors.join("; ")}`);
     process.exit(1);
   }
-}
-
-/** Whether the target serves UDP echo: twine's, started with --udp. */
-function servesUdp(t: Target): boolean {
-  return t.kind === "twine";
-}
-
-/** Adds --udp (without a rate limit, which would cap the row) to twine's targets; Deno also needs --unstable-net. */
-function withUdp(t: Target): Target {
-  if (!servesUdp(t) || t.command === undefined) return t;
-  const command = t.runtime === "deno" ? [t.command[0]!, t.command[1]!, "--unstable-net", ...t.command.slice(2)] : t.command;
-  return { ...t, command: [...command, "--udp", "--udp-rate", "0"] };
 }
 
 await main();

@@ -22,9 +22,13 @@ export const TRANSPORT_SCENARIOS: Record<"tcp" | "tls" | "unix", readonly Scenar
 
 /** What the load generator is asked for one scenario. */
 export interface Job {
-  mode: "rr" | "stream" | "churn" | "idle" | "udp" | "slow" | "reset";
+  mode: "rr" | "stream" | "churn" | "handshake" | "idle" | "udp" | "slow" | "reset";
   connections: number;
   size: number;
+  /** stream: bytes in flight per connection (the load generator's --window); 4 MiB when undefined. */
+  window?: number;
+  /** Source addresses to connect from, `ADDR/COUNT` (the load generator's --source; see sources.ts). */
+  source?: string;
 }
 
 export interface ScenarioOptions {

@@ -83,7 +83,7 @@ test("rejects an unknown target with one line and exit code 2", async () => {
 test("a short --cost run pairs node with bare node and writes every ratio with its interval", async () => {
   const child = spawn(
     `${ROOT}node_modules/.bin/node`,
-    ["bench/run.ts", "--cost", "--targets", "node", "--pairs", "2", "--slice", "0.3", "--warmup", "0.1", "--rss-runs", "1", "--out", out],
+    ["bench/run.ts", "--cost", "--targets", "node", "--scenarios", "rr64,stream", "--pairs", "2", "--max-pairs", "2", "--slice", "0.3", "--warmup", "0.1", "--rss-runs", "1", "--out", out],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";
@@ -93,34 +93,39 @@ test("a short --cost run pairs node with bare node and writes every ratio with i
   const [code] = await once(child, "close");
   expect(stderr).toBe("");
   expect(code).toBe(0);
-  expect(stdout).toMatch(/\| node vs bare node \| [\d.]+ \[[\d.]+, [\d.]+\] \|/);
+  expect(stdout).toMatch(/\| node vs bare node \| rr64 \| [\d.]+ \[[\d.]+, [\d.]+\] \|/);
+  expect(stdout).toMatch(/\| node vs bare node \| stream \| [\d.]+ \[[\d.]+, [\d.]+\] \|/);
   const json = JSON.parse(readFileSync(`${out}/cost.json`, "utf8"));
   expect(json.errors).toEqual([]);
-  const [result] = json.results;
-  expect(result.target).toBe("node");
-  expect(result.bare).toBe("bare node");
-  for (const scenario of ["rr64", "stream"]) {
-    const s = result.scenarios[scenario];
-    expect(s.ratios.length + s.starved).toBe(2);
-    expect(s.rate.low).toBeLessThanOrEqual(s.rate.median);
-    expect(s.rate.high).toBeGreaterThanOrEqual(s.rate.median);
-    expect(result.peakRssMB.twine[scenario]).toHaveLength(1);
+  expect(json.results.map((r: { a: string; b: string; scenario: { id: string } }) => `${r.a} ${r.b} ${r.scenario.id}`)).toEqual([
+    "node bare node rr64",
+    "node bare node stream",
+  ]);
+  for (const { result } of json.results) {
+    expect(result.pairs + result.starved).toBe(2);
+    const { rate } = result.figures;
+    expect(rate.ratio.low).toBeLessThanOrEqual(rate.ratio.median);
+    expect(rate.ratio.high).toBeGreaterThanOrEqual(rate.ratio.median);
   }
+  expect(json.peaks).toHaveLength(1);
+  for (const scenario of ["rr64", "stream"]) expect(json.peaks[0].peakRssMB.a[scenario]).toHaveLength(1);
 });
 
 test("--against metrics-off pairs node with metrics on against the same server with metrics off", async () => {
   const r = await run([
     `${ROOT}node_modules/.bin/node`,
-    "bench/run.ts", "--cost", "--against", "metrics-off", "--targets", "node", "--pairs", "2", "--slice", "0.2", "--warmup", "0.1",
+    "bench/run.ts", "--cost", "--against", "metrics-off", "--targets", "node", "--pairs", "2", "--max-pairs", "2", "--slice", "0.2", "--warmup", "0.1",
     "--rss-runs", "0", "--out", out,
   ]);
   expect(r.stderr.toString()).toBe("");
   expect(r.code).toBe(0);
   const json = JSON.parse(readFileSync(`${out}/cost-metrics.json`, "utf8"));
   expect(json.errors).toEqual([]);
-  const [result] = json.results;
-  expect([result.target, result.bare]).toEqual(["node metrics on", "node metrics off"]);
-  for (const scenario of ["rr64", "stream"]) expect(result.scenarios[scenario].ratios.length + result.scenarios[scenario].starved).toBe(2);
+  expect(json.results.map((r: { a: string; b: string; scenario: { id: string } }) => `${r.a} / ${r.b} ${r.scenario.id}`)).toEqual([
+    "node metrics on / node metrics off rr64",
+    "node metrics on / node metrics off stream",
+  ]);
+  for (const { result } of json.results) expect(result.pairs + result.starved).toBe(2);
 });
 
 test("rejects an unknown --against with one line and exit code 2", async () => {
@@ -134,7 +139,9 @@ test("rejects an unknown cost scenario with one line and exit code 2", async () 
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   const [code] = await once(child, "close");
-  expect(stderr).toBe("bench: Unknown cost scenario 'churn': expected rr64 or stream\n");
+  expect(stderr).toBe(
+    "bench: Unknown cost scenario 'churn': expected [tcp:|tls:|unix:]rr64, stream or stream-256k, handshake, udp, startup, startup-package or idle\n",
+  );
   expect(code).toBe(2);
 });
 

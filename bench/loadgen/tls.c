@@ -22,6 +22,7 @@ int tls_handshake(void *s, int *w) { (void)s; (void)w; return -1; }
 ssize_t tls_read(void *s, void *b, size_t n) { (void)s; (void)b; (void)n; errno = ENOTSUP; return -1; }
 ssize_t tls_write(void *s, const void *b, size_t n) { (void)s; (void)b; (void)n; errno = ENOTSUP; return -1; }
 void tls_free(void *s) { (void)s; }
+int tls_resumed(void *s) { (void)s; return 0; }
 const char *tls_describe(void *s) { (void)s; return ""; }
 
 #else
@@ -55,6 +56,9 @@ int tls_init(const char *ca_file, const char *verify_host) {
   /* A server that closes without close_notify reads as end of stream, as over TCP: what
    * the echo delivered is still checked byte by byte. */
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  /* Every session starts from nothing: no session ID or ticket is kept to offer again, so each
+   * handshake of the handshake scenario is a full one. */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (ca_file) {
     if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
       set_message("cannot load the CA file");
@@ -134,6 +138,8 @@ void tls_free(void *session) {
   SSL_free(ssl);
   ERR_clear_error();
 }
+
+int tls_resumed(void *session) { return SSL_session_reused((SSL *)session); }
 
 const char *tls_describe(void *session) {
   SSL *ssl = session;

@@ -19,6 +19,8 @@ int tls_handshake(void *session, int *want_write);
 ssize_t tls_read(void *session, void *buf, size_t n);
 ssize_t tls_write(void *session, const void *buf, size_t n);
 void tls_free(void *session);
+/* Whether the handshake resumed an earlier session instead of a full one. */
+int tls_resumed(void *session);
 /* The last failure, one line. */
 const char *tls_error(void);
 /* Protocol and cipher of the session, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384". */
