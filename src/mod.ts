@@ -8,6 +8,9 @@ export { AcceptErrors, type AcceptErrorsOptions, type AcceptFailureKind, classif
 export { type Address, formatAddress, tcpAddress, unixAddress } from "./transport/address.ts";
 export { Connection, type ConnectionOptions, DEFAULT_HIGH_WATER_MARK, DEFAULT_LOW_WATER_MARK } from "./transport/connection.ts";
 export { EchoFactory, EchoProtocol } from "./wire/echo.ts";
+export { DiscardFactory, DiscardProtocol } from "./wire/discard.ts";
+export { ChargenFactory, ChargenProtocol } from "./wire/chargen.ts";
+export { DaytimeFactory, DaytimeProtocol } from "./wire/daytime.ts";
 export { ConnectionAborted, ConnectionDone, connectionDone, ConnectionLost, type Reason } from "./transport/errors.ts";
 export { Factory } from "./transport/factory.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./transport/memory_transport.ts";
