@@ -34,12 +34,12 @@ describe.each(PAIRS)("echo CLI on $name", (pair) => {
   const cli = (...args: string[]) => [...pair.command, "bin/echo.ts", "--adapter", pair.adapter, ...args];
 
   test.each([
-    [["--port", "70000"], "echo: Invalid port '70000': expected an integer from 0 to 65535"],
-    [["--port", "abc"], "echo: Invalid port 'abc': expected an integer from 0 to 65535"],
-    [["--port", "-1"], "echo: Invalid port '-1': expected an integer from 0 to 65535"],
-    [["--bogus"], "echo: Unknown option --bogus (see --help)"],
-    [["--adapter", "uv"], "echo: Invalid adapter 'uv': expected native or node"],
-    [["extra"], "echo: Unexpected argument extra (see --help)"],
+    [["--port", "70000"], "twine-echo: Invalid port '70000': expected an integer from 0 to 65535"],
+    [["--port", "abc"], "twine-echo: Invalid port 'abc': expected an integer from 0 to 65535"],
+    [["--port", "-1"], "twine-echo: Invalid port '-1': expected an integer from 0 to 65535"],
+    [["--bogus"], "twine-echo: Unknown option --bogus (see --help)"],
+    [["--adapter", "uv"], "twine-echo: Invalid adapter 'uv': expected native or node"],
+    [["extra"], "twine-echo: Unexpected argument extra (see --help)"],
   ])("rejects %j with one line and exit code 2", async (args, message) => {
     const r = await run(cli(...args));
     expect(r.stderr).toBe(`${message}\n`);
@@ -48,19 +48,19 @@ describe.each(PAIRS)("echo CLI on $name", (pair) => {
 
   test("reports a port already in use in one line and exits 1", async () => {
     const r = await run(cli("--port", String(busyPort)));
-    expect(r.stderr).toBe(`echo: Cannot listen on 127.0.0.1:${busyPort}: address already in use\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on 127.0.0.1:${busyPort}: address already in use\n`);
     expect(r.code).toBe(1);
   });
 
   test("prints usage for --help and exits 0", async () => {
     const r = await run(cli("--help"));
-    expect(r.stdout).toMatch(/^Usage: echo \[options\]/);
+    expect(r.stdout).toMatch(/^Usage: twine-echo \[options\]/);
     expect(r.code).toBe(0);
   });
 });
 
 test.each(["native", "node"])("deno without --allow-net says which flag to add (%s adapter)", async (adapter) => {
   const r = await run([BINARIES.deno, "run", "bin/echo.ts", "--port", "0", "--adapter", adapter]);
-  expect(r.stderr).toBe("echo: Cannot listen on 127.0.0.1:0: network access denied; run deno with --allow-net\n");
+  expect(r.stderr).toBe("twine-echo: Cannot listen on 127.0.0.1:0: network access denied; run deno with --allow-net\n");
   expect(r.code).toBe(1);
 });

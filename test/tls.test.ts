@@ -80,14 +80,14 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
 
   test("a certificate path that does not exist is one line naming the file, exit 1", async () => {
     const r = await run(echoCli("--listen", ssl(`${certs.dir}/missing.pem`)));
-    expect(r.stderr).toBe(`echo: Cannot listen on ssl:127.0.0.1:0: cannot read certificate file '${certs.dir}/missing.pem': no such file\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on ssl:127.0.0.1:0: cannot read certificate file '${certs.dir}/missing.pem': no such file\n`);
     expect(r.code).toBe(1);
   });
 
   test("a certificate and key that do not match are one line naming both, exit 1", async () => {
     const r = await run(echoCli("--listen", ssl(certs.cert, certs.otherKey)));
     expect(r.stderr).toBe(
-      `echo: Cannot listen on ssl:127.0.0.1:0: certificate '${certs.cert}' does not match private key '${certs.otherKey}'\n`,
+      `twine-echo: Cannot listen on ssl:127.0.0.1:0: certificate '${certs.cert}' does not match private key '${certs.otherKey}'\n`,
     );
     expect(r.code).toBe(1);
   });

@@ -2,7 +2,7 @@ import dgram from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, test } from "vitest";
 import type { AutoListeningDatagramPort, AutoListeningPort } from "../adapters/mod.ts";
-import { listenTcpAndUdp } from "../bin/udp_echo.ts";
+import { listenTcpAndUdp } from "../runner/services/echo_udp.ts";
 import { ListenError, udpAddress } from "../src/mod.ts";
 import { PAIRS } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
@@ -90,10 +90,10 @@ describe.each(PAIRS)("echo CLI --listen udp: on $name", (pair) => {
 
 test("--listen udp: is refused with --workers in one line: UDP is served by one process", async () => {
   const r = await run([...PAIRS.at(-1)!.command, "bin/echo.ts", "--listen", "udp:0", "--workers", "2"]);
-  expect([r.code, r.stderr]).toEqual([2, "echo: Cannot combine --listen udp: with --workers: UDP is served by one process\n"]);
+  expect([r.code, r.stderr]).toEqual([2, "twine-echo: Cannot combine --listen udp: with --workers: UDP is served by one process\n"]);
 });
 
 test("--udp beside only udp: endpoints is refused in one line: it has no TCP port to share", async () => {
   const r = await run([...PAIRS.at(-1)!.command, "bin/echo.ts", "--listen", "udp:0", "--udp"]);
-  expect([r.code, r.stderr]).toEqual([2, "echo: Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares\n"]);
+  expect([r.code, r.stderr]).toEqual([2, "twine-echo: Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares\n"]);
 });
