@@ -96,12 +96,12 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
     const node = PAIRS.find((p) => p.runtime === "node")!;
     await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl(certs.expired)]), async (server) => {
       const r = await run(client(pair, "--connect", `tls:host=127.0.0.1:port=${tlsPort(server)}:trustRoots=${certs.ca}`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate has expired\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate has expired\n`);
       expect(r.code).toBe(1);
     });
     await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl()]), async (server) => {
       const r = await run(client(pair, "--connect", `tls:host=127.0.0.1:port=${tlsPort(server)}`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate is not trusted\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate is not trusted\n`);
       expect(r.code).toBe(1);
     });
   });

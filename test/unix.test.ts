@@ -116,12 +116,12 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
     const client = (path: string) => [...pair.command, "bin/echo-client.ts", "--adapter", pair.adapter, "--connect", `unix:${path}`, "--message", "x"];
     const missing = nextPath();
     const r1 = await run(client(missing));
-    expect(r1.stderr).toBe(`echo-client: Cannot connect to unix:${missing}: no such socket file\n`);
+    expect(r1.stderr).toBe(`twine-echo-client: Cannot connect to unix:${missing}: no such socket file\n`);
     expect(r1.code).toBe(1);
     const stale = nextPath();
     staleSocket(stale);
     const r2 = await run(client(stale));
-    expect(r2.stderr).toBe(`echo-client: Cannot connect to unix:${stale}: connection refused\n`);
+    expect(r2.stderr).toBe(`twine-echo-client: Cannot connect to unix:${stale}: connection refused\n`);
     expect(r2.code).toBe(1);
   });
 });
