@@ -137,7 +137,7 @@ export class StreamServerEndpointService extends Service {
     if (this.port === undefined) return [];
     const e = this.endpoint;
     const bound = e.type === "unix" ? e : { ...e, port: this.port.address.port };
-    const where = (e.type === "ssl" ? "ssl:" : "") + formatAddress(this.port.address) + (e.proxyProtocol ? " (PROXY)" : "");
+    const where = (e.type === "ssl" ? "ssl:" : "") + formatAddress(this.port.address) + (e.proxyProtocol || this.options.proxyProtocol ? " (PROXY)" : "");
     return [{
       kind: "stream",
       type: e.type,
