@@ -70,11 +70,18 @@ function oneLine(text: string): string {
 
 /** The message of what the runtime threw when importing, if it says the module (or one it imports) cannot be compiled or found. */
 function loadProblem(error: unknown): string | undefined {
-  const e = error as { name?: string; code?: string; message?: string; stack?: string; line?: number; column?: number; file?: string } | null;
+  const e = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    stack?: string;
+    position?: { file?: string; line?: number; column?: number } | null;
+  } | null;
   const message = String(e?.message ?? error);
   // Bun: BuildMessage for a syntax error, ResolveMessage for an import it cannot find.
   if (e?.name === "BuildMessage") {
-    const at = e.file !== undefined && e.line !== undefined ? ` (${e.file}:${e.line}:${e.column ?? 0})` : "";
+    const p = e.position;
+    const at = p?.file !== undefined && p.line !== undefined ? ` (${p.file}:${p.line}:${p.column ?? 0})` : "";
     return `syntax error: ${oneLine(message)}${at}`;
   }
   if (e?.name === "ResolveMessage") return oneLine(message);

@@ -3,6 +3,8 @@ import { once } from "node:events";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BINARIES, PAIRS, ROOT } from "../tools/runtimes.ts";
+import { startProcess } from "../tools/server_process.ts";
+import { collect, connect } from "./helpers/client.ts";
 
 /** Runs a command to its end, with a bound, and returns its exit code and output. */
 async function run(command: readonly string[], ms = 30_000) {
@@ -50,6 +52,29 @@ describe.each(PAIRS)("echo CLI on $name", (pair) => {
     const r = await run(cli("--port", String(busyPort)));
     expect(r.stderr).toBe(`twine-echo: Cannot listen on 127.0.0.1:${busyPort}: address already in use\n`);
     expect(r.code).toBe(1);
+  });
+
+  // Regression: a single process said nothing on SIGTERM until it had drained, however long that took.
+  test("says at once on SIGTERM how many connections it drains and for how long, then sums them up on exit", async () => {
+    const server = await startProcess(pair.name, cli("--port", "0", "--grace", "30"));
+    const socks = await Promise.all([connect(server.port), connect(server.port)]);
+    const replies = socks.map((sock) => collect(sock));
+    for (const [i, sock] of socks.entries()) {
+      const echoed = once(sock, "data");
+      sock.write(`before ${i};`);
+      await echoed;
+    }
+    server.child.kill("SIGTERM");
+    // Both connections are still open: the line comes before the drain, not after it.
+    await expect.poll(() => server.output(), { timeout: 10_000 }).toMatch(
+      /^Stopping on SIGTERM: 2 connections draining for up to 30 s \(SIGTERM again stops at once\)$/m,
+    );
+    expect(server.output()).not.toMatch(/Stopped on/);
+    for (const [i, sock] of socks.entries()) sock.end(`after ${i}`);
+    for (const [i, reply] of replies.entries()) expect((await reply).received.toString()).toBe(`before ${i};after ${i}`);
+    // Drained, it exits by itself (stop() would signal again, and a second signal exits 1).
+    await expect.poll(() => server.child.exitCode, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => server.output()).toMatch(/^Stopped on SIGTERM: served 2 connections, echoed \d+ bytes$/m);
   });
 
   test("prints usage for --help and exits 0", async () => {

@@ -10,7 +10,6 @@ import { udpCommand } from "../tools/udp.ts";
 import { echo } from "./helpers/client.ts";
 import { run } from "./helpers/run.ts";
 import { burst, echoMany } from "./helpers/udp_client.ts";
-import { withServer } from "./helpers/with_server.ts";
 
 /** Fake binders: TCP hands out ports 5000, 5001, …; UDP finds the first `taken` of them in use. */
 function binders(taken: number) {
@@ -56,13 +55,19 @@ describe.each(PAIRS)("echo CLI --listen udp: on $name", (pair) => {
     startProcess(pair.name, [...udpCommand(pair), "bin/echo.ts", "--adapter", pair.adapter, "--grace", "0", ...args]);
   const udpAdapter = pair.adapter === "node" || pair.runtime === "node" ? "node:dgram" : pair.runtime;
 
-  test("serves UDP echo alone on --listen udp:0, with the bound port on the start line", async () => {
-    await withServer(start("--listen", "udp:0", "--udp-rate", "0"), async (server) => {
+  test("serves UDP echo alone on --listen udp:0, with the bound port on the start line and datagrams in its summary", async () => {
+    const server = await start("--listen", "udp:0", "--udp-rate", "0");
+    try {
       expect(server.output()).toMatch(
         new RegExp(`^Echo server listening on UDP 127\\.0\\.0\\.1:${server.port} \\(${pair.runtime} [^,]+, UDP adapter ${udpAdapter}\\)\\n`),
       );
       expect(await echoMany(server.port, 200, 8192)).toEqual({ sent: 200, echoed: 200, lost: 0, wrong: 0 });
-    });
+    } finally {
+      const { code, output } = await server.stop();
+      expect(code).toBe(0);
+      // Regression: it began "served 0 connections, echoed 0 bytes", of a server that has no connections.
+      expect(output).toMatch(/^Stopped on SIGTERM: UDP: echoed 200 datagrams \(\d+ bytes\), ignored 0 from ports below 1024, 0 over the rate, 0 dropped$/m);
+    }
   });
 
   test("serves udp: over IPv6 beside a TCP --listen, with --udp-rate limiting each source", async () => {
