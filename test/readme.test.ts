@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import ts from "typescript";
 import { expect, test } from "vitest";
 import * as twine from "../mod.ts";
+import * as runner from "../runner/mod.ts";
 import { EchoProtocol, MemoryTransport } from "../mod.ts";
 import { collect, connect } from "./helpers/client.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
@@ -58,13 +59,14 @@ test("echo survives one-byte chunks and a slow peer", () => {
 
 test.each([
   ["bun", [BINARIES.bun, "run"]],
-  ["deno", [BINARIES.deno, "run", "--allow-net"]],
+  ["deno", [BINARIES.deno, "run", "--allow-net", "--allow-read"]],
   ["node", [BINARIES.node]],
-])("the Upper example runs on %s", async (_name, command) => {
-  const child = spawn(command[0]!, [...command.slice(1), "examples/upper.ts", "0"], { cwd: ROOT });
+])("the Upper example runs on %s under twine-serve, as the README's one-liner says", async (_name, command) => {
+  expect(README).toContain("twine-serve examples/upper.ts --port 8001");
+  const child = spawn(command[0]!, [...command.slice(1), "bin/serve.ts", "examples/upper.ts", "--port", "0"], { cwd: ROOT });
   try {
     const [line] = (await once(child.stdout, "data")) as [Buffer];
-    const port = Number(/listening on (\d+)/.exec(line.toString())?.[1]);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(line.toString())?.[1]);
     const sock = await connect(port);
     const result = collect(sock);
     sock.end("shout\n");
@@ -91,12 +93,18 @@ test.each(["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsW
     const blocks = [...read(page).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
     const imports = blocks.flatMap((b) => [...b.matchAll(/^import \{([^}]*)\} from "([^"]+)";/gm)]);
     if (page === "README.md") expect(imports.length).toBeGreaterThan(3);
+    // The package's entry points a page may import, and what each exports.
+    const entries: Record<string, object> = {};
+    for (const name of [NPM_NAME, JSR_NAME, `jsr:${JSR_NAME}`]) {
+      entries[name] = twine;
+      entries[`${name}/runner`] = runner;
+    }
     for (const [, names, from] of imports) {
       if (from === "vitest" || from!.startsWith("node:")) continue;
-      expect([NPM_NAME, JSR_NAME, `jsr:${JSR_NAME}`], `${page} imports from ${from}`).toContain(from);
+      expect(Object.keys(entries), `${page} imports from ${from}`).toContain(from);
       for (const name of names!.split(",").map((n) => n.trim())) {
         // Types are erased, so only values can be checked against the exports.
-        if (!name.startsWith("type ")) expect(Object.keys(twine), `${page} imports ${name}`).toContain(name);
+        if (!name.startsWith("type ")) expect(Object.keys(entries[from!]!), `${page} imports ${name} from ${from}`).toContain(name);
       }
     }
   },
@@ -104,10 +112,7 @@ test.each(["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsW
 
 test("every line of the README's examples is in code these tests run", () => {
   const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".ts"));
-  // examples/upper.ts takes its port from the command line so that the test can pass 0.
-  const tested = [read("test/readme.test.ts"), ...examples.map((f) => read(`examples/${f}`))]
-    .join("\n")
-    .replaceAll("Number(process.argv[2] ?? 8001)", "8001");
+  const tested = [read("test/readme.test.ts"), ...examples.map((f) => read(`examples/${f}`))].join("\n");
   for (const block of tsBlocks()) {
     for (const line of block.split("\n")) {
       if (line.trim() === "" || line.startsWith("import ") || line.startsWith("//")) continue;
