@@ -65,7 +65,7 @@ interface UdpEcho {
 /** Echo on every endpoint it is given, counting what it echoed. */
 export class EchoService extends MultiService {
   /** The factory of every stream endpoint. */
-  readonly factory = new EchoFactory();
+  readonly factory: EchoFactory = new EchoFactory();
   readonly #udp: UdpEcho[] = [];
   readonly #streams: boolean;
 
