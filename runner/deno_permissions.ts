@@ -5,6 +5,8 @@
  * @module
  */
 
+import { dirname, resolve } from "node:path";
+
 type PermissionName = "net" | "read" | "write" | "env" | "run" | "sys" | "ffi";
 
 interface DenoPermissions {
@@ -64,8 +66,15 @@ export function workerPermissionFlags(needs: WorkerNeeds): string[] {
       continue;
     }
     const wanted = name === "net" || name === "read" || name === "write" || name === "env" ? needs[name] : [];
-    const some = wanted.filter((target) => granted(name, target));
+    // A path's highest granted ancestor: a module's own imports and files lie beside it, under what was granted.
+    const some = [...new Set(wanted.filter((target) => granted(name, target)).map((target) => name === "read" || name === "write" ? grantedRoot(name, target) : target))];
     if (some.length > 0) flags.push(`--allow-${name}=${some.join(",")}`);
   }
   return flags;
+}
+
+function grantedRoot(name: "read" | "write", path: string): string {
+  let root = resolve(path);
+  for (let up = dirname(root); up !== root && granted(name, up); up = dirname(up)) root = up;
+  return root;
 }

@@ -85,6 +85,9 @@ function loadProblem(error: unknown): string | undefined {
     return `syntax error: ${oneLine(message)}${at}`;
   }
   if (e?.name === "ResolveMessage") return oneLine(message);
+  // Deno: a module it imports lies outside what --allow-read grants.
+  const denied = /^Requires (\w+) access to "([^"]+)", run again with the (--allow-\w+) flag/.exec(message);
+  if (denied !== null) return `${denied[1]} access to ${denied[2]} denied; run deno with ${denied[3]}`;
   // Deno wraps a syntax error in a TypeError whose message starts with it, the place on a later line.
   const deno = /^SyntaxError: ([^\n]*)[\s\S]*?\n\s+at (\S+:\d+:\d+)/.exec(message);
   if (e?.name === "TypeError" && deno !== null) return `syntax error: ${deno[1]} (${deno[2]})`;

@@ -189,6 +189,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
         channel.onMessage = (message: ControlMessage) => {
           if (message.type === "listening" && !worker.listening) {
             worker.listening = true;
+            flush();
             report ??= { listeners: message.listeners as Listener[], runtime: String(message.runtime) };
             // Once stopping, the worker is being stopped already: "started" would only confuse.
             if (stopping === undefined) log(`Worker ${slot} started (pid ${child.pid})`, "info");
@@ -201,9 +202,17 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
         };
         channel.send({ type: "config", worker: slot, listen: listenFor(slot) });
       });
+      // Until it listens a worker's lines are held: if it cannot start, its first error is the one line said.
+      let held: [string, LogLevel][] | undefined = [];
+      const say = (line: string, level: LogLevel) => log(`worker ${slot} (pid ${child.pid}): ${line}`, level);
+      const flush = () => {
+        for (const [line, level] of held ?? []) say(line, level);
+        held = undefined;
+      };
       const forward = (level: LogLevel) => (line: string) => {
-        if (level === "notice") errors ||= line;
-        log(`worker ${slot} (pid ${child.pid}): ${line}`, level);
+        if (level === "notice") errors ||= line.replace(/^[\w.-]+: (?=[A-Z])/, "");
+        if (held !== undefined) held.push([line, level]);
+        else say(line, level);
       };
       lines(child.stdout!, forward("info"));
       lines(child.stderr!, forward("notice"));
@@ -217,10 +226,12 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
         if (workers.get(slot) === worker) workers.delete(slot);
         resolve();
         if (stopping !== undefined) {
+          flush();
           if (workers.size === 0) finished(0);
           return;
         }
         const how = signal !== null ? signal : `status ${code}`;
+        if (started) flush();
         if (!started) {
           // The first start failing is a configuration problem (a bad certificate, a bad flag): say it once and stop.
           const why = worker.failure ?? errors;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type net from "node:net";
 import { tmpdir } from "node:os";
 import { afterAll, describe, expect, test } from "vitest";
-import { BINARIES, PAIRS, type Pair } from "../tools/runtimes.ts";
+import { BINARIES, PAIRS, type Pair, ROOT } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
 import { collect, connect, type Target } from "./helpers/client.ts";
@@ -85,4 +85,28 @@ describe.each(PAIRS)("twine-serve MODULE on $name", (pair) => {
     // Nothing but the lines above: no worker complained.
     expect(stopped.output.split("\n").filter((l) => l !== "" && !/^(Worker \d+ started|Stopping on|Stopped on|test\/fixtures)/.test(l))).toEqual([]);
   });
+});
+
+// Deno: workers get what their supervisor was granted, a grant for some paths too (the project and the sockets' directory here).
+test("deno workers get the supervisor's read and write grants for some paths only, and serve the module over tcp: and unix:", async () => {
+  const sockets = mkdtempSync(`${tmpdir()}/twp-`);
+  try {
+    const path = `${sockets}/s.sock`;
+    const server = await startProcess("deno partial", [
+      BINARIES.deno, "run", "--allow-net", "--allow-run", "--allow-env", "--no-prompt",
+      `--allow-read=${ROOT},${sockets}`, `--allow-write=${sockets}`,
+      "bin/serve.ts", "test/fixtures/modules/reverser.ts", "--listen", "tcp:0", "--listen", `unix:${path}`, "--workers", "2",
+    ]);
+    try {
+      expect(server.output()).toMatch(/ \(deno [^,]+, adapter deno, 2 workers\)$/m);
+      expect(await talk(server.port, ["abc"])).toBe("hi 127.0.0.1\ncba\n");
+      expect(await talk(path, ["xyz"])).toBe("hi \nzyx\n");
+    } finally {
+      const { code, output } = await server.stop();
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/^Stopped on SIGTERM: served 2 connections over 2 workers/m);
+    }
+  } finally {
+    rmSync(sockets, { recursive: true, force: true });
+  }
 });
