@@ -18,6 +18,8 @@ export interface App {
   readonly ports: readonly number[];
   /** How many processes serve. */
   readonly workers: number;
+  /** This process's worker number, from 1; undefined in a supervisor or a server without workers. */
+  readonly worker: number | undefined;
   /** Settles once it has stopped, with its one summary. */
   readonly stopped: Promise<Summary>;
   /**

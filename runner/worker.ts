@@ -66,7 +66,8 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
   };
   try {
     const root = await buildService(target, context, config.name);
-    server = new LocalServer(root, { grace: config.grace, log: config.log, signals: config.signals, announce: false, worker: slot, clusterWorker: cluster });
+    // Signals always: its supervisor stops it with one, whether or not the program lets the supervisor have them.
+    server = new LocalServer(root, { grace: config.grace, log: config.log, signals: true, announce: false, worker: slot, clusterWorker: cluster });
     await server.start();
   } catch (error) {
     channel.send({ type: "failed", message: oneLine(error) });
@@ -98,6 +99,7 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
     service: running.root,
     ...where(listeners),
     workers: config.workers,
+    worker: slot,
     stopped: running.stopped,
     stop: (reason) => running.stop(reason),
     status: async () => [running.status()],

@@ -1,4 +1,5 @@
 // The runner as a library: serve() without any command, services, the control channel, and a program of its own with workers.
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
@@ -254,6 +255,16 @@ describe.each(PAIRS.filter((p) => p.adapter === "native"))("a program that calls
     expect(output).toMatch(/^Tagged listening on 127\.0\.0\.1:\d+ \(/m);
     expect(output).toMatch(/^Stopping on SIGTERM: \d+ connections? draining for up to 1 s \(SIGTERM again stops at once\)$/m);
     expect(output).toMatch(/^Stopped on SIGTERM: served 1 connection\nsummary \{"connections":1\} 0$/m);
+  });
+
+  // Regression: with signals: false in the program, its workers had no handler either, and died of the SIGTERM that stop() sends them.
+  test("with signals: false and workers: 2, stop() still drains every worker into one summary", async () => {
+    const server = await startProcess(pair.name, command(["--workers", "2", "--no-signals", "--stop-after-ms", "1500"]));
+    const [code] = (await once(server.child, "close")) as [number | null];
+    const output = server.output();
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^Stopped on timer: served 0 connections over 2 workers \(0 \+ 0 connections\)$/m);
+    expect(output).toMatch(/^summary \{"connections":0\} 0$/m);
   });
 
   test("with workers: 2, runs itself again in each worker with its own flags, and status() asks each over the control channel", async () => {
