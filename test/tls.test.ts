@@ -92,14 +92,14 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
 
   test("a certificate path that does not exist is one line naming the file, exit 1", async () => {
     const r = await run(echoCli("--listen", ssl(`${certs.dir}/missing.pem`)));
-    expect(r.stderr).toBe(`echo: Cannot listen on ssl:127.0.0.1:0: cannot read certificate file '${certs.dir}/missing.pem': no such file\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on ssl:127.0.0.1:0: cannot read certificate file '${certs.dir}/missing.pem': no such file\n`);
     expect(r.code).toBe(1);
   });
 
   test("a certificate and key that do not match are one line naming both, exit 1", async () => {
     const r = await run(echoCli("--listen", ssl(certs.cert, certs.otherKey)));
     expect(r.stderr).toBe(
-      `echo: Cannot listen on ssl:127.0.0.1:0: certificate '${certs.cert}' does not match private key '${certs.otherKey}'\n`,
+      `twine-echo: Cannot listen on ssl:127.0.0.1:0: certificate '${certs.cert}' does not match private key '${certs.otherKey}'\n`,
     );
     expect(r.code).toBe(1);
   });
@@ -108,12 +108,12 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
     const node = PAIRS.find((p) => p.runtime === "node")!;
     await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl(certs.expired)]), async (server) => {
       const r = await run(client(pair, "--connect", `tls:host=127.0.0.1:port=${tlsPort(server)}:trustRoots=${certs.ca}`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate has expired\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate has expired\n`);
       expect(r.code).toBe(1);
     });
     await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl()]), async (server) => {
       const r = await run(client(pair, "--connect", `tls:host=127.0.0.1:port=${tlsPort(server)}`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate is not trusted\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate is not trusted\n`);
       expect(r.code).toBe(1);
     });
   });

@@ -46,6 +46,7 @@ interface BunTlsApi {
     hostname: string;
     port: number;
     exclusive: boolean;
+    reusePort: boolean;
     allowHalfOpen: boolean;
     tls: BunTlsOptions;
     socket: BunTlsHandlers;
@@ -149,7 +150,9 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     listener = (bunApi() as unknown as BunTlsApi).listen({
       hostname: host,
       port,
-      exclusive: true,
+      // Workers share the port with SO_REUSEPORT, as in tcp.ts.
+      exclusive: options.reusePort !== true,
+      reusePort: options.reusePort === true,
       allowHalfOpen: true,
       tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn) },
       socket,

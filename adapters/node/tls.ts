@@ -8,6 +8,8 @@ import { isIP } from "node:net";
 import tls from "node:tls";
 import {
   type Factory,
+  formatAddress,
+  ListenError,
   listenError,
   type ListeningPort,
   type ListenOptions,
@@ -20,6 +22,8 @@ import {
 import { wire } from "./socket.ts";
 import { TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
+import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
+import { detectRuntime } from "../runtime.ts";
 import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
 import type { Dial } from "../../src/mod.ts";
 
@@ -39,6 +43,8 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   const pem = readServerPem(endpoint);
   const handshakeTimeout = options.idleTimeout || HANDSHAKE_TIMEOUT;
   const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
+  const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
+  if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ssl:${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
   const server = tls.createServer({
     key: pem.key,
     cert: pem.cert,
@@ -49,7 +55,9 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host, port, exclusive: true, backlog: endpoint.backlog }, () => {
+      // As in tcp.ts: workers share the port with SO_REUSEPORT, or through a node:cluster primary.
+      const reusePort = options.reusePort === true;
+      server.listen({ host, port, exclusive: !reusePort && !inClusterWorker(), reusePort, backlog: endpoint.backlog }, () => {
         server.off("error", reject);
         resolve();
       });
