@@ -103,7 +103,11 @@ function loadProblem(error: unknown): string | undefined {
     const compiled = e.code === "ERR_INVALID_TYPESCRIPT_SYNTAX" || !/\n\s+at .*file:\/\//.test(stack) || /compileSourceTextModule|moduleStrategy/.test(stack);
     if (compiled) {
       const where = /^(\/\S+:\d+)\n/.exec(stack)?.[1];
-      return `syntax error: ${oneLine(message)}${where === undefined ? "" : ` (${where})`}`;
+      // An ES module in a package whose package.json says (or, made by npm init -y, defaults to) CommonJS.
+      const hint = /Cannot use import statement outside a module/.test(message)
+        ? '; set "type": "module" in its package.json or name it .mts/.mjs'
+        : "";
+      return `syntax error: ${oneLine(message)}${where === undefined ? "" : ` (${where})`}${hint}`;
     }
   }
   return undefined;

@@ -549,12 +549,15 @@ describe("a CommonJS project, as npm init -y makes it", () => {
     writeFileSync(join(cjs, "upper.mts"), upper());
   }, 120_000);
 
-  /** Runs the Upper server from `file` on Node 26 and checks that it answers. */
+  /** The installed twine-serve, on Node 26, as the README's one-liner runs it. */
+  const serve = (file: string) => [join(cjs, "node_modules", MANIFEST.name, "dist/bin/serve.js"), file, "--port", "0"];
+
+  /** Serves the Upper protocol from `file` with twine-serve on Node 26 and checks that it answers. */
   async function answers(file: string): Promise<void> {
-    const child = spawn(BINARIES.node, [file, "0"], { cwd: cjs, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(BINARIES.node, serve(file), { cwd: cjs, stdio: ["ignore", "pipe", "pipe"] });
     try {
       const [line] = (await once(child.stdout, "data")) as [Buffer];
-      const socket = await connect(Number(/listening on (\d+)/.exec(line.toString())?.[1]));
+      const socket = await connect(Number(/listening on 127\.0\.0\.1:(\d+)/.exec(line.toString())?.[1]));
       const reply = collect(socket);
       socket.end("shout\n");
       expect((await reply).received.toString()).toBe("hello 127.0.0.1\nSHOUT\n");
@@ -563,11 +566,13 @@ describe("a CommonJS project, as npm init -y makes it", () => {
     }
   }
 
-  test("the README's protocol as a .ts file stops at its first import, with Node's line saying to set \"type\": \"module\"", () => {
-    const r = run(BINARIES.node, ["upper.ts", "0"], cjs);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain('Make sure to set "type": "module" in the nearest package.json file or use the .mjs extension');
-    expect(r.stderr).toContain("SyntaxError: Cannot use import statement outside a module");
+  test("the README's protocol as a .ts file stops at its first import: twine-serve says so in one line, and what to do", () => {
+    const r = run(BINARIES.node, serve("upper.ts"), cjs);
+    expect(r.status).toBe(2);
+    const ours = r.stderr.split("\n").filter((line) => line.startsWith("twine-serve:"));
+    expect(ours).toEqual([
+      expect.stringMatching(/^twine-serve: Cannot load upper\.ts: syntax error: Cannot use import statement outside a module \(.*upper\.ts:\d+\); set "type": "module" in its package\.json or name it \.mts\/\.mjs$/),
+    ]);
   });
 
   test("the same file named .mts runs and answers", async () => {
