@@ -203,7 +203,7 @@ describe.each(PAIRS)("$name client trustRoots", (pair) => {
   test("a directory with no certificate in its *.pem files is one line naming it, exit 1", async () => {
     const r = await run(client(pair, "--connect", `tls:host=localhost:port=9:trustRoots=${noRoots}`, "--message", "x"));
     expect(r.stderr).toBe(
-      `echo-client: Cannot connect to tls:localhost:9: trust roots directory '${noRoots}' holds no certificate in a *.pem file\n`,
+      `twine-echo-client: Cannot connect to tls:localhost:9: trust roots directory '${noRoots}' holds no certificate in a *.pem file\n`,
     );
     expect(r.code).toBe(1);
   });

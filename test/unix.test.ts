@@ -108,7 +108,7 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
   test("a path in a directory that does not exist is refused with one line saying so, not as a permission problem", async () => {
     const path = `${dir}/missing${++serial}/s.sock`;
     const r = await run(echoCli("--listen", `unix:${path}`));
-    expect(r.stderr).toBe(`echo: Cannot listen on unix:${path}: no such directory\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on unix:${path}: no such directory\n`);
     expect(r.code).toBe(1);
   });
 
