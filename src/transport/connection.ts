@@ -313,7 +313,11 @@ export class Connection implements Transport {
 
   /** {@inheritDoc Transport.bufferSize} */
   get bufferSize(): number {
-    return this.#queued + this.#heldBytes + this.#socket.pending;
+    const unsent = this.#queued + this.#socket.pending;
+    const presumed = this.#socket.presumedTaken;
+    if (presumed === undefined) return unsent + this.#heldBytes;
+    // Hide at most the high-water mark, so that a producer writing in a loop is still paused (at twice the mark).
+    return Math.max(0, unsent - Math.min(presumed, this.#high)) + this.#heldBytes;
   }
 
   /** {@inheritDoc Transport.disconnecting} */
