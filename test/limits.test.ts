@@ -79,6 +79,9 @@ describe("listen options", () => {
     [{ maxConnections: 0 }, /maxConnections 0/],
     [{ idleTimeout: -1 }, /idleTimeout -1/],
     [{ highWaterMark: -5 }, /highWaterMark -5/],
+    [{ lingerTimeout: -1 }, /lingerTimeout -1/],
+    [{ lingerIdleTimeout: -1 }, /lingerIdleTimeout -1/],
+    [{ lingerBytes: Number.NaN }, /lingerBytes NaN/],
     [{ lowWaterMark: 300_000 }, /lowWaterMark 300000 above highWaterMark 131072/],
   ])("reject %o with a RangeError", (options, message) => {
     expect(() => resolveListenOptions(options)).toThrow(RangeError);

@@ -19,11 +19,27 @@ export interface ConnectionOptions {
    */
   lowWaterMark?: number;
   /**
-   * After `loseConnection()` has sent everything and our FIN, how long to wait
-   * for the peer's FIN before closing anyway, in milliseconds.
+   * After `loseConnection()` has sent everything and our FIN, how long to wait in all
+   * for the peer's FIN before closing anyway, in milliseconds: nginx's `lingering_time`.
    * @default 10000
    */
   lingerTimeout?: number;
+  /**
+   * While waiting for the peer's FIN after ours, how long to wait for its next bytes,
+   * in milliseconds, counted again from each read: nginx's `lingering_timeout`. A peer
+   * silent for that long is closed on before `lingerTimeout`. 0 closes right after our FIN,
+   * as `lingerTimeout` 0 does; to wait the whole `lingerTimeout`, set it as high.
+   * @default 5000
+   */
+  lingerIdleTimeout?: number;
+  /**
+   * After `loseConnection()`, how many bytes from the peer to read and discard while
+   * waiting for its FIN. Past it the connection closes at once (the kernel answers the
+   * peer's unread bytes with RST), or is aborted if output is still unsent; so a peer that
+   * ignores our FIN cannot make the server read for the whole `lingerTimeout`.
+   * @default 1048576
+   */
+  lingerBytes?: number;
   /**
    * Milliseconds without traffic in either direction after which the connection
    * is aborted, as Twisted's `TimeoutMixin`; 0 turns it off.
@@ -98,6 +114,8 @@ export class Connection implements Transport {
   readonly #high: number;
   readonly #low: number;
   readonly #linger: number;
+  readonly #lingerIdle: number;
+  readonly #lingerBytes: number;
   readonly #onError: (error: unknown, peer: Address) => void;
   readonly #idleTimeout: number;
 
@@ -114,6 +132,10 @@ export class Connection implements Transport {
   #abortReason: Reason | undefined;
   #loseReason: Reason | undefined;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #lingerUntil = 0;
+  // Bytes read and discarded since loseConnection(), and when the last of them came (or our FIN went, if later).
+  #discarded = 0;
+  #lastDiscard = 0;
   #producer: Producer | undefined;
   #inCallback = 0;
   #deferredClose: { error: unknown } | undefined;
@@ -143,6 +165,8 @@ export class Connection implements Transport {
     this.#high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, this.#high);
     this.#linger = options.lingerTimeout ?? 10_000;
+    this.#lingerIdle = options.lingerIdleTimeout ?? 5_000;
+    this.#lingerBytes = options.lingerBytes ?? 1024 * 1024;
     this.#onError = options.onError ?? defaultOnError;
     this.#idleTimeout = options.idleTimeout ?? 0;
     if (!(this.#low >= 0 && this.#high >= this.#low)) {
@@ -384,6 +408,7 @@ export class Connection implements Transport {
    */
   received(data: Uint8Array, lent = false): void {
     const protocol = this.protocol;
+    if (this.#state === "disconnecting") return this.#discard(data.length);
     if (this.#state !== "open" || protocol === undefined) return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     if (this.traffic !== undefined) this.traffic.bytesRead += data.length;
@@ -549,6 +574,32 @@ export class Connection implements Transport {
     this.#abort(new IdleTimeout(`Connection idle for ${this.#idleTimeout / 1000} s`));
   };
 
+  #discard(bytes: number): void {
+    this.#discarded += bytes;
+    this.#lastDiscard = Date.now();
+    if (this.#discarded <= this.#lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
+    if (this.#queued > 0 || this.#holding || this.#socket.pending > 0) {
+      // Closing now would wait for output a peer that sends and does not read may never take.
+      this.#abort(new ConnectionAborted(`Cannot close the connection cleanly: the peer sent more than ${this.#lingerBytes} bytes while output was unsent`));
+      return;
+    }
+    this.#closeRequested = true;
+    clearTimeout(this.#lingerTimer);
+    this.#socket.close();
+  }
+
+  // One timer for both linger bounds, re-armed when it fires rather than on every read, as #checkIdle.
+  readonly #checkLinger = (): void => {
+    const now = Date.now();
+    const due = Math.min(this.#lingerUntil, this.#lastDiscard + this.#lingerIdle);
+    if (now < due) {
+      this.#lingerTimer = setTimeout(this.#checkLinger, due - now);
+      return;
+    }
+    this.#closeRequested = true;
+    this.#socket.close();
+  };
+
   #abort(reason: Reason): void {
     if (this.#state === "closed" || this.#abortReason !== undefined) return;
     this.#abortReason = reason;
@@ -620,10 +671,9 @@ export class Connection implements Transport {
       if (!this.#writeShut) this.#socket.shutdownWrite();
       this.#writeShut = true;
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
-      this.#lingerTimer = setTimeout(() => {
-        this.#closeRequested = true;
-        this.#socket.close();
-      }, this.#linger);
+      this.#lastDiscard = Date.now();
+      this.#lingerUntil = this.#lastDiscard + this.#linger;
+      this.#lingerTimer = setTimeout(this.#checkLinger, Math.min(this.#linger, this.#lingerIdle));
     }
   }
 }
