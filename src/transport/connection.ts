@@ -41,8 +41,11 @@ export interface ConnectionOptions {
    */
   lingerBytes?: number;
   /**
-   * Milliseconds without traffic in either direction after which the connection
-   * is aborted, as Twisted's `TimeoutMixin`; 0 turns it off.
+   * Milliseconds without traffic in either direction after which the connection is closed
+   * with `loseConnection()`, as Twisted's `TimeoutMixin`: what is queued is sent, then FIN,
+   * and `connectionLost` gets an {@link IdleTimeout}. If that output then does not move for
+   * as long again (the peer does not read), or `startTLS()` is switching, the connection is
+   * aborted instead. 0 turns it off.
    * @default 0
    */
   idleTimeout?: number;
@@ -571,14 +574,35 @@ export class Connection implements Transport {
       this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout - idle);
       return;
     }
-    this.#abort(new IdleTimeout(`Connection idle for ${this.#idleTimeout / 1000} s`));
+    const seconds = this.#idleTimeout / 1000;
+    if (this.#holding) {
+      // While startTLS() switches there is no FIN to send: the plaintext socket belongs to the handshake.
+      this.#abort(new IdleTimeout(`Connection idle for ${seconds} s`));
+    } else if (this.#state === "open") {
+      // As Twisted's TimeoutMixin: a clean close, so the peer gets what is queued, then FIN, not RST.
+      this.loseConnection(new IdleTimeout(`Connection idle for ${seconds} s`));
+      // What is still unsent gets as long again to move; once it is out, the linger bounds take over.
+      if (!this.disconnected && this.#unsent()) {
+        this.#lastActivity = Date.now();
+        this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
+      }
+    } else if (this.#abortReason === undefined && this.#unsent()) {
+      // Closing, and the output has not moved for as long: the peer does not read, and FIN would wait for ever.
+      const why = this.#loseReason instanceof IdleTimeout ? `, and its output did not move for ${seconds} s more` : " while closing, with output unsent";
+      this.#abort(new IdleTimeout(`Connection idle for ${seconds} s${why}`));
+    }
   };
+
+  // Output the operating system has not taken: in the core's queue or the adapter's.
+  #unsent(): boolean {
+    return this.#queued > 0 || this.#socket.pending > 0;
+  }
 
   #discard(bytes: number): void {
     this.#discarded += bytes;
     this.#lastDiscard = Date.now();
     if (this.#discarded <= this.#lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
-    if (this.#queued > 0 || this.#holding || this.#socket.pending > 0) {
+    if (this.#unsent() || this.#holding) {
       // Closing now would wait for output a peer that sends and does not read may never take.
       this.#abort(new ConnectionAborted(`Cannot close the connection cleanly: the peer sent more than ${this.#lingerBytes} bytes while output was unsent`));
       return;
