@@ -98,6 +98,28 @@ describe.each(PAIRS.map(withFileAccess))("examples/chat.ts on $name", (pair) => 
     }
   });
 
+  test("a burst of 100 KB from one client reaches every client that keeps reading, and disconnects none", async () => {
+    const server = await start();
+    try {
+      const talker = await join(server.port, "talker");
+      const readers = [];
+      for (let i = 0; i < 8; i++) readers.push(await join(server.port, `r${i}`));
+      // Each reader has seen every later join, so every reader is in the room.
+      await Promise.all(readers.map((r, i) => r.lines.until(2 + (8 - 1 - i))));
+      const before = readers.map((r) => r.lines.lines.length);
+      const line = "x".repeat(99);
+      talker.sock.write(`${line}\n`.repeat(1000));
+      await Promise.all(readers.map((r, i) => r.lines.until(before[i]! + 1000)));
+      for (const [i, r] of readers.entries()) {
+        expect(r.lines.lines.slice(before[i]!).filter((l) => l === `talker: ${line}`)).toHaveLength(1000);
+      }
+      expect(server.output()).not.toMatch(/Disconnected/);
+      for (const c of [talker, ...readers]) c.sock.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("disconnects a client that stops reading, and goes on serving the others", async () => {
     const server = await start();
     try {
