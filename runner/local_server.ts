@@ -5,6 +5,7 @@
  * @module
  */
 import process from "node:process";
+import { serveEvent, stoppedEvent } from "./log.ts";
 import { openConnections } from "./serve_options.ts";
 import { type ProcessStatus, type ServeLog, stoppedLine, type Summary } from "./report.ts";
 import { type Service, plural } from "./service.ts";
@@ -13,7 +14,7 @@ import { type Service, plural } from "./service.ts";
 export interface LocalServerOptions {
   /** Seconds open connections may take to finish once stopping. */
   readonly grace: number;
-  /** Where lines go. */
+  /** Where lines go, formatted for this process. */
   readonly log: ServeLog;
   /** Whether SIGINT and SIGTERM stop it. */
   readonly signals: boolean;
@@ -82,12 +83,17 @@ export class LocalServer {
     this.#asked.add(way);
     if (echo) return;
     if (this.#stopping !== undefined) {
-      this.#options.log(`${signal} again, exiting now`, "error");
+      this.#options.log(`${signal} again, exiting now`, "error", serveEvent("stop_forced", "error", { signal }));
       process.exit(1);
     }
     if (this.#options.announce) {
-      const open = plural(openConnections(this.root), "connection");
-      this.#options.log(`Stopping on ${signal}: ${open} draining for up to ${this.#options.grace} s (${signal} again stops at once)`, "notice");
+      const connections = openConnections(this.root);
+      const grace = this.#options.grace;
+      this.#options.log(
+        `Stopping on ${signal}: ${plural(connections, "connection")} draining for up to ${grace} s (${signal} again stops at once)`,
+        "notice",
+        serveEvent("stopping", "info", { signal, connections, grace }),
+      );
     }
     void this.stop(signal);
   }
@@ -123,14 +129,15 @@ export class LocalServer {
     try {
       await this.root.stopService({ grace });
     } catch (error) {
-      this.#options.log(`Cannot stop cleanly: ${String((error as Error)?.message ?? error).split("\n")[0]}`, "error");
+      const message = String((error as Error)?.message ?? error).split("\n")[0]!;
+      this.#options.log(`Cannot stop cleanly: ${message}`, "error", serveEvent("stop_failed", "error", { error: message }));
       code = 1;
     }
     process.off("SIGINT", this.#onSigint);
     process.off("SIGTERM", this.#onSigterm);
     const counts = this.root.counts();
     const line = code === 0 ? stoppedLine(reason, this.root.summarize(counts)) : undefined;
-    if (line !== undefined && this.#options.announce) this.#options.log(line, "info");
+    if (line !== undefined && this.#options.announce) this.#options.log(line, "info", stoppedEvent(reason, counts));
     const summary: Summary = { reason, code, counts, workers: [], line };
     this.#finish(summary);
     return summary;

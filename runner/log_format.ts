@@ -4,10 +4,24 @@
  *
  * @module
  */
-import type { LogEvent, LogFunction } from "../src/mod.ts";
+import type { LogEvent, LogFieldValue, LogFunction } from "../src/mod.ts";
 
 /** The two forms of log line. */
 export type LogFormat = "human" | "json";
+
+/** A field of a {@link ServeLogEvent}: a core field, or a flat list (the addresses of a start line). */
+export type ServeLogFieldValue = LogFieldValue | readonly (string | number)[];
+
+/**
+ * What a runner logs as data: a core `LogEvent` (every port's event is one), or one of the
+ * runner's own, which may name the worker it is about and carry lists.
+ */
+export interface ServeLogEvent extends Omit<LogEvent, "fields"> {
+  /** The worker the event is about, when a supervisor logs it: the `worker` field, before the process's own. */
+  readonly worker?: number;
+  /** What else it carries. */
+  readonly fields?: Readonly<Record<string, ServeLogFieldValue>>;
+}
 
 /** Options of {@link formatJsonLogLine} and {@link logTo}. */
 export interface JsonLogOptions {
@@ -25,9 +39,9 @@ const RESERVED = new Set(["time", "level", "event", "endpoint", "peer", "worker"
 
 /**
  * Formats one log line as a JSON object on one line: `time` (ISO 8601), `level`, `event`,
- * `endpoint` and `peer` (when the event has them), `worker` (when given), `message` (the
- * human line) and the event's fields. A line logged without an event is an `info` event
- * named `message`.
+ * `endpoint` and `peer` (when the event has them), `worker` (the event's, else the one given),
+ * `message` (the human line) and the event's fields. A line logged without an event is an
+ * `info` event named `message`.
  *
  * @param line The human line.
  * @param event The same as data.
@@ -45,7 +59,7 @@ const RESERVED = new Set(["time", "level", "event", "endpoint", "peer", "worker"
  * //  "worker":1,"message":"Refused 1 connection: ...","limit":2,"count":1,"total":1}
  * ```
  */
-export function formatJsonLogLine(line: string, event: LogEvent | undefined, options: JsonLogOptions = {}): string {
+export function formatJsonLogLine(line: string, event: ServeLogEvent | undefined, options: JsonLogOptions = {}): string {
   const out: Record<string, unknown> = {
     time: (options.now?.() ?? new Date()).toISOString(),
     level: event?.level ?? "info",
@@ -53,7 +67,8 @@ export function formatJsonLogLine(line: string, event: LogEvent | undefined, opt
   };
   if (event?.endpoint !== undefined) out.endpoint = event.endpoint;
   if (event?.peer !== undefined) out.peer = event.peer;
-  if (options.worker !== undefined) out.worker = options.worker;
+  const worker = event?.worker ?? options.worker;
+  if (worker !== undefined) out.worker = worker;
   out.message = line;
   for (const [key, value] of Object.entries(event?.fields ?? {})) out[RESERVED.has(key) ? `field_${key}` : key] = value;
   return JSON.stringify(out);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ServeLogEvent } from "./log_format.ts";
 import { type Counts, type Listener, plural } from "./service.ts";
 
 /**
@@ -12,8 +13,12 @@ import { type Counts, type Listener, plural } from "./service.ts";
  */
 export type LogLevel = "info" | "notice" | "error";
 
-/** Where the runner's lines go. */
-export type ServeLog = (line: string, level: LogLevel) => void;
+/**
+ * Where the runner's lines go: each line, how much it matters, and the same as data (every
+ * line the runner and the ports log has an event; see `runner/log.ts` for their names). With
+ * `logFormat: "json"` the line is already the JSON text.
+ */
+export type ServeLog = (line: string, level: LogLevel, event?: ServeLogEvent) => void;
 
 /**
  * The default {@link ServeLog}: `info` to stdout, the rest to stderr.
