@@ -15,6 +15,8 @@ import {
 import {
   type Address,
   DatagramProtocol,
+  describeServerEndpoint,
+  EchoDatagramProtocol,
   Factory,
   formatAddress,
   formatServerEndpoint,
@@ -23,6 +25,7 @@ import {
   type ServerEndpoint,
   type UdpServerEndpoint,
 } from "../src/mod.ts";
+import type { EndpointMetrics } from "./metrics/endpoint_metrics.ts";
 import { type Counts, type Listener, Service, type StopOptions } from "./service.ts";
 
 /** Builds the wrapped factory's protocols and counts the connections it accepted. */
@@ -147,6 +150,13 @@ export class StreamServerEndpointService extends Service {
       adapter: this.port.adapter,
     }];
   }
+
+  /** @returns Its port's snapshot, labelled where it listens (`tcp:127.0.0.1:8000`, `unix:/run/s.sock`), once started. */
+  override metrics(): EndpointMetrics[] {
+    if (this.port === undefined) return [];
+    const e = this.endpoint;
+    return [{ endpoint: describeServerEndpoint(e.type === "unix" ? e : { ...e, port: this.port.address.port }), port: this.port.metrics() }];
+  }
 }
 
 /**
@@ -227,6 +237,13 @@ export class DatagramServerEndpointService extends Service {
       adapter: this.port.adapter,
     }];
   }
+
+  /** @returns The socket's snapshot, with the echo protocol's counts if it is one, labelled `udp:HOST:PORT`, once started. */
+  override metrics(): EndpointMetrics[] {
+    if (this.port === undefined) return [];
+    const echo = this.protocol instanceof EchoDatagramProtocol ? this.protocol.metrics() : {};
+    return [{ endpoint: describeServerEndpoint({ ...this.endpoint, port: this.port.address.port }), udp: { ...this.port.metrics(), ...echo } }];
+  }
 }
 
 /**
@@ -258,7 +275,7 @@ export function service(
     if (!(target instanceof DatagramProtocol)) {
       throw new TypeError(`Cannot serve '${formatServerEndpoint(e)}': udp: takes a DatagramProtocol, not a factory`);
     }
-    return new DatagramServerEndpointService(e, target, { adapter: options.adapter });
+    return new DatagramServerEndpointService(e, target, { adapter: options.adapter, log: options.log });
   }
   if (target instanceof DatagramProtocol) {
     throw new TypeError(`Cannot serve '${formatServerEndpoint(e)}' with a DatagramProtocol: only udp: takes one`);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { EndpointMetrics } from "./metrics/endpoint_metrics.ts";
 
 /** Options of {@link Service.stopService}. */
 export interface StopOptions {
@@ -125,6 +126,16 @@ export class Service {
   }
 
   /**
+   * What its endpoints have counted so far, one snapshot per endpoint (`port.metrics()`), for
+   * `App.metrics()` and `GET /metrics`; summed over workers by the supervisor.
+   *
+   * @returns Its snapshots, none by default.
+   */
+  metrics(): EndpointMetrics[] {
+    return [];
+  }
+
+  /**
    * What it served, for the summary line, from counts summed over every service and worker. The
    * root service's text follows `Stopped on SIGTERM: `.
    *
@@ -238,6 +249,11 @@ export class MultiService extends Service {
   /** @returns The listeners of every service, in order. */
   override listeners(): Listener[] {
     return this.#services.flatMap((s) => s.listeners());
+  }
+
+  /** @returns The snapshots of every service, in order. */
+  override metrics(): EndpointMetrics[] {
+    return this.#services.flatMap((s) => s.metrics());
   }
 }
 

@@ -43,6 +43,7 @@ class SharedPortService extends MultiService {
       async (port) => {
         const udp = new DatagramServerEndpointService({ type: "udp", host: this.#endpoint.host, port }, this.#echo, {
           adapter: this.#options.adapter,
+          log: this.#options.log,
         });
         await udp.startService();
         return { service: udp, address: udp.port!.address };
@@ -94,7 +95,7 @@ export class EchoService extends MultiService {
     }
     for (const e of datagram) {
       const echo = new EchoDatagramProtocol({ rate });
-      const service = new DatagramServerEndpointService(e, echo, { adapter: listenOptions.adapter });
+      const service = new DatagramServerEndpointService(e, echo, { adapter: listenOptions.adapter, log: listenOptions.log });
       this.#udp.push({ echo, ports: () => service.port?.sendDrops ?? 0 });
       this.addService(service);
     }
