@@ -7,6 +7,8 @@
 import process from "node:process";
 import {
   consoleLog,
+  formatJsonLogLine,
+  type LogFormat,
   type LogLevel,
   type LoadedService,
   loadService,
@@ -19,6 +21,7 @@ import {
   type ServiceMaker,
   UsageError,
 } from "../runner/mod.ts";
+import { serveEvent } from "../runner/log.ts";
 import { parseServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
 import { type CommandLine, EXIT_USAGE, fail, parseCommandLine, printVersion } from "./cli.ts";
 
@@ -35,6 +38,8 @@ const TWINE_OPTIONS = {
   "low-water": { type: "string" },
   workers: { type: "string", default: "1" },
   "proxy-protocol": { type: "boolean", default: false },
+  metrics: { type: "string" },
+  "log-format": { type: "string", default: "human" },
   traceback: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", default: false },
@@ -60,7 +65,10 @@ const TWINE_HELP = `  --listen ENDPOINT       where to listen, repeatable: tcp:P
                           auto for one per core (default 1); on Deno this needs --allow-run --allow-env
                           besides --allow-net; a unix: endpoint is served by worker 1 alone
   --proxy-protocol        read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
-                          address is then the one it gives, and a connection without one is closed`;
+                          address is then the one it gives, and a connection without one is closed
+  --metrics ENDPOINT      serve GET /metrics (Prometheus text format, summed over workers) and GET /healthz
+                          (200 while accepting, 503 while draining) on ENDPOINT, e.g. tcp:9464 (default: off)
+  --log-format FORMAT     human (the lines as they read) or json (one JSON object per line) (default human)`;
 
 const COMMON_HELP = `  --traceback             with an error in MODULE, print its stack too
   -h, --help              show this help
@@ -144,6 +152,17 @@ function serveOptions(command: string, values: CommandLine["values"]): ServeOpti
   if (workers !== "auto" && !(/^\d+$/.test(workers) && Number(workers) >= 1)) {
     fail(command, `Invalid --workers '${workers}': expected an integer of at least 1, or auto`, EXIT_USAGE);
   }
+  const logFormat = text("log-format")!;
+  if (logFormat !== "human" && logFormat !== "json") fail(command, `Invalid --log-format '${logFormat}': expected human or json`, EXIT_USAGE);
+  let metrics: ServerEndpoint | undefined;
+  if (text("metrics") !== undefined) {
+    try {
+      metrics = parseServerEndpoint(text("metrics")!);
+    } catch (error) {
+      fail(command, (error as Error).message, EXIT_USAGE);
+    }
+    if (metrics.type === "udp") fail(command, `Invalid --metrics '${text("metrics")}': HTTP needs a stream endpoint such as tcp:9464, not udp:`, EXIT_USAGE);
+  }
   const listen: ServerEndpoint[] = [];
   const listenFlags = values.listen as string[] | undefined;
   // --port and --host are the shorthand for tcp:, and the default when no --listen is given.
@@ -167,6 +186,8 @@ function serveOptions(command: string, values: CommandLine["values"]): ServeOpti
     highWaterMark: parseCount(command, text("high-water"), "--high-water", 0),
     lowWaterMark: parseCount(command, text("low-water"), "--low-water", 0),
     proxyProtocol: values["proxy-protocol"] === true,
+    metrics,
+    logFormat: logFormat as LogFormat,
   };
 }
 
@@ -196,7 +217,7 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function report(command: string, error: unknown, traceback: boolean): never {
+function report(command: string, error: unknown, traceback: boolean, format: LogFormat = "human"): never {
   const e = error as Error;
   const status = error instanceof LoadServiceError || error instanceof MakerFailure
     ? error.status
@@ -204,7 +225,13 @@ function report(command: string, error: unknown, traceback: boolean): never {
     ? EXIT_USAGE
     : 1;
   if (traceback) console.error(String((e.cause as Error | undefined)?.stack ?? e.stack ?? e));
-  fail(command, String(e?.message ?? error).split("\n")[0]!, status);
+  const message = String(e?.message ?? error).split("\n")[0]!;
+  if (format === "json") {
+    // A server logging JSON says why it could not start in JSON too: the one line a log collector gets.
+    console.error(formatJsonLogLine(message, serveEvent("serve_failed", "error", { command, status })));
+    process.exit(status);
+  }
+  fail(command, message, status);
 }
 
 /**
@@ -217,7 +244,9 @@ function report(command: string, error: unknown, traceback: boolean): never {
  * @returns Never: the process exits.
  */
 export async function runServeCommand(command: string, argv: string[], fixed?: string): Promise<never> {
-  const log = (line: string, level: LogLevel) => consoleLog(level === "error" ? `${command}: ${line}` : line, level);
+  let format: LogFormat = "human";
+  // A JSON line is whole as it is; a human error line is prefixed with the command's name.
+  const log = (line: string, level: LogLevel) => consoleLog(level === "error" && format === "human" ? `${command}: ${line}` : line, level);
   let spec = fixed;
   let rest = argv;
   if (spec === undefined) {
@@ -264,6 +293,7 @@ export async function runServeCommand(command: string, argv: string[], fixed?: s
     log,
     reads: loaded.path === undefined ? [] : [loaded.path],
   };
+  format = options.logFormat ?? "human";
   const moduleValues: OptionValues = Object.fromEntries(Object.keys(own).map((name) => [name, values[name]]));
   const maker = loaded.maker;
   let app;
@@ -280,7 +310,7 @@ export async function runServeCommand(command: string, argv: string[], fixed?: s
     }
     app = await serve(target, options);
   } catch (error) {
-    report(command, error, traceback);
+    report(command, error, traceback, format);
   }
   const summary = await app.stopped;
   process.exit(summary.code);

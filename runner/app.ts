@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { EndpointMetrics } from "./metrics/endpoint_metrics.ts";
 import type { ProcessStatus, Summary } from "./report.ts";
 import type { Listener, Service } from "./service.ts";
 
@@ -22,6 +23,8 @@ export interface App {
   readonly worker: number | undefined;
   /** Settles once it has stopped, with its one summary. */
   readonly stopped: Promise<Summary>;
+  /** Whether it is draining (or has stopped): from the first signal or `stop()` on; `/healthz` then answers 503. */
+  readonly draining: boolean;
   /**
    * Drains it within the grace period and stops it, as SIGTERM does.
    *
@@ -31,6 +34,14 @@ export interface App {
   stop(reason?: string): Promise<Summary>;
   /** @returns What each serving process says about itself: open connections and counts so far. */
   status(): Promise<ProcessStatus[]>;
+  /**
+   * What every endpoint has counted so far, as `GET /metrics` serves it: one snapshot per
+   * endpoint, summed over workers (in a supervisor; a worker gives its own), with what workers
+   * that have exited counted kept in, so that no counter ever goes down.
+   *
+   * @returns The snapshots, labelled where each endpoint listens (`tcp:127.0.0.1:8000`).
+   */
+  metrics(): Promise<EndpointMetrics[]>;
 }
 
 /**

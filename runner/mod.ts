@@ -16,6 +16,11 @@
 export type { App } from "./app.ts";
 export { DatagramServerEndpointService, service, StreamServerEndpointService } from "./endpoint_service.ts";
 export { type LoadedService, loadService, LoadServiceError, type LoadServiceOptions, looksLikePath } from "./load_service.ts";
+export { formatJsonLogLine, type JsonLogOptions, type LogFormat, logTo, type ServeLogEvent, type ServeLogFieldValue } from "./log_format.ts";
+export { type EndpointMetrics, sumEndpointMetrics, type UdpMetrics } from "./metrics/endpoint_metrics.ts";
+export { MetricsHttpFactory, type MetricsHttpOptions } from "./metrics/metrics_http.ts";
+export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./metrics/prometheus.ts";
+export { metricsService, type MetricsServiceOptions } from "./metrics_service.ts";
 export { consoleLog, type LogLevel, type ProcessStatus, type ServeLog, type Summary } from "./report.ts";
 export { serve } from "./serve.ts";
 export type { Servable, ServeOptions, ServiceBuilder, ServiceContext } from "./serve_options.ts";

@@ -12,6 +12,8 @@ import { claimPorts } from "./claim_ports.ts";
 import { SUPERVISOR_ENV } from "./control.ts";
 import { granted } from "./deno_permissions.ts";
 import { LocalServer } from "./local_server.ts";
+import { formatLog, listeningEvent } from "./log.ts";
+import { withMetricsEndpoint } from "./metrics_service.ts";
 import { startLine } from "./report.ts";
 import { buildService, resolveServeOptions, type Servable, type ServeConfig, type ServeOptions } from "./serve_options.ts";
 import { cannotStartWorkers, supervise } from "./supervisor.ts";
@@ -34,6 +36,7 @@ function runtimeName(): string {
 async function serveHere(target: Servable, config: ServeConfig): Promise<App> {
   let server: LocalServer | undefined;
   let lost = false;
+  const log = formatLog(config.log, config.logFormat);
   const listenOptions = {
     ...config.listenOptions,
     onListenerLost: () => {
@@ -42,21 +45,26 @@ async function serveHere(target: Servable, config: ServeConfig): Promise<App> {
     },
   };
   const root = await buildService(target, { listen: config.listen, listenOptions, workers: 1, worker: undefined }, config.name);
-  const running = new LocalServer(root, { grace: config.grace, log: config.log, signals: config.signals, announce: true, worker: 0 });
+  const running = new LocalServer(root, { grace: config.grace, log, signals: config.signals, announce: true, worker: 0 });
   server = running;
   await running.start();
   if (lost) void running.lose();
   const listeners = root.listeners();
   // Announced once the signal handlers are in: whoever waits for this line may signal at once.
-  config.log(startLine(root.name!, listeners, runtimeName()), "info");
+  const runtime = runtimeName();
+  log(startLine(root.name!, listeners, runtime), "info", listeningEvent(root.name!, listeners, runtime));
   return {
     service: root,
     ...where(listeners),
     workers: 1,
     worker: undefined,
     stopped: running.stopped,
+    get draining() {
+      return running.stopping;
+    },
     stop: (reason) => running.stop(reason),
     status: async () => [running.status()],
+    metrics: async () => root.metrics(),
   };
 }
 
@@ -73,6 +81,7 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
     grace: config.grace,
     listen,
     log: config.log,
+    logFormat: config.logFormat,
     name: root.name!,
     summarize: (counts) => root.summarize(counts),
     signals: config.signals,
@@ -89,8 +98,12 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
     workers: config.workers,
     worker: undefined,
     stopped: supervisor.stopped,
+    get draining() {
+      return supervisor.draining;
+    },
     stop: (reason) => supervisor.stop(reason),
     status: () => supervisor.status(),
+    metrics: () => supervisor.metrics(),
   };
 }
 
@@ -123,6 +136,6 @@ export async function serve(target: Servable, options: ServeOptions = {}): Promi
   const config = resolveServeOptions(options);
   const environment = workerEnvironment();
   if (environment !== undefined) return await serveAsWorker(target, config, environment);
-  if (config.workers > 1) return await serveWithWorkers(target, config);
-  return await serveHere(target, config);
+  // The metrics are served by the process that sees the whole server: this one, whether it serves or supervises.
+  return await withMetricsEndpoint(config, () => config.workers > 1 ? serveWithWorkers(target, config) : serveHere(target, config));
 }

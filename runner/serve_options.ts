@@ -5,8 +5,10 @@
  */
 import os from "node:os";
 import type { AdapterChoice, AutoListenOptions } from "../adapters/mod.ts";
-import { type Factory, parseServerEndpoint, resolveListenOptions, type ServerEndpoint } from "../src/mod.ts";
+import { type Factory, formatServerEndpoint, parseServerEndpoint, resolveListenOptions, type ServerEndpoint } from "../src/mod.ts";
 import { StreamServerEndpointService } from "./endpoint_service.ts";
+import { coreLog, formatLog } from "./log.ts";
+import type { LogFormat } from "./log_format.ts";
 import { consoleLog, type ServeLog } from "./report.ts";
 import { MultiService, type Service } from "./service.ts";
 
@@ -70,6 +72,20 @@ export interface ServeOptions {
    */
   log?: ServeLog | false;
   /**
+   * The form of every line: `human`, as the line reads, or `json`, one JSON object per line
+   * (`time`, `level`, `event`, `endpoint`, `peer`, `worker`, `message` and the event's fields),
+   * given to `log` as the line.
+   * @default "human"
+   */
+  logFormat?: LogFormat;
+  /**
+   * Where to answer `GET /metrics` (the Prometheus text format, summed over workers) and
+   * `GET /healthz` (200 while it accepts, 503 while it drains): a stream endpoint, e.g.
+   * `tcp:9464`. With workers the supervisor serves it.
+   * @default none
+   */
+  metrics?: string | ServerEndpoint;
+  /**
    * What listens, as the start line names it.
    * @default the service's name, else "Server"
    */
@@ -106,7 +122,10 @@ export interface ServeConfig {
   readonly grace: number;
   readonly workers: number;
   readonly signals: boolean;
+  /** Where lines go, unformatted: each process formats them with {@link formatLog}. */
   readonly log: ServeLog;
+  readonly logFormat: LogFormat;
+  readonly metrics: ServerEndpoint | undefined;
   readonly name: string | undefined;
   readonly reads: readonly string[];
   readonly listenOptions: AutoListenOptions;
@@ -147,6 +166,11 @@ export function resolveServeOptions(options: ServeOptions): ServeConfig {
     throw new TypeError("Cannot serve: log must be a function or false");
   }
   const log: ServeLog = options.log === false ? () => {} : options.log ?? consoleLog;
+  const logFormat = options.logFormat ?? "human";
+  if (logFormat !== "human" && logFormat !== "json") {
+    throw new TypeError(`Cannot serve with logFormat '${String(logFormat)}': expected human or json`);
+  }
+  const metrics = options.metrics === undefined ? undefined : metricsEndpoint(options.metrics);
   const listenOptions: AutoListenOptions = {
     adapter: options.adapter,
     maxConnections: options.maxConnections,
@@ -154,7 +178,7 @@ export function resolveServeOptions(options: ServeOptions): ServeConfig {
     highWaterMark: options.highWaterMark,
     lowWaterMark: options.lowWaterMark,
     proxyProtocol: options.proxyProtocol,
-    log: (line) => log(line, "notice"),
+    log: coreLog(formatLog(log, logFormat)),
   };
   // The core's own checks of the limits, now rather than when the first endpoint listens.
   resolveListenOptions({ ...listenOptions, port: 0 });
@@ -164,10 +188,21 @@ export function resolveServeOptions(options: ServeOptions): ServeConfig {
     workers: workers === "auto" ? os.availableParallelism() : workers,
     signals: options.signals ?? true,
     log,
+    logFormat,
+    metrics,
     name: options.name,
     reads: options.reads ?? [],
     listenOptions,
   };
+}
+
+function metricsEndpoint(value: unknown): ServerEndpoint {
+  let endpoint: ServerEndpoint;
+  if (typeof value === "string") endpoint = parseServerEndpoint(value);
+  else if (typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string") endpoint = value as ServerEndpoint;
+  else throw new TypeError(`Cannot serve metrics on ${String(value)}: not an endpoint string`);
+  if (endpoint.type === "udp") throw new TypeError(`Cannot serve metrics on '${formatServerEndpoint(endpoint)}': HTTP needs a stream endpoint, not udp:`);
+  return endpoint;
 }
 
 function isFactory(target: unknown): target is Factory {

@@ -13,6 +13,10 @@ import { detectRuntime } from "../adapters/mod.ts";
 import { formatServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
 import { type ControlChannel, type ControlMessage, ControlServer, SUPERVISOR_ENV } from "./control.ts";
 import { granted, type WorkerNeeds, workerPermissionFlags } from "./deno_permissions.ts";
+import { formatLog, forwardWorkerLine, listeningEvent, messageOf, serveEvent, stoppedEvent } from "./log.ts";
+import type { LogFormat } from "./log_format.ts";
+import type { EndpointMetrics } from "./metrics/endpoint_metrics.ts";
+import { WorkerMetrics } from "./metrics/worker_metrics.ts";
 import { type LogLevel, type ProcessStatus, type ServeLog, startLine, stoppedLine, type Summary } from "./report.ts";
 import { addCounts, type Counts, type Listener, plural } from "./service.ts";
 import type { WorkerMode } from "./worker_mode.ts";
@@ -27,6 +31,11 @@ export interface SupervisorOptions {
   readonly listen: readonly ServerEndpoint[];
   /** Where lines go. */
   readonly log: ServeLog;
+  /**
+   * The form of the lines; with `json` the workers' own JSON lines are passed on as they are.
+   * @default "human"
+   */
+  readonly logFormat?: LogFormat;
   /** What listens, for the start line. */
   readonly name: string;
   /** What the summary says was served, from the counts summed over workers. */
@@ -59,6 +68,8 @@ export interface Supervisor {
   readonly listening: WorkerListening | undefined;
   /** Settles once every worker has stopped, with the summary summed over them. */
   readonly stopped: Promise<Summary>;
+  /** Whether it is stopping its workers, or has. */
+  readonly draining: boolean;
   /**
    * Drains every worker, as SIGTERM does.
    *
@@ -68,6 +79,8 @@ export interface Supervisor {
   stop(reason?: string): Promise<Summary>;
   /** @returns What each worker running now says about itself. */
   status(): Promise<ProcessStatus[]>;
+  /** @returns Every endpoint's snapshot summed over the workers, those that have exited included. */
+  metrics(): Promise<EndpointMetrics[]>;
 }
 
 /** The message a cluster worker gets instead of a forwarded signal (see serve.ts). */
@@ -116,8 +129,12 @@ function workerCommand(needs: WorkerNeeds): string[] {
  * @throws {Error} If workers cannot be started, or worker 1 exits before listening (the promise rejects; the others are killed).
  */
 export async function supervise(options: SupervisorOptions): Promise<Supervisor> {
-  const log = options.log;
-  const error = (line: string) => log(line, "error");
+  const format = options.logFormat ?? "human";
+  const log = formatLog(options.log, format);
+  // Every worker that ever ran counts, in every generation: a restart is no counter reset.
+  const metrics = new WorkerMetrics<Worker>();
+  const error = (line: string, event: string, fields: Parameters<typeof serveEvent>[2], slot?: number) =>
+    log(line, "error", serveEvent(event, "error", fields, slot));
   const control = await ControlServer.open();
   const cluster = options.mode === "cluster" ? (await import("node:cluster")).default : undefined;
   const needs: WorkerNeeds = {
@@ -186,31 +203,35 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
       let errors = "";
       void admission.joined.then(({ channel }) => {
         worker.channel = channel;
+        metrics.join(worker, async () => (await channel.request("metrics")) as EndpointMetrics[]);
         channel.onMessage = (message: ControlMessage) => {
           if (message.type === "listening" && !worker.listening) {
             worker.listening = true;
             flush();
             report ??= { listeners: message.listeners as Listener[], runtime: String(message.runtime) };
             // Once stopping, the worker is being stopped already: "started" would only confuse.
-            if (stopping === undefined) log(`Worker ${slot} started (pid ${child.pid})`, "info");
+            if (stopping === undefined) {
+              log(`Worker ${slot} started (pid ${child.pid})`, "info", serveEvent("worker_started", "info", { pid: child.pid }, slot));
+            }
             resolve();
           } else if (message.type === "failed") {
             worker.failure = String(message.message);
           } else if (message.type === "summary") {
             worker.counts = message.counts as Counts;
+            metrics.retire(worker, message.metrics as EndpointMetrics[] | undefined);
           }
         };
         channel.send({ type: "config", worker: slot, listen: listenFor(slot) });
       });
       // Until it listens a worker's lines are held: if it cannot start, its first error is the one line said.
       let held: [string, LogLevel][] | undefined = [];
-      const say = (line: string, level: LogLevel) => log(`worker ${slot} (pid ${child.pid}): ${line}`, level);
+      const say = (line: string, level: LogLevel) => forwardWorkerLine(options.log, format, slot, child.pid, line, level);
       const flush = () => {
         for (const [line, level] of held ?? []) say(line, level);
         held = undefined;
       };
       const forward = (level: LogLevel) => (line: string) => {
-        if (level === "notice") errors ||= line.replace(/^[\w.-]+: (?=[A-Z])/, "");
+        if (level === "notice") errors ||= messageOf(line).replace(/^[\w.-]+: (?=[A-Z])/, "");
         if (held !== undefined) held.push([line, level]);
         else say(line, level);
       };
@@ -223,6 +244,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
           await Promise.race([worker.channel.closed, new Promise((r) => setTimeout(r, CHANNEL_CLOSE_MS))]);
         }
         control.revoke(admission.environment);
+        metrics.retire(worker);
         if (workers.get(slot) === worker) workers.delete(slot);
         resolve();
         if (stopping !== undefined) {
@@ -242,7 +264,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
         const count = ranWell ? 1 : (failures.get(slot) ?? 0) + 1;
         failures.set(slot, count);
         if (count > MAX_START_FAILURES) {
-          error(`Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`);
+          error(`Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`, "worker_gave_up", { times: count, ...exit(code, signal) }, slot);
           gaveUp = true;
           stopping = "SIGTERM";
           stopAll("SIGTERM");
@@ -250,7 +272,11 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
           return;
         }
         const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (count - 1), MAX_BACKOFF_MS);
-        log(`Worker ${slot} (pid ${child.pid}) exited (${how}); restarting in ${delay / 1000} s`, "notice");
+        log(
+          `Worker ${slot} (pid ${child.pid}) exited (${how}); restarting in ${delay / 1000} s`,
+          "notice",
+          serveEvent("worker_exited", "warn", { pid: child.pid, ...exit(code, signal), restartIn: delay / 1000 }, slot),
+        );
         setTimeout(() => {
           if (stopping === undefined) void start(slot);
         }, delay);
@@ -265,11 +291,15 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping !== undefined) {
-      error(`${signal} again, exiting now`);
+      error(`${signal} again, exiting now`, "stop_forced", { signal });
       stopAll("SIGKILL");
       process.exit(1);
     }
-    log(`Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`, "notice");
+    log(
+      `Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`,
+      "notice",
+      serveEvent("stopping", "info", { signal, workers: workers.size, grace: options.grace }),
+    );
     stop(signal, signal);
   };
   const onSigint = () => onSignal("SIGINT");
@@ -298,7 +328,8 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
   }
   started = true;
   if (stopping === undefined && report !== undefined) {
-    log(startLine(options.name, report.listeners, report.runtime, options.workers), "info");
+    const event = listeningEvent(options.name, report.listeners, report.runtime, options.workers);
+    log(startLine(options.name, report.listeners, report.runtime, options.workers), "info", event);
   }
 
   const stopped = done.then(async (code): Promise<Summary> => {
@@ -309,12 +340,15 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     // No worker drained when the signal came before the first had its handlers in.
     const each = drained.length === 0 ? "" : ` (${drained.map((c) => c.connections ?? 0).join(" + ")} connections)`;
     const line = stoppedLine(stopping, `${options.summarize(counts)} over ${plural(drained.length, "worker")}${each}`);
-    log(line, "info");
+    log(line, "info", stoppedEvent(stopping, counts, drained));
     return { reason: stopping, code, counts, workers: drained, line };
   });
   return {
     get listening() {
       return report;
+    },
+    get draining() {
+      return stopping !== undefined;
     },
     stopped,
     stop(reason?: string) {
@@ -325,6 +359,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
       const asked = [...workers.values()].filter((w) => w.channel !== undefined && w.listening);
       return await Promise.all(asked.map(async (w) => (await w.channel!.request("status")) as ProcessStatus));
     },
+    metrics: () => metrics.collect(),
   };
 }
 
@@ -335,6 +370,11 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
  */
 export function cannotStartWorkers(): string | undefined {
   return granted("run") && granted("env") ? undefined : "Cannot start workers: run deno with --allow-run --allow-env";
+}
+
+/** How a worker ended, as event fields. */
+function exit(code: number | null, signal: NodeJS.Signals | null): { status?: number; signal?: string } {
+  return signal !== null ? { signal } : { status: code ?? undefined };
 }
 
 function cannotSpawn(error: unknown): string {

@@ -11,6 +11,7 @@ import { parseServerEndpoint } from "../src/mod.ts";
 import { type App, where } from "./app.ts";
 import { type ControlChannel, joinSupervisor } from "./control.ts";
 import { LocalServer } from "./local_server.ts";
+import { coreLog, formatLog, serveEvent } from "./log.ts";
 import { buildService, type Servable, type ServeConfig } from "./serve_options.ts";
 import { STOP_MESSAGE } from "./supervisor.ts";
 import { workerMode } from "./worker_mode.ts";
@@ -43,11 +44,12 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
   try {
     joined = await joinSupervisor(environment, process.pid);
   } catch (error) {
-    config.log(oneLine(error), "error");
+    formatLog(config.log, config.logFormat)(oneLine(error), "error", serveEvent("join_failed", "error", { error: oneLine(error) }));
     process.exit(1);
   }
   const { channel, config: given } = joined;
   const slot = Number(given.worker);
+  const log = formatLog(config.log, config.logFormat, slot);
   let lost = false;
   let server: LocalServer | undefined;
   const context = {
@@ -56,6 +58,7 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
     listenOptions: {
       ...config.listenOptions,
       reusePort: !cluster,
+      log: coreLog(log),
       onListenerLost: () => {
         lost = true;
         void server?.lose();
@@ -67,7 +70,7 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
   try {
     const root = await buildService(target, context, config.name);
     // Signals always: its supervisor stops it with one, whether or not the program lets the supervisor have them.
-    server = new LocalServer(root, { grace: config.grace, log: config.log, signals: true, announce: false, worker: slot, clusterWorker: cluster });
+    server = new LocalServer(root, { grace: config.grace, log, signals: true, announce: false, worker: slot, clusterWorker: cluster });
     await server.start();
   } catch (error) {
     channel.send({ type: "failed", message: oneLine(error) });
@@ -77,6 +80,7 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
   if (lost) void running.lose();
   channel.onRequest = (method) => {
     if (method === "status") return running.status();
+    if (method === "metrics") return running.root.metrics();
     throw new Error(`Unknown request '${method}'`);
   };
   if (cluster) {
@@ -90,7 +94,7 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
     if (!running.stopping) void running.stop("supervisor exit");
   });
   void running.stopped.then((summary) => {
-    channel.send({ type: "summary", counts: summary.counts });
+    channel.send({ type: "summary", counts: summary.counts, metrics: running.root.metrics() });
     void exit(channel, summary.code);
   });
   const listeners = running.root.listeners();
@@ -101,7 +105,11 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
     workers: config.workers,
     worker: slot,
     stopped: running.stopped,
+    get draining() {
+      return running.stopping;
+    },
     stop: (reason) => running.stop(reason),
     status: async () => [running.status()],
+    metrics: async () => running.root.metrics(),
   };
 }
