@@ -42,6 +42,9 @@ describe.each(PAIRS)("echo CLI on $name", (pair) => {
     [["--bogus"], "twine-echo: Unknown option --bogus (see --help)"],
     [["--adapter", "uv"], "twine-echo: Invalid adapter 'uv': expected native or node"],
     [["extra"], "twine-echo: Unexpected argument extra (see --help)"],
+    [["--log-format", "xml"], "twine-echo: Invalid --log-format 'xml': expected human or json"],
+    [["--metrics", "udp:9464"], "twine-echo: Invalid --metrics 'udp:9464': HTTP needs a stream endpoint such as tcp:9464, not udp:"],
+    [["--metrics", "tcp:99999"], "twine-echo: Cannot parse server endpoint 'tcp:99999': bad port '99999' (expected an integer from 0 to 65535)"],
   ])("rejects %j with one line and exit code 2", async (args, message) => {
     const r = await run(cli(...args));
     expect(r.stderr).toBe(`${message}\n`);
@@ -51,6 +54,28 @@ describe.each(PAIRS)("echo CLI on $name", (pair) => {
   test("reports a port already in use in one line and exits 1", async () => {
     const r = await run(cli("--port", String(busyPort)));
     expect(r.stderr).toBe(`twine-echo: Cannot listen on 127.0.0.1:${busyPort}: address already in use\n`);
+    expect(r.code).toBe(1);
+  });
+
+  test("reports a metrics port already in use in one line and exits 1, before anything listens", async () => {
+    const r = await run(cli("--port", "0", "--metrics", `tcp:${busyPort}`));
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on 127.0.0.1:${busyPort}: address already in use\n`);
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(1);
+  });
+
+  test("with --log-format json, a port already in use is one JSON line on stderr, exit 1", async () => {
+    const r = await run(cli("--port", String(busyPort), "--log-format", "json"));
+    expect(r.stderr.endsWith("\n") && r.stderr.split("\n").length).toBe(2);
+    const line = JSON.parse(r.stderr) as Record<string, unknown>;
+    expect({ ...line, time: "T" }).toEqual({
+      time: "T",
+      level: "error",
+      event: "serve_failed",
+      message: `Cannot listen on 127.0.0.1:${busyPort}: address already in use`,
+      command: "twine-echo",
+      status: 1,
+    });
     expect(r.code).toBe(1);
   });
 

@@ -74,7 +74,7 @@ describe("serve() with metrics", () => {
     expect(await serveOrRefuse(port)).toEqual({ served: false });
     if (held.served) await finish(held.sock);
     await app.stop("test");
-    const parsed = lines.map(([line, level]) => ({ ...(JSON.parse(line) as Record<string, unknown>), stream: level }));
+    const parsed = lines.map(([line, level]) => ({ ...JSON.parse(line), stream: level }) as Record<string, unknown>);
     for (const p of parsed) expect(p.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const metricsAddress = parsed[1]!.endpoint as string;
     expect(parsed.map(({ time: _, ...rest }) => rest)).toEqual([
