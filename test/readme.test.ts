@@ -98,6 +98,18 @@ test("every line of the README's examples is in code these tests run", () => {
   }
 });
 
+test(".ci/run runs exactly the commands of the README's \"Developing twine\", in the same order", () => {
+  const section = README.slice(README.indexOf("## Developing twine"));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const commands = (text: string) =>
+    text.split("\n").map((line) => line.replace(/\s+#\s.*$/, "").trim()).filter((line) => line !== "" && !line.startsWith("#"));
+  // The script's own preamble: strict mode, and the checkout's root.
+  const preamble = new Set(["set -euo pipefail", 'cd "$(dirname "$0")/.."']);
+  const ci = commands(read(".ci/run")).filter((line) => !preamble.has(line));
+  expect(ci).toEqual(commands(block));
+  expect(ci).toContain("npm run test:ops");
+});
+
 test("links between the README and docs/ lead to files that exist", () => {
   const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).map((f) => `docs/${f}`)].filter((f) => f.endsWith(".md"));
   for (const page of pages) {
