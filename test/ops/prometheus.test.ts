@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -236,3 +236,15 @@ test.skipIf(PROMETHEUS === undefined)("Prometheus scrapes twine on Bun, Deno and
   expect(up.data.result.map((r) => Number(r.value[1]))).toEqual([1, 1, 1]);
   expect(prometheusOutput).not.toMatch(/level=error/);
 }, 180_000);
+
+test.skipIf(PROMETHEUS === undefined)("the scrape configuration and alert rules shown in docs/operating.md pass promtool", () => {
+  const page = readFileSync(join(ROOT, "docs/operating.md"), "utf8");
+  const blocks = [...page.matchAll(/```yaml\n# ([\w.-]+)\n([\s\S]*?)```/g)].map(([, name, body]) => [name!, body!] as const);
+  expect(blocks.map(([name]) => name)).toEqual(["prometheus.yml", "twine-rules.yml"]);
+  const at = mkdtempSync(join(dir, "docs-"));
+  for (const [name, body] of blocks) writeFileSync(join(at, name), body);
+  const promtool = join(PROMETHEUS!, "..", "promtool");
+  // check config also checks the rule files it names.
+  const output = execFileSync(promtool, ["check", "config", join(at, "prometheus.yml")], { encoding: "utf8" });
+  expect(output).toMatch(/SUCCESS: 2 rules found/);
+});
