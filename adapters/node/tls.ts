@@ -43,7 +43,11 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     key: pem.key,
     cert: pem.cert,
     ...(endpoint.alpn === undefined ? {} : { ALPNProtocols: [...endpoint.alpn] }),
-    allowHalfOpen: true,
+    // Before its handshake ends, a TLSSocket hears a peer's FIN only as 'end'; half-open, it would wait in
+    // CLOSE_WAIT with its descriptor until the handshake timeout (Node, Deno; and a RST too on Deno).
+    // Not half-open, it closes at once and reports 'tlsClientError'. Served connections are half-open
+    // again from 'secureConnection' on, which comes before an 'end' read in the same chunk.
+    allowHalfOpen: false,
     handshakeTimeout,
   });
   try {
@@ -96,6 +100,8 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     sock.destroy();
   });
   server.on("secureConnection", (sock: tls.TLSSocket) => {
+    // Streams read allowHalfOpen when 'end' comes, so this is in time for a FIN already on its way.
+    sock.allowHalfOpen = true;
     listening.handshakeCompleted();
     clearTimeout(pending.get(keyOf(sock)));
     pending.delete(keyOf(sock));
