@@ -127,6 +127,12 @@ describe("listen options", () => {
     expect(() => resolveListenOptions({ port })).toThrow(RangeError);
   });
 
+  test.each([0, -1, NaN])("reject handshakeTimeout %s with a RangeError naming it", (handshakeTimeout) => {
+    expect(() => resolveListenOptions({ handshakeTimeout })).toThrow(
+      new RangeError(`Cannot listen with handshakeTimeout ${handshakeTimeout}: must be a number of at least 1`),
+    );
+  });
+
   test("reject a port that is not a number with a TypeError", () => {
     expect(() => resolveListenOptions({ port: "80" as unknown as number })).toThrow(TypeError);
   });

@@ -18,7 +18,7 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./socket.ts";
-import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
 
 /** The slice of Bun's TLS socket this module uses besides the plain one's. */
 interface BunTlsSocket extends BunSocket {
@@ -52,9 +52,6 @@ interface BunTlsApi {
   }): { readonly hostname: string; readonly port: number; stop(closeActive?: boolean): void };
   connect(options: { hostname: string; port: number; allowHalfOpen: boolean; tls: BunTlsOptions; socket: BunTlsHandlers }): Promise<BunSocket>;
 }
-
-/** How long a TLS handshake may take when no idle timeout is set, as Node's default. */
-const HANDSHAKE_TIMEOUT_S = 120;
 
 class BunTlsSocket extends BunTCPSocket {
   readonly #raw: BunTlsSocket;
@@ -92,11 +89,11 @@ export const make = (sock: BunSocket): BunTCPSocket => new BunTlsSocket(sock);
 
 /**
  * Listens for TLS with `Bun.listen({ tls })`. A connection is handed to the factory once
- * its handshake is done; a handshake that stalls is closed after the idle timeout.
+ * its handshake is done; a handshake that stalls is closed after the handshake timeout.
  *
  * @param factory Builds a protocol per connection.
  * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
- * @param options Watermarks, limits, idle timeout (which also bounds the handshake).
+ * @param options Watermarks, limits, idle timeout, handshake timeout.
  * @returns The listening port, once bound.
  * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
  */
@@ -115,18 +112,26 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
       socket.connection = c;
     });
   }, make);
-  const handshakeSeconds = Math.ceil((options.idleTimeout || HANDSHAKE_TIMEOUT_S * 1000) / 1000);
+  const handshakeTimeout = handshakeTimeoutOf(options);
+  // Terminating a socket whose handshake timed out fails its handshake too: one report per socket.
+  const failed = new WeakSet<BunSocket>();
+  const fail = (sock: BunSocket, error: unknown) => {
+    if (failed.has(sock)) return;
+    failed.add(sock);
+    handshakes?.failed(error);
+  };
   const socket: BunTlsHandlers = {
     ...base,
     // With a handshake handler Bun opens at accept; the connection starts at the handshake.
     open(sock) {
-      (sock as BunTlsSocket).timeout(handshakeSeconds);
+      // Bun takes whole seconds and checks them every few seconds: this may fire a few seconds late.
+      (sock as BunTlsSocket).timeout(Math.ceil(handshakeTimeout / 1000));
     },
     handshake(sock, success, error) {
       (sock as BunTlsSocket).timeout(0);
       // Without client certificates a good handshake succeeds; a plaintext client fails here (HTTP_REQUEST).
       if (!success) {
-        handshakes?.failed(error ?? new Error("TLS handshake failed"));
+        fail(sock, error ?? new Error("TLS handshake failed"));
         sock.terminate();
         return;
       }
@@ -135,12 +140,12 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     },
     timeout(sock) {
       if (sock.data === undefined) {
-        handshakes?.failed(new Error(`no handshake within ${handshakeSeconds} s`));
+        fail(sock, handshakeTimedOut(handshakeTimeout));
         sock.terminate();
       }
     },
     error(sock, error) {
-      if (sock.data === undefined) handshakes?.failed(error);
+      if (sock.data === undefined) fail(sock, error);
       else base.error(sock, error);
     },
   };

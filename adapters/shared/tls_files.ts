@@ -12,11 +12,36 @@ import {
   ConnectError,
   defaultLog,
   ListenError,
+  type ListenOptions,
   type LogFunction,
   RateLimitedLog,
   type TlsClientEndpoint,
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
+
+/** How long a TLS server's handshake may take when neither a handshake nor an idle timeout is set, in milliseconds: Node's default. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 120_000;
+
+/**
+ * The bound on one TLS handshake of a listener, the same on every adapter.
+ *
+ * @param options The listen options.
+ * @returns Milliseconds: `handshakeTimeout` if set, else the idle timeout if set, else {@link DEFAULT_HANDSHAKE_TIMEOUT}.
+ */
+export function handshakeTimeoutOf(options: ListenOptions): number {
+  return options.handshakeTimeout || options.idleTimeout || DEFAULT_HANDSHAKE_TIMEOUT;
+}
+
+/**
+ * The error a listener reports for a handshake it gave up on.
+ *
+ * @param ms The bound, from {@link handshakeTimeoutOf}.
+ * @param cause The runtime's own report, if it made one.
+ * @returns One line naming the bound: `no handshake within 120 s`.
+ */
+export function handshakeTimedOut(ms: number, cause?: unknown): Error {
+  return Object.assign(new Error(`no handshake within ${ms / 1000} s`, { cause }), { code: "ETIMEDOUT" });
+}
 
 /** The PEM text a TLS server needs. */
 export interface ServerPem {

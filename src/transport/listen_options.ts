@@ -45,6 +45,7 @@ export function resolveListenOptions(options: ListenOptions): { host: string; po
   };
   atLeast("maxConnections", options.maxConnections, 1);
   atLeast("idleTimeout", options.idleTimeout, 0);
+  atLeast("handshakeTimeout", options.handshakeTimeout, 1);
   atLeast("highWaterMark", options.highWaterMark, 0);
   atLeast("lowWaterMark", options.lowWaterMark, 0);
   atLeast("lingerTimeout", options.lingerTimeout, 0);
