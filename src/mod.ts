@@ -96,6 +96,7 @@ export {
   resolveClientEndpoint,
   startConnecting,
 } from "./endpoints/client.ts";
-export { ConnectError, connectError, describeClientEndpoint } from "./endpoints/connect_error.ts";
+export { ConnectError, connectError, describeClientEndpoint, handshakeProblem } from "./endpoints/connect_error.ts";
+export { runtimeText, type TlsProblem, tlsProblem } from "./endpoints/tls_problem.ts";
 export { ReconnectingClientFactory } from "./endpoints/reconnecting_client_factory.ts";
 export { UnixPort } from "./transport/unix_port.ts";

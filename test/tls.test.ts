@@ -13,6 +13,7 @@ import { PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { openFds, startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
 import { sClientEcho } from "./helpers/s_client.ts";
+import { sServer } from "./helpers/s_server.ts";
 
 const MiB = 1024 * 1024;
 const DENO_STALLED_HANDSHAKE =
@@ -195,7 +196,7 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
     ["closes halfway through its ClientHello", (s: net.Socket) => s.end(HALF_CLIENT_HELLO)],
     ["resets before its ClientHello", (s: net.Socket) => s.resetAndDestroy()],
   ] as const;
-  test.skipIf(!hasProcFds).each(earlyClose)("a peer that %s is closed at once and its descriptor freed", async (_, giveUp) => {
+  test.skipIf(!hasProcFds).each(earlyClose)("a peer that %s is closed at once, its descriptor freed, and it is logged", async (kind, giveUp) => {
     await withServer(tlsServer(pair), async (server) => {
       const port = tlsPort(server);
       // A first handshake opens whatever the runtime opens lazily, so the baseline holds.
@@ -212,6 +213,9 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
       const seen = { freed, fds: openFds(server.pid), baseline, peersClosed: peers.filter((p) => p.closed).length };
       for (const sock of peers) sock.destroy();
       expect(seen).toMatchObject({ freed: true, peersClosed: peers.length });
+      // Logged with the peer's address, in the same words on every pair; Deno's node:tls reports a reset as a close.
+      const what = kind === "resets before its ClientHello" && !(pair.runtime === "deno" && pair.adapter === "node") ? "reset" : "closed";
+      await waitForOutput(server.output, new RegExp(`^TLS handshake failed on ssl:127\\.0\\.0\\.1:${port} from 127\\.0\\.0\\.1:\\d+: the client ${what} the connection during the handshake \\(`, "m"));
     });
   });
 
@@ -249,7 +253,7 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
         silent.once("end", resolve);
         silent.once("close", resolve);
       }).then(() => (serverClosed = true));
-      await waitForOutput(server.output, /TLS handshake failed on ssl:127\.0\.0\.1:\d+: no handshake within 0\.5 s \(1 in the last second, 1 in all\)/);
+      await waitForOutput(server.output, /TLS handshake failed on ssl:127\.0\.0\.1:\d+ from 127\.0\.0\.1:\d+: no handshake within 0\.5 s \(1 in the last second, 1 in all\)/);
       // Deno native ends the connection, which it started at accept, but the runtime keeps its TCP
       // socket until the peer acts (see the test below).
       if (denoNative) await waitForOutput(server.output, /^lost: /m);
@@ -289,7 +293,7 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
       let closedEarly = false;
       raw.once("close", () => (closedEarly = true));
       // The idle timeout closes the TlsConn, which fails its handshake: that is logged.
-      await waitForOutput(server.output, /TLS handshake failed on ssl:127\.0\.0\.1:\d+: no handshake within 0\.5 s/);
+      await waitForOutput(server.output, /TLS handshake failed on ssl:127\.0\.0\.1:\d+ from 127\.0\.0\.1:\d+: no handshake within 0\.5 s/);
       expect(closedEarly).toBe(false);
       // The handshake done late, the runtime closes at once: nothing is served.
       const late = tls.connect({ socket: raw, ca, servername: "localhost" });
@@ -314,6 +318,91 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
   });
 });
 
+
+describe.each(PAIRS)("$name TLS failures, in twine's words", (pair) => {
+  const rustls = pair.runtime === "deno";
+  const denoNative = pair.runtime === "deno" && pair.adapter === "native";
+  /** Runs test/fixtures/tls_client.ts against `endpoint`: stdout is `ok RECEIVED` or `CODE MESSAGE`. */
+  const tlsClient = (endpoint: string, options: object = {}) =>
+    run([...withFileAccess(pair).command, "test/fixtures/tls_client.ts", "--adapter", pair.adapter, "--connect", endpoint, "--options", JSON.stringify(options)]);
+  /** The echo client's exit code and line, and the fixture's code and line: two connections. */
+  const failure = async (endpoint: string) => {
+    const r = await run(client(pair, "--connect", endpoint, "--message", "x"));
+    const coded = await tlsClient(endpoint);
+    return { code: r.code, stderr: r.stderr, coded: coded.stdout.toString() };
+  };
+
+  test("the server logs a plaintext client's failed handshake with the client's address, in twine's words", async () => {
+    await withServer(tlsServer(pair), async (server) => {
+      const port = tlsPort(server);
+      const sock = await connect(port);
+      sock.on("error", () => {});
+      const from = sock.localPort;
+      const r = collect(sock, 10_000);
+      sock.write("GET / HTTP/1.0\r\n\r\n");
+      await r;
+      // rustls cannot tell an HTTP request from other bytes that are not TLS.
+      const text = rustls ? "the client did not speak TLS" : "the client sent an HTTP request, not TLS";
+      await waitForOutput(server.output, new RegExp(`^TLS handshake failed on ssl:127\\.0\\.0\\.1:${port} from 127\\.0\\.0\\.1:${from}: ${text} \\(1 in the last second, 1 in all\\)$`, "m"));
+    });
+  });
+
+  test("a client fails with one line and code TLS_VERSION against a server that offers only TLS 1.1", async () => {
+    // OpenSSL 3 refuses TLS 1.1 at its default security level by itself: level 0 lets it offer it.
+    const server = await sServer(["-cert", certs.cert, "-key", certs.key, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], 2);
+    try {
+      const endpoint = `tls:host=localhost:port=${server.port}:trustRoots=${certs.ca}`;
+      const text = `Cannot connect to tls:localhost:${server.port}: the server offers no TLS version this client accepts`;
+      expect(await failure(endpoint)).toEqual({ code: 1, stderr: `echo-client: ${text}\n`, coded: `TLS_VERSION ${text}\n` });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a client fails with one line and code TLS_NOT_TLS against a server that answers in plaintext", async () => {
+    const plain = net.createServer((sock) => {
+      sock.on("error", () => {});
+      sock.once("data", () => sock.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (plain.address() as net.AddressInfo).port;
+      const text = `Cannot connect to tls:localhost:${port}: the server did not answer in TLS (a plaintext port?)`;
+      expect(await failure(`tls:host=localhost:port=${port}`)).toEqual({ code: 1, stderr: `echo-client: ${text}\n`, coded: `TLS_NOT_TLS ${text}\n` });
+    } finally {
+      plain.close();
+    }
+  });
+
+  test("a client fails with one line and code ECONNRESET against a server that closes during the handshake", async () => {
+    const closing = net.createServer((sock) => {
+      sock.on("error", () => {});
+      sock.once("data", () => sock.end());
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (closing.address() as net.AddressInfo).port;
+      const text = `Cannot connect to tls:localhost:${port}: the server closed the connection during the TLS handshake`;
+      expect(await failure(`tls:host=localhost:port=${port}`)).toEqual({ code: 1, stderr: `echo-client: ${text}\n`, coded: `ECONNRESET ${text}\n` });
+    } finally {
+      closing.close();
+    }
+  });
+
+  // rustls refuses a CA:TRUE certificate as a server's own even when it is the trusted root itself.
+  test(denoNative
+    ? "a self-signed CA certificate as the server's own fails with code CERT_CA_AS_LEAF and a line that says what to do"
+    : "a self-signed CA certificate as the server's own is accepted when trusted", async () => {
+    const node = PAIRS.find((p) => p.runtime === "node")!;
+    await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl(certs.selfSigned, certs.selfSignedKey)]), async (server) => {
+      const port = tlsPort(server);
+      const r = await tlsClient(`tls:host=localhost:port=${port}:trustRoots=${certs.selfSigned}`);
+      expect(r.stdout.toString()).toBe(denoNative
+        ? `CERT_CA_AS_LEAF Cannot connect to tls:localhost:${port}: the server's certificate is a CA certificate (CA:TRUE), which deno native refuses as a server's own; give the server a certificate signed by that CA, or connect with --adapter node\n`
+        : "ok hello\n");
+    });
+  });
+});
 
 describe.each(PAIRS)("$name client trustRoots", (pair) => {
   test("a directory of PEM files is trusted as Twisted's trustRoots, other files passed over", async () => {

@@ -14,6 +14,12 @@ export interface TestCertificates {
   readonly expired: string;
   /** A key that matches none of the certificates. */
   readonly otherKey: string;
+  /**
+   * A self-signed certificate for localhost and 127.0.0.1 that is its own CA (`CA:TRUE`, as
+   * `openssl req -x509` makes by default), and its key: what rustls refuses as a server's own.
+   */
+  readonly selfSigned: string;
+  readonly selfSignedKey: string;
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -41,6 +47,8 @@ export function makeTestCertificates(): TestCertificates {
   // A negative validity: notAfter a day before notBefore, so it is expired from the start.
   sign("expired.pem", "-1");
   openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key");
+  openssl(dir, "req", "-x509", ...ec, "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE");
   return {
     dir,
     ca: `${dir}/ca.pem`,
@@ -48,5 +56,7 @@ export function makeTestCertificates(): TestCertificates {
     key: `${dir}/key.pem`,
     expired: `${dir}/expired.pem`,
     otherKey: `${dir}/other.key`,
+    selfSigned: `${dir}/self.pem`,
+    selfSignedKey: `${dir}/self.key`,
   };
 }

@@ -18,7 +18,7 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./socket.ts";
-import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
 
 /** The slice of Bun's TLS socket this module uses besides the plain one's. */
 interface BunTlsSocket extends BunSocket {
@@ -115,15 +115,18 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
   const handshakeTimeout = handshakeTimeoutOf(options);
   // Terminating a socket whose handshake timed out fails its handshake too: one report per socket.
   const failed = new WeakSet<BunSocket>();
+  // After a reset Bun no longer knows the peer's port: the address is kept from open.
+  const peers = new WeakMap<BunSocket, string | undefined>();
   const fail = (sock: BunSocket, error: unknown) => {
     if (failed.has(sock)) return;
     failed.add(sock);
-    handshakes?.failed(error);
+    handshakes?.failed(error, peerOf(sock.remoteAddress, sock.remotePort) ?? peers.get(sock));
   };
   const socket: BunTlsHandlers = {
     ...base,
     // With a handshake handler Bun opens at accept; the connection starts at the handshake.
     open(sock) {
+      peers.set(sock, peerOf(sock.remoteAddress, sock.remotePort));
       // Bun takes whole seconds and checks them every few seconds: this may fire a few seconds late.
       (sock as BunTlsSocket).timeout(Math.ceil(handshakeTimeout / 1000));
     },
@@ -147,6 +150,11 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     error(sock, error) {
       if (sock.data === undefined) fail(sock, error);
       else base.error(sock, error);
+    },
+    // A reset before the handshake ends reaches only close, with its error: it went unreported.
+    close(sock, error) {
+      if (sock.data !== undefined) base.close(sock, error);
+      else if (error !== undefined) fail(sock, error);
     },
   };
   let listener;

@@ -21,7 +21,7 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
-import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
 
 /** The slice of `Deno.TlsConn` this module uses besides the plain one's. */
 export interface DenoTlsConn extends DenoConn {
@@ -109,6 +109,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
         }
       }, handshakeTimeout);
       pending.add(timer);
+      const remote = addressOf(conn.remoteAddr);
       conn.handshake().then(
         () => {
           clearTimeout(timer);
@@ -118,7 +119,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
         (error) => {
           clearTimeout(timer);
           pending.delete(timer);
-          handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error);
+          handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error, peerOf(remote.hostname, remote.port));
         },
       );
       // Deno's TlsConn has no setNoDelay (rustls sits between); the accept loop calls it on every connection.

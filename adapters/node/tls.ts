@@ -20,7 +20,7 @@ import {
 import { wire } from "./socket.ts";
 import { TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
-import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
 import type { Dial } from "../../src/mod.ts";
 
 /**
@@ -78,9 +78,15 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   // handshakeTimeout fires on Node 20 and 26, Bun 1.4 and Deno 2.9 alike (measured), even for a peer
   // that trickles its ClientHello, but only reports: closing is ours. A timer of twine's own on the raw
   // socket would report the same peer twice, the second time as the "socket hang up" it causes.
+  // A TLSSocket closed before its handshake ends no longer knows its peer on Node and Deno; its
+  // `_parent`, the raw socket, is the key to the address seen at accept (Bun's keeps its own).
+  const peers = new WeakMap<object, string | undefined>();
+  server.on("connection", (raw: import("node:net").Socket) => peers.set(raw, peerOf(raw.remoteAddress, raw.remotePort)));
   server.on("tlsClientError", (error, sock) => {
     const timedOut = (error as { code?: unknown }).code === "ERR_TLS_HANDSHAKE_TIMEOUT" || error.message === "TLS handshake timeout";
-    handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error);
+    const raw = (sock as unknown as { _parent?: object | null })._parent;
+    const peer = peerOf(sock.remoteAddress, sock.remotePort) ?? (raw ? peers.get(raw) : undefined);
+    handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error, peer);
     sock.destroy();
   });
   server.on("secureConnection", (sock: tls.TLSSocket) => {

@@ -11,11 +11,14 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import {
   ConnectError,
   defaultLog,
+  formatAddress,
   ListenError,
   type ListenOptions,
   type LogFunction,
   RateLimitedLog,
+  runtimeText,
   type TlsClientEndpoint,
+  tlsProblem,
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 
@@ -162,28 +165,50 @@ export function readClientPem(endpoint: TlsClientEndpoint): ClientPem {
 /**
  * Logs failed TLS handshakes (a plaintext client on the TLS port, a client that rejects
  * the certificate) at most once a second, so that a flood of them does not flood the log,
- * and counts each one.
+ * and counts each one. A line names the peer and says what happened in twine's words, the
+ * same on every runtime: `TLS handshake failed on ssl:127.0.0.1:8443 from 127.0.0.1:50312:
+ * the client sent an HTTP request, not TLS (1 in the last second, 1 in all)`.
  *
  * @param endpoint Where the server listens, for the log line.
  * @param log Where the line goes.
  * @param counted Called once per failure, before the log: the listening port's `handshakeFailed`.
- * @returns The function to call with each handshake error; `stop` clears its timer on close.
+ * @returns `failed(error, peer)` to call with each handshake error and the peer's address, if
+ * the runtime still knows it; `stop` clears its timer on close.
  */
 export function handshakeFailureLog(
   endpoint: TlsServerEndpoint,
   log: LogFunction = defaultLog,
   counted: () => void = () => {},
-): { failed(error: unknown): void; stop(): void } {
+): { failed(error: unknown, peer?: string): void; stop(): void } {
   const at = where(endpoint);
   const failures = new RateLimitedLog(log, (last, held, total) =>
-    `TLS handshake failed on ${at}: ${last} (${held} in the last second, ${total} in all)`
+    `TLS handshake failed on ${at}${last} (${held} in the last second, ${total} in all)`
   , { endpoint: at });
   return {
-    failed: (error: unknown) => {
+    failed: (error: unknown, peer?: string) => {
       counted();
-      const message = String((error as Error)?.message ?? error).split("\n")[0]!;
-      failures.write(message, { event: "tls_handshake_failed", level: "warn", fields: { error: message } });
+      const problem = tlsProblem(error, "server");
+      const text = problem?.text ?? runtimeText(error);
+      const code = problem?.code ?? (error as { code?: unknown } | undefined)?.code;
+      failures.write(`${peer === undefined ? "" : ` from ${peer}`}: ${text}`, {
+        event: "tls_handshake_failed",
+        level: "warn",
+        ...(peer === undefined ? {} : { peer }),
+        fields: { error: text, ...(typeof code === "string" ? { code } : {}) },
+      });
     },
     stop: () => failures.stop(),
   };
+}
+
+/**
+ * A peer's address for log lines, `[::1]:50312` for IPv6.
+ *
+ * @param host The address the runtime reports.
+ * @param port The port it reports.
+ * @returns `host:port`, or `undefined` when the runtime no longer knows it (a socket closed already).
+ */
+export function peerOf(host: string | undefined, port: number | undefined): string | undefined {
+  if (host === undefined || host === "" || port === undefined) return undefined;
+  return formatAddress({ host, port });
 }

@@ -2,7 +2,7 @@ import { type Address, formatAddress } from "./address.ts";
 import { ConnectionAborted, connectionDone, ConnectionLost, IdleTimeout, ProtocolError, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
 import type { Socket, TlsInfo } from "./socket.ts";
-import { connectProblem } from "../endpoints/connect_error.ts";
+import { handshakeProblem } from "../endpoints/connect_error.ts";
 import { StartTlsError, type StartTlsOptions } from "./start_tls.ts";
 import type { Producer, Transport } from "./transport.ts";
 
@@ -499,10 +499,10 @@ export class Connection implements Transport {
   }
 
   #tlsFailed(error: unknown): void {
-    const code = connectProblem(error);
-    const why = code.code.startsWith("CERT_") ? code.text : describe(error).split("\n")[0]!;
-    const message = `${this.#cannotStartTls()}: ${why}`;
-    this.#tlsSettle?.(new StartTlsError(message, { cause: error }));
+    // A failed handshake reads as on a tls: or ssl: endpoint; twine's own reasons (a missing file, a refusal) pass as they are.
+    const problem = handshakeProblem(error, this.#tlsOptions!.side);
+    const message = `${this.#cannotStartTls()}: ${problem?.text ?? describe(error).split("\n")[0]!}`;
+    this.#tlsSettle?.(new StartTlsError(message, { cause: error }, problem?.code));
     if (this.#state === "closed") return;
     this.#abortReason ??= new ConnectionLost(message, { cause: error });
     this.#state = "disconnecting";

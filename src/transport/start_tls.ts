@@ -28,11 +28,19 @@ export type StartTlsOptions = StartTlsServerOptions | StartTlsClientOptions;
  */
 export class StartTlsError extends Error {
   /**
+   * For a failed handshake, the code a `tls:` client or an `ssl:` listener would give it
+   * (`CERT_UNTRUSTED`, `TLS_VERSION`, `TLS_NOT_TLS`, `ECONNRESET`, …); otherwise `undefined`.
+   */
+  readonly code: string | undefined;
+
+  /**
    * @param message One line naming the connection and the problem.
    * @param options `cause`: the runtime's error.
+   * @param code The handshake failure's code, if it is one.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions, code?: string) {
     super(message, options);
     this.name = "StartTlsError";
+    this.code = code;
   }
 }
