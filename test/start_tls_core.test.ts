@@ -149,6 +149,24 @@ describe("Connection.startTLS", () => {
     });
   });
 
+  test("the connection's tls option reaches the adapter, and the call's own ciphers and minVersion win", async () => {
+    const plain = new ScriptedSocket();
+    const tls = { ciphers: ["AES128-SHA"], minVersion: "1.3" } as const;
+    const c = new ConnectionClass(plain, tcpAddress("127.0.0.1", 5000), tcpAddress("127.0.0.1", 25), { tls });
+    c.connect(new Lost());
+    void c.startTLS({ ...SERVER, minVersion: "1.2" });
+    expect(plain.startedWith).toEqual({ ...SERVER, minVersion: "1.2", ciphers: ["AES128-SHA"] });
+  });
+
+  test("a bad TLS policy is refused in one line and changes nothing", async () => {
+    const { c, plain } = open();
+    await expect(c.startTLS({ ...SERVER, minVersion: "1.0" as "1.2" })).rejects.toThrow(
+      new StartTlsError("Cannot start TLS on the connection with 127.0.0.1:5000: bad minVersion '1.0' (expected 1.2 or 1.3)"),
+    );
+    expect(plain.calls).toEqual([]);
+    expect(c.disconnected).toBe(false);
+  });
+
   test("twine's own reason for failing to start TLS passes as it is, with no code", async () => {
     const { c, plain } = open();
     const started = c.startTLS(SERVER);

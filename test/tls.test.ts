@@ -12,7 +12,7 @@ import { withServer } from "./helpers/with_server.ts";
 import { PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { openFds, startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
-import { sClientEcho } from "./helpers/s_client.ts";
+import { sClientEcho, sClientProbe } from "./helpers/s_client.ts";
 import { sServer } from "./helpers/s_server.ts";
 
 const MiB = 1024 * 1024;
@@ -401,6 +401,145 @@ describe.each(PAIRS)("$name TLS failures, in twine's words", (pair) => {
         ? `CERT_CA_AS_LEAF Cannot connect to tls:localhost:${port}: the server's certificate is a CA certificate (CA:TRUE), which deno native refuses as a server's own; give the server a certificate signed by that CA, or connect with --adapter node\n`
         : "ok hello\n");
     });
+  });
+});
+
+// Mozilla's "intermediate" configuration (guidelines 6.0): TLS 1.3, and TLS 1.2 with ECDHE and AEAD
+// suites only. Bun and Node accepted AES128-SHA, AES128-GCM-SHA256 (no forward secrecy) and
+// ECDHE-RSA-AES128-SHA (CBC), as servers and as clients, where Deno's rustls refused them.
+// Suites are offered at OpenSSL's security level 0, so that only the server's policy can refuse them.
+const WEAK = ["AES128-SHA", "AES128-GCM-SHA256", "ECDHE-RSA-AES128-SHA", "DHE-RSA-AES128-GCM-SHA256"];
+const INTERMEDIATE_PROBES: [string, string[], string][] = [
+  ["TLS 1.0", ["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"], "refused"],
+  ["TLS 1.1", ["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], "refused"],
+  ...WEAK.map((suite): [string, string[], string] => [`TLS 1.2 ${suite}`, ["-tls1_2", "-cipher", `${suite}:@SECLEVEL=0`], "refused"]),
+  ["TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256", ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256"],
+  ["TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384", ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"], "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384"],
+  ["TLS 1.2 ECDHE-RSA-CHACHA20-POLY1305", ["-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305"], "TLSv1.2 ECDHE-RSA-CHACHA20-POLY1305"],
+  ["TLS 1.3", ["-tls1_3"], "TLSv1.3 TLS_AES_256_GCM_SHA384"],
+];
+
+/** What `openssl s_client` agrees with the server on `port` for each probe, as `{ probe: result }`. */
+async function probeAll(port: number, probes: [string, string[], string][]): Promise<Record<string, string>> {
+  const seen: Record<string, string> = {};
+  for (const [name, args] of probes) seen[name] = await sClientProbe(port, args);
+  return seen;
+}
+const expected = (probes: [string, string[], string][]) => Object.fromEntries(probes.map(([name, , result]) => [name, result]));
+
+describe.each(PAIRS)("$name TLS policy", (pair) => {
+  const denoNative = pair.runtime === "deno" && pair.adapter === "native";
+  const rustls = pair.runtime === "deno";
+  const rsa = (extra = "") => `ssl:0:privateKey=${certs.rsaKey}:certKey=${certs.rsaCert}${extra}`;
+  const echoCli = (...args: string[]) => [...withFileAccess(pair).command, "bin/echo.ts", "--adapter", pair.adapter, ...args];
+  const fixture = (endpoint: string, options: object) =>
+    startServer(withFileAccess(pair), "test/fixtures/tls_server.ts", ["--listen", endpoint, "--options", JSON.stringify(options)]);
+  const tlsClient = (endpoint: string, options: object = {}) =>
+    run([...withFileAccess(pair).command, "test/fixtures/tls_client.ts", "--adapter", pair.adapter, "--connect", endpoint, "--options", JSON.stringify(options)]);
+
+  test("by default the server takes TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites only, as openssl s_client finds", async () => {
+    await withServer(startServer(withFileAccess(pair), "bin/echo.ts", ["--listen", rsa()]), async (server) => {
+      expect(await probeAll(tlsPort(server), INTERMEDIATE_PROBES)).toEqual(expected(INTERMEDIATE_PROBES));
+    });
+  });
+
+  test("by default the client refuses a server that offers only suites without forward secrecy or with CBC, in one line", async () => {
+    for (const suite of ["AES128-SHA", "AES128-GCM-SHA256", "ECDHE-RSA-AES128-SHA"]) {
+      const server = await sServer(["-cert", certs.rsaCert, "-key", certs.rsaKey, "-tls1_2", "-cipher", `${suite}:@SECLEVEL=0`]);
+      try {
+        const r = await tlsClient(`tls:host=localhost:port=${server.port}:trustRoots=${certs.ca}`);
+        expect({ suite, out: r.stdout.toString() }).toEqual({
+          suite,
+          out: `TLS_HANDSHAKE_REFUSED Cannot connect to tls:localhost:${server.port}: the server refused the TLS handshake (most often: no cipher suite in common)\n`,
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+    const good = await sServer(["-cert", certs.rsaCert, "-key", certs.rsaKey, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"]);
+    try {
+      expect((await tlsClient(`tls:host=localhost:port=${good.port}:trustRoots=${certs.ca}`)).stdout.toString()).toBe("ok olleh\n\n");
+    } finally {
+      await good.stop();
+    }
+  });
+
+  test(denoNative ? "minVersion=1.3 is refused in one line: deno native cannot refuse TLS 1.2" : "minVersion=1.3 refuses TLS 1.2", async () => {
+    if (denoNative) {
+      const r = await run(echoCli("--listen", rsa(":minVersion=1.3")));
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 1,
+        stderr: "echo: Cannot listen on ssl:127.0.0.1:0: deno native cannot refuse TLS 1.2; use --adapter node\n",
+      });
+      return;
+    }
+    await withServer(startServer(withFileAccess(pair), "bin/echo.ts", ["--listen", rsa(":minVersion=1.3")]), async (server) => {
+      const probes: [string, string[], string][] = [
+        ["TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256", ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], "refused"],
+        ["TLS 1.3", ["-tls1_3"], "TLSv1.3 TLS_AES_256_GCM_SHA384"],
+      ];
+      expect(await probeAll(tlsPort(server), probes)).toEqual(expected(probes));
+    });
+  });
+
+  test(rustls ? "ciphers= is refused in one line: rustls cannot choose suites" : "ciphers= allows exactly the TLS 1.2 suites it names, a weak one too if asked", async () => {
+    const endpoint = rsa(":ciphers=AES128-SHA;ECDHE-RSA-AES256-GCM-SHA384");
+    if (rustls) {
+      const r = await run(echoCli("--listen", rsa(":ciphers=ECDHE-RSA-AES256-GCM-SHA384")));
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 1,
+        stderr: `echo: Cannot listen on ssl:127.0.0.1:0: ${pair.name} cannot choose TLS cipher suites (rustls offers Mozilla's intermediate ones and no way to narrow them)\n`,
+      });
+      return;
+    }
+    await withServer(startServer(withFileAccess(pair), "bin/echo.ts", ["--listen", endpoint]), async (server) => {
+      const probes: [string, string[], string][] = [
+        ["TLS 1.2 AES128-SHA", ["-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0"], "TLSv1.2 AES128-SHA"],
+        ["TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384", ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"], "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384"],
+        ["TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256", ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], "refused"],
+        ["TLS 1.3", ["-tls1_3"], "TLSv1.3 TLS_AES_256_GCM_SHA384"],
+      ];
+      expect(await probeAll(tlsPort(server), probes)).toEqual(expected(probes));
+    });
+  });
+
+  test("a cipher suite the runtime does not have is the same one line on every pair, listening and connecting", async () => {
+    const r = await run(echoCli("--listen", rsa(":ciphers=ECDHE-RSA-AES128-GCM-SHA256;NO-SUCH-SUITE")));
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 1,
+      stderr: "echo: Cannot listen on ssl:127.0.0.1:0: this runtime's TLS has no cipher suite 'NO-SUCH-SUITE'\n",
+    });
+    const c = await tlsClient("tls:host=localhost:port=9:ciphers=NO-SUCH-SUITE");
+    expect(c.stdout.toString()).toBe("EINVAL Cannot connect to tls:localhost:9: this runtime's TLS has no cipher suite 'NO-SUCH-SUITE'\n");
+  });
+
+  test(denoNative
+    ? "the listen and connect option tls with minVersion 1.3 is refused in one line"
+    : "the listen and connect option tls sets the policy, and an endpoint's own value wins", async () => {
+    if (denoNative) {
+      await expect(fixture(rsa(), { tls: { minVersion: "1.3" } })).rejects.toThrow(
+        /Cannot listen on ssl:127\.0\.0\.1:0: deno native cannot refuse TLS 1\.2; use --adapter node/,
+      );
+      const c = await tlsClient("tls:host=localhost:port=9", { tls: { minVersion: "1.3" } });
+      expect(c.stdout.toString()).toBe("ENOTSUP Cannot connect to tls:localhost:9: deno native cannot refuse TLS 1.2; use --adapter node\n");
+      return;
+    }
+    const tls12 = ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"];
+    await withServer(fixture(rsa(), { tls: { minVersion: "1.3" } }), async (server) => {
+      expect(await sClientProbe(tlsPort(server), tls12)).toBe("refused");
+    });
+    await withServer(fixture(rsa(":minVersion=1.2"), { tls: { minVersion: "1.3" } }), async (server) => {
+      expect(await sClientProbe(tlsPort(server), tls12)).toBe("TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256");
+    });
+    for (const [extra, out] of [["", "TLS_VERSION"], [":minVersion=1.2", "ok"]]) {
+      const server = await sServer(["-cert", certs.rsaCert, "-key", certs.rsaKey, ...tls12]);
+      try {
+        const r = await tlsClient(`tls:host=localhost:port=${server.port}:trustRoots=${certs.ca}${extra}`, { tls: { minVersion: "1.3" } });
+        expect(r.stdout.toString().split(" ")[0]).toBe(out);
+      } finally {
+        await server.stop();
+      }
+    }
   });
 });
 

@@ -1,5 +1,15 @@
 import { describe, expect, test } from "vitest";
-import { DEFAULT_HANDSHAKE_TIMEOUT, handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf } from "../adapters/shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  serverTlsSettings,
+  type TlsAbilities,
+} from "../adapters/shared/tls_files.ts";
+import { ListenError, parseClientEndpoint, parseServerEndpoint, type TlsClientEndpoint, type TlsServerEndpoint } from "../src/mod.ts";
 import type { LogEvent } from "../src/mod.ts";
 
 describe("the bound on a TLS listener's handshakes, the same on every adapter", () => {
@@ -62,5 +72,58 @@ describe("a failed handshake on a TLS listener is logged", () => {
       undefined,
       undefined,
     ]);
+  });
+});
+
+describe("a TLS policy in the runtime's terms", () => {
+  const NODE: TlsAbilities = { name: "node:tls", ciphers: true, minVersion13: true };
+  const DENO: TlsAbilities = { name: "deno native", ciphers: false, minVersion13: false };
+  const ssl = (extra = "") => parseServerEndpoint(`ssl:8443:privateKey=k.pem${extra}`) as TlsServerEndpoint;
+
+  test("is Mozilla's intermediate suites and TLS 1.2 or 1.3 unless told otherwise, on every runtime", () => {
+    const intermediate = {
+      ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+      minVersion: "TLSv1.2",
+    };
+    expect(serverTlsSettings(ssl(), {}, NODE)).toEqual(intermediate);
+    expect(serverTlsSettings(ssl(), {}, DENO)).toEqual(intermediate);
+  });
+
+  test("takes the listen option where the endpoint says nothing, and the endpoint's own value where it does", () => {
+    expect(serverTlsSettings(ssl(), { tls: { minVersion: "1.3", ciphers: ["AES128-SHA"] } }, NODE)).toEqual({ ciphers: "AES128-SHA", minVersion: "TLSv1.3" });
+    expect(serverTlsSettings(ssl(":minVersion=1.2"), { tls: { minVersion: "1.3" } }, NODE).minVersion).toBe("TLSv1.2");
+  });
+
+  test("refuses in one line what the runtime cannot apply, naming it", () => {
+    expect(() => serverTlsSettings(ssl(":minVersion=1.3"), {}, DENO)).toThrow(
+      new ListenError("Cannot listen on ssl:127.0.0.1:8443: deno native cannot refuse TLS 1.2; use --adapter node", "ENOTSUP"),
+    );
+    expect(() => serverTlsSettings(ssl(), { tls: { ciphers: ["ECDHE-RSA-AES128-GCM-SHA256"] } }, { ...DENO, name: "deno node:net" })).toThrow(
+      "Cannot listen on ssl:127.0.0.1:8443: deno node:net cannot choose TLS cipher suites (rustls offers Mozilla's intermediate ones and no way to narrow them)",
+    );
+    let error: { code?: string; message?: string } = {};
+    try {
+      clientTlsSettings(parseClientEndpoint("tls:\\:\\:1:443:minVersion=1.3") as TlsClientEndpoint, DENO);
+    } catch (e) {
+      error = e as typeof error;
+    }
+    expect({ code: error.code, message: error.message }).toEqual({
+      code: "ENOTSUP",
+      message: "Cannot connect to tls:[::1]:443: deno native cannot refuse TLS 1.2; use --adapter node",
+    });
+  });
+
+  test("refuses a suite the runtime does not have, the same way on every runtime, before what it cannot apply", () => {
+    for (const can of [NODE, DENO]) {
+      expect(() => serverTlsSettings(ssl(":ciphers=ECDHE-RSA-AES128-GCM-SHA256;NO-SUCH-SUITE"), {}, can)).toThrow(
+        new ListenError("Cannot listen on ssl:127.0.0.1:8443: this runtime's TLS has no cipher suite 'NO-SUCH-SUITE'", "EINVAL"),
+      );
+    }
+  });
+
+  test("checks a policy in an endpoint made in code, as in a string", () => {
+    expect(() => serverTlsSettings({ ...ssl(), minVersion: "1.0" as "1.2" }, {}, NODE)).toThrow(
+      new RangeError("Cannot listen on ssl:127.0.0.1:8443: bad minVersion '1.0' (expected 1.2 or 1.3)"),
+    );
   });
 });

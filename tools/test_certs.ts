@@ -20,6 +20,12 @@ export interface TestCertificates {
    */
   readonly selfSigned: string;
   readonly selfSignedKey: string;
+  /**
+   * The server's certificate with an RSA 2048 key, signed by the same CA, for probing the suites
+   * an EC key cannot agree on (`AES128-SHA`, `ECDHE-RSA-*`); `keyEncipherment` allows RSA key exchange.
+   */
+  readonly rsaCert: string;
+  readonly rsaKey: string;
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -49,6 +55,12 @@ export function makeTestCertificates(): TestCertificates {
   openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key");
   openssl(dir, "req", "-x509", ...ec, "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=localhost",
     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE");
+  openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.csr", "-subj", "/CN=localhost");
+  writeFileSync(
+    `${dir}/rsa.cnf`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+  );
+  openssl(dir, "x509", "-req", "-in", "rsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "rsa.pem", "-days", "2", "-extfile", "rsa.cnf");
   return {
     dir,
     ca: `${dir}/ca.pem`,
@@ -58,5 +70,7 @@ export function makeTestCertificates(): TestCertificates {
     otherKey: `${dir}/other.key`,
     selfSigned: `${dir}/self.pem`,
     selfSignedKey: `${dir}/self.key`,
+    rsaCert: `${dir}/rsa.pem`,
+    rsaKey: `${dir}/rsa.key`,
   };
 }

@@ -18,7 +18,18 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./socket.ts";
-import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  readClientPem,
+  readServerPem,
+  serverTlsSettings,
+  type TlsAbilities,
+  type TlsSettings,
+} from "../shared/tls_files.ts";
 
 /** The slice of Bun's TLS socket this module uses besides the plain one's. */
 interface BunTlsSocket extends BunSocket {
@@ -32,13 +43,32 @@ interface BunTlsHandlers extends BunHandlers {
   timeout(socket: BunSocket): void;
 }
 
-interface BunTlsOptions {
+/** The slice of Bun's `TLSOptions` this module and `start_tls.ts` use. */
+export interface BunTlsOptions {
   cert?: string;
   key?: string;
   ca?: string;
   serverName?: string;
   ALPNProtocols?: Uint8Array;
   rejectUnauthorized?: boolean;
+  ciphers?: string;
+  secureOptions?: number;
+}
+
+/** Bun takes a cipher list, and refuses TLS 1.2 through an OpenSSL option. */
+export const BUN_TLS_ABILITIES: TlsAbilities = { name: "bun", ciphers: true, minVersion13: true };
+
+/** BoringSSL's SSL_OP_NO_TLSv1_2: Bun's documented TLS options have no minVersion. */
+const SSL_OP_NO_TLSV1_2 = 0x08000000;
+
+/**
+ * A TLS policy in Bun's terms.
+ *
+ * @param settings The cipher list and lowest version.
+ * @returns `ciphers`, and `secureOptions` refusing TLS 1.2 where TLS 1.3 is the lowest.
+ */
+export function bunTlsPolicy(settings: TlsSettings): Pick<BunTlsOptions, "ciphers" | "secureOptions"> {
+  return { ciphers: settings.ciphers, ...(settings.minVersion === "TLSv1.3" ? { secureOptions: SSL_OP_NO_TLSV1_2 } : {}) };
 }
 
 interface BunTlsApi {
@@ -92,19 +122,24 @@ export const make = (sock: BunSocket): BunTCPSocket => new BunTlsSocket(sock);
  * its handshake is done; a handshake that stalls is closed after the handshake timeout.
  *
  * @param factory Builds a protocol per connection.
- * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
- * @param options Watermarks, limits, idle timeout, handshake timeout.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN, TLS policy.
+ * @param options Watermarks, limits, idle timeout, handshake timeout, TLS policy.
  * @returns The listening port, once bound.
- * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, a TLS policy
+ * this runtime cannot apply, or an address that cannot be bound.
  */
 export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   let pem;
+  let host: string;
+  let port: number;
+  let settings: TlsSettings;
   try {
     pem = readServerPem(endpoint);
+    ({ host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port }));
+    settings = serverTlsSettings(endpoint, options, BUN_TLS_ABILITIES);
   } catch (error) {
     return Promise.reject(error);
   }
-  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   let listening: Port | undefined;
   let handshakes: ReturnType<typeof handshakeFailureLog> | undefined;
   const base = socketHandlers((sock, socket) => {
@@ -164,7 +199,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
       port,
       exclusive: true,
       allowHalfOpen: true,
-      tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn) },
+      tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn), ...bunTlsPolicy(settings) },
       socket,
     });
   } catch (error) {
@@ -189,6 +224,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
  */
 export function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> {
   const pem = readClientPem(endpoint);
+  const settings = clientTlsSettings(endpoint, BUN_TLS_ABILITIES);
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {
@@ -238,6 +274,7 @@ export function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]):
           ...(pem.ca === undefined ? {} : { ca: pem.ca }),
           ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
           ...alpnWire(endpoint.alpn),
+          ...bunTlsPolicy(settings),
         },
         socket,
       })

@@ -21,7 +21,24 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
-import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  readClientPem,
+  readServerPem,
+  serverTlsSettings,
+  type TlsAbilities,
+} from "../shared/tls_files.ts";
+
+/**
+ * `Deno.listenTls`, `Deno.connectTls` and `Deno.startTls` take no TLS settings: rustls's defaults,
+ * which are Mozilla's intermediate configuration (aws-lc-rs provider: TLS 1.3, and TLS 1.2 with
+ * ECDHE and AES-GCM or ChaCha20). Only a policy that asks for something else is refused.
+ */
+const DENO_TLS_ABILITIES: TlsAbilities = { name: "deno native", ciphers: false, minVersion13: false };
 
 /** The slice of `Deno.TlsConn` this module uses besides the plain one's. */
 export interface DenoTlsConn extends DenoConn {
@@ -56,19 +73,23 @@ class DenoTlsSocket extends DenoSocket {
  * Needs `--allow-net --allow-read`.
  *
  * @param factory Builds a protocol per connection.
- * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN (a TLS policy other than
+ * the default is refused).
  * @param options Watermarks, limits, idle timeout, handshake timeout.
  * @returns The listening port, once bound.
  * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
  */
 export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   let pem;
+  let host: string;
+  let port: number;
   try {
     pem = readServerPem(endpoint);
+    ({ host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port }));
+    serverTlsSettings(endpoint, options, DENO_TLS_ABILITIES);
   } catch (error) {
     return Promise.reject(error);
   }
-  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   let listener: DenoListener;
   try {
     listener = (denoApi() as unknown as DenoTlsApi).listenTls({
@@ -148,6 +169,7 @@ export async function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial
     );
   }
   const pem = readClientPem(endpoint);
+  clientTlsSettings(endpoint, DENO_TLS_ABILITIES);
   const conn = await (denoApi() as unknown as DenoTlsApi).connectTls({
     hostname: endpoint.host,
     port: endpoint.port,

@@ -18,27 +18,40 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { wire } from "./socket.ts";
-import { TlsNodeSocket as Socket } from "./tls_socket.ts";
+import { NODE_TLS_ABILITIES, TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
-import { handshakeFailureLog, handshakeTimedOut, handshakeTimeoutOf, peerOf, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  readClientPem,
+  readServerPem,
+  serverTlsSettings,
+} from "../shared/tls_files.ts";
 import type { Dial } from "../../src/mod.ts";
 
 /**
  * Listens for TLS with `node:tls`.
  *
  * @param factory Builds a protocol per connection.
- * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
- * @param options Watermarks, limits, idle timeout, handshake timeout.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN, TLS policy.
+ * @param options Watermarks, limits, idle timeout, handshake timeout, TLS policy.
  * @returns The listening port, once bound.
- * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, a TLS policy
+ * this runtime cannot apply, or an address that cannot be bound.
  */
 export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const pem = readServerPem(endpoint);
   const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
+  const settings = serverTlsSettings(endpoint, options, NODE_TLS_ABILITIES);
   const handshakeTimeout = handshakeTimeoutOf(options);
   const server = tls.createServer({
     key: pem.key,
     cert: pem.cert,
+    ciphers: settings.ciphers,
+    minVersion: settings.minVersion,
     ...(endpoint.alpn === undefined ? {} : { ALPNProtocols: [...endpoint.alpn] }),
     // Before its handshake ends, a TLSSocket hears a peer's FIN only as 'end'; half-open, it would wait in
     // CLOSE_WAIT with its descriptor until the handshake timeout (Node, Deno; and a RST too on Deno).
@@ -112,10 +125,13 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
  */
 export const dialTls = (endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> => {
   const pem = readClientPem(endpoint);
+  const settings = clientTlsSettings(endpoint, NODE_TLS_ABILITIES);
   return new Promise<void>((resolve, reject) => {
     const sock = tls.connect({
       host: endpoint.host,
       port: endpoint.port,
+      ciphers: settings.ciphers,
+      minVersion: settings.minVersion,
       // RFC 6066 forbids an IP address as SNI name; the certificate is still checked against it.
       ...(isIP(endpoint.servername) ? {} : { servername: endpoint.servername }),
       ...(pem.ca === undefined ? {} : { ca: pem.ca }),

@@ -2,24 +2,30 @@
  * What every adapter does before TLS: reads the PEM files an endpoint names and checks
  * that certificate and key belong together, on `node:fs` and `node:crypto` (which all
  * three runtimes implement), so that a wrong path or a mismatched pair is one clear
- * line on every runtime instead of three different runtime errors.
+ * line on every runtime instead of three different runtime errors; turns the TLS policy
+ * into what the runtime takes, or refuses it in one line; bounds and logs handshakes.
  *
  * @module
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { getCiphers } from "node:tls";
 import {
+  checkTlsPolicy,
   ConnectError,
   defaultLog,
   formatAddress,
+  INTERMEDIATE_CIPHERS,
   ListenError,
   type ListenOptions,
   type LogFunction,
   RateLimitedLog,
   runtimeText,
   type TlsClientEndpoint,
+  type TlsPolicy,
   tlsProblem,
   type TlsServerEndpoint,
+  withTlsPolicy,
 } from "../../src/mod.ts";
 
 /** How long a TLS server's handshake may take when neither a handshake nor an idle timeout is set, in milliseconds: Node's default. */
@@ -160,6 +166,82 @@ export function readClientPem(endpoint: TlsClientEndpoint): ClientPem {
   if (endpoint.certificate !== undefined) pem.cert = read(endpoint.certificate, "certificate", fail);
   if (endpoint.privateKey !== undefined) pem.key = read(endpoint.privateKey, "private key", fail);
   return pem;
+}
+
+/** What a runtime and adapter's TLS can be told, for {@link tlsSettings}. */
+export interface TlsAbilities {
+  /** The runtime and adapter, as a refusal names them: `deno native`, `deno node:net`. */
+  readonly name: string;
+  /** Whether it applies a TLS 1.2 cipher list; rustls (Deno) takes none, or checks one and then ignores it. */
+  readonly ciphers: boolean;
+  /** Whether it can refuse TLS 1.2 (Deno native cannot). */
+  readonly minVersion13: boolean;
+}
+
+/** A TLS policy in the terms `node:tls` and Bun take. */
+export interface TlsSettings {
+  /** OpenSSL's cipher list: the names joined by `:`. */
+  readonly ciphers: string;
+  readonly minVersion: "TLSv1.2" | "TLSv1.3";
+}
+
+let offered: Set<string> | undefined;
+
+/**
+ * Turns a TLS policy into what the runtime takes: Mozilla's intermediate suites and TLS 1.2
+ * and 1.3 unless the policy says otherwise.
+ *
+ * @param policy The endpoint's or `startTLS()`'s, merged with the listen or connect option's.
+ * @param can What this runtime and adapter can apply.
+ * @param fail Makes the error for one line of text and a code.
+ * @returns The cipher list and lowest version to pass on.
+ * @throws {Error} From `fail`: `EINVAL` for a suite this runtime does not have, `ENOTSUP` for a setting it cannot apply.
+ */
+export function tlsSettings(policy: TlsPolicy, can: TlsAbilities, fail: (text: string, code: string) => Error): TlsSettings {
+  if (policy.ciphers !== undefined) {
+    // OpenSSL passes over names it does not know, and refuses a list only when it knows none:
+    // a misspelt suite would go unnoticed. getCiphers() lists each runtime's own, in lower case.
+    offered ??= new Set(getCiphers().map((name) => name.toUpperCase()));
+    const missing = policy.ciphers.find((name) => !offered!.has(name.toUpperCase()));
+    if (missing !== undefined) throw fail(`this runtime's TLS has no cipher suite '${missing}'`, "EINVAL");
+    if (!can.ciphers) {
+      throw fail(`${can.name} cannot choose TLS cipher suites (rustls offers Mozilla's intermediate ones and no way to narrow them)`, "ENOTSUP");
+    }
+  }
+  if (policy.minVersion === "1.3" && !can.minVersion13) throw fail(`${can.name} cannot refuse TLS 1.2; use --adapter node`, "ENOTSUP");
+  return { ciphers: (policy.ciphers ?? INTERMEDIATE_CIPHERS).join(":"), minVersion: policy.minVersion === "1.3" ? "TLSv1.3" : "TLSv1.2" };
+}
+
+/**
+ * A TLS listener's settings: the endpoint's policy, else the listen option `tls`, else Mozilla's intermediate.
+ *
+ * @param endpoint The `ssl:` endpoint.
+ * @param options The listen options.
+ * @param can What this runtime and adapter can apply.
+ * @returns The cipher list and lowest version to pass on.
+ * @throws {RangeError} For a bad policy in an endpoint made in code.
+ * @throws {ListenError} `EINVAL` or `ENOTSUP`, as {@link tlsSettings}.
+ */
+export function serverTlsSettings(endpoint: TlsServerEndpoint, options: ListenOptions, can: TlsAbilities): TlsSettings {
+  const at = `Cannot listen on ${where(endpoint)}`;
+  const policy = withTlsPolicy(endpoint, options.tls);
+  checkTlsPolicy(policy, at);
+  return tlsSettings(policy, can, (text, code) => new ListenError(`${at}: ${text}`, code));
+}
+
+/**
+ * A TLS client's settings: the endpoint's policy (the connect option `tls` is merged into it by then).
+ *
+ * @param endpoint The `tls:` endpoint.
+ * @param can What this runtime and adapter can apply.
+ * @returns The cipher list and lowest version to pass on.
+ * @throws {RangeError} For a bad policy in an endpoint made in code.
+ * @throws {ConnectError} `EINVAL` or `ENOTSUP`, as {@link tlsSettings}.
+ */
+export function clientTlsSettings(endpoint: TlsClientEndpoint, can: TlsAbilities): TlsSettings {
+  const at = `Cannot connect to tls:${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+  checkTlsPolicy(endpoint, at);
+  return tlsSettings(endpoint, can, (text, code) => new ConnectError(`${at}: ${text}`, code));
 }
 
 /**
