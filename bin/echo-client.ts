@@ -7,11 +7,13 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { type AdapterChoice, connectProtocol } from "../adapters/mod.ts";
 import { ConnectError, type Connection, Protocol, type Reason } from "../src/mod.ts";
+import { EXIT_USAGE, fail as failAs, parseCommandLine, printVersion } from "./cli.ts";
 
-const USAGE = `Usage: echo-client --connect ENDPOINT [--message TEXT]
+const COMMAND = "twine-echo-client";
+
+const USAGE = `Usage: twine-echo-client --connect ENDPOINT [--message TEXT]
 
 Sends TEXT (or all of stdin), half-closes, prints what the server sends back, and
 exits 0 only if it is identical to what was sent (1 otherwise, saying where it differs).
@@ -19,16 +21,15 @@ exits 0 only if it is identical to what was sent (1 otherwise, saying where it d
 Options:
   --connect ENDPOINT  where to connect: tcp:host=H:port=P[:timeout=S], unix:path=P,
                       tls:host=H:port=P[:trustRoots=CA.pem|DIR][:servername=N][:alpn=h2;http/1.1]
+                      [:certificate=CERT.pem:privateKey=KEY.pem] (a client certificate)
   --message TEXT      what to send (default: read stdin to its end)
   --adapter KIND      native (the runtime's own API) or node (node:net) (default native)
   --show-tls          print the agreed ALPN protocol and the server's certificate to stderr
-  -h, --help          show this help`;
-
-const EXIT_USAGE = 2;
+  -h, --help          show this help
+  --version           print the version`;
 
 function fail(message: string, status: number): never {
-  console.error(`echo-client: ${message}`);
-  process.exit(status);
+  failAs(COMMAND, message, status);
 }
 
 /** Sends its message, half-closes, and keeps what comes back. */
@@ -81,24 +82,21 @@ async function readStdin(): Promise<Uint8Array> {
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      options: {
-        connect: { type: "string" },
-        message: { type: "string" },
-        adapter: { type: "string", default: "native" },
-        "show-tls": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.split(/\.\s|\n/)[0]} (see --help)`, EXIT_USAGE);
-  }
+  const { values: parsed } = parseCommandLine(COMMAND, process.argv.slice(2), {
+    connect: { type: "string" },
+    message: { type: "string" },
+    adapter: { type: "string", default: "native" },
+    "show-tls": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+    version: { type: "boolean", default: false },
+  });
+  const values = parsed as { connect?: string; message?: string; adapter: string; "show-tls": boolean; help: boolean; version: boolean };
   if (values.help) {
     console.log(USAGE);
+    return;
+  }
+  if (values.version) {
+    printVersion(COMMAND);
     return;
   }
   if (values.connect === undefined) fail("Missing --connect ENDPOINT (see --help)", EXIT_USAGE);
@@ -131,7 +129,7 @@ async function main(): Promise<void> {
   if (at >= 0) {
     const how = reason.name === "ConnectionDone" ? "" : ` (${reason.message})`;
     console.error(
-      `echo-client: Reply differs from what was sent at byte ${at}: sent ${message.length} bytes, received ${reply.length}${how}`,
+      `${COMMAND}: Reply differs from what was sent at byte ${at}: sent ${message.length} bytes, received ${reply.length}${how}`,
     );
     process.exitCode = 1;
   }

@@ -2,9 +2,13 @@
  * A line-based chat server: each client picks a name with its first line, and every
  * later line goes to all the other clients as `name: line`.
  *
- *   bun run examples/chat.ts [PORT] [native|node]
- *   deno run --allow-net examples/chat.ts [PORT] [native|node]
- *   node examples/chat.ts [PORT] [native|node]
+ *   twine-serve examples/chat.ts --port 8002
+ *   twine-serve examples/chat.ts --listen tcp:8002 --listen ssl:8443:privateKey=key.pem:certKey=cert.pem
+ *
+ * (from a clone: `node bin/serve.ts examples/chat.ts …`, `bun run bin/serve.ts …`,
+ * `deno run --allow-net --allow-read bin/serve.ts …`). The module default-exports its factory, so
+ * twine-serve gives it every endpoint, limit, worker and signal option. With `--workers`, each
+ * worker loads the module and so has a room of its own.
  *
  * A client that stops reading cannot make the server hold its messages for ever:
  * once more than MAX_QUEUED bytes wait for it, it is disconnected and the server logs
@@ -13,8 +17,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { type AdapterChoice, Factory, formatAddress, listen, type Reason, TextLineReceiver } from "../mod.ts";
+import { Factory, formatAddress, type Reason, TextLineReceiver } from "../mod.ts";
 
 /** Bytes that may wait for one client before it is disconnected. */
 const MAX_QUEUED = 64 * 1024;
@@ -56,7 +59,8 @@ class Chatter extends TextLineReceiver {
     } else {
       this.name = line;
       clients.set(line, this);
-      this.sendLine(`Hello ${line}; ${clients.size - 1} others here.`);
+      const others = clients.size - 1;
+      this.sendLine(`Hello ${line}; ${others} ${others === 1 ? "other" : "others"} here.`);
       this.factory.broadcast(`* ${line} joined`, this);
     }
   }
@@ -80,8 +84,4 @@ class Chatter extends TextLineReceiver {
   }
 }
 
-const port = await listen(new ChatFactory(), {
-  port: Number(process.argv[2] ?? 8002),
-  adapter: (process.argv[3] ?? "native") as AdapterChoice,
-});
-console.log(`Chat server listening on ${formatAddress(port.address)} (adapter ${port.adapter})`);
+export default new ChatFactory();

@@ -1,6 +1,6 @@
-// The README's "Writing your own protocol" example, runnable: bun run / deno run --allow-net / node examples/upper.ts [PORT]
-import process from "node:process";
-import { Factory, listen, TextLineReceiver } from "../mod.ts";
+// The README's "Write a protocol" example, as a module: twine-serve examples/upper.ts --port 8001
+// (from a clone: node bin/serve.ts examples/upper.ts --port 8001; bun run bin/serve.ts …; deno run --allow-net --allow-read bin/serve.ts …)
+import { Factory, TextLineReceiver } from "../mod.ts";
 
 class Upper extends TextLineReceiver {
   override delimiter = "\n";
@@ -15,5 +15,4 @@ class Upper extends TextLineReceiver {
   }
 }
 
-const port = await listen(Factory.forProtocol(Upper), { port: Number(process.argv[2] ?? 8001) });
-console.log(`listening on ${port.address.port}`);
+export default Factory.forProtocol(Upper);

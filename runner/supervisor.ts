@@ -1,40 +1,76 @@
 /**
- * Runs N copies of the echo server sharing one port (`SO_REUSEPORT`), on the runtime and
- * adapter it was started with, through `node:child_process` (which Bun, Deno and Node all
- * implement), or as a `node:cluster` primary on a Node that ignores `reusePort`: restarts a
- * worker that dies, forwards SIGINT and SIGTERM, and sums what the workers served into one line.
+ * Runs N workers of the program that calls it: each re-runs the same script on the same runtime
+ * with the same arguments, with {@link SUPERVISOR_ENV} set, so that its `serve()` listens (with
+ * `SO_REUSEPORT`, or through `node:cluster` on a Node that ignores it) and reports over the
+ * control channel. Restarts a worker that dies, with back-off, gives up on one that keeps dying
+ * at start, forwards SIGINT and SIGTERM, and sums what the workers served into one line.
  *
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import net from "node:net";
 import process from "node:process";
 import { detectRuntime } from "../adapters/mod.ts";
+import { formatServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
+import { type ControlChannel, type ControlMessage, ControlServer, SUPERVISOR_ENV } from "./control.ts";
+import { granted, type WorkerNeeds, workerPermissionFlags } from "./deno_permissions.ts";
+import { type LogLevel, type ProcessStatus, type ServeLog, startLine, stoppedLine, type Summary } from "./report.ts";
+import { addCounts, type Counts, type Listener, plural } from "./service.ts";
 import type { WorkerMode } from "./worker_mode.ts";
 
 /** What {@link supervise} needs. */
 export interface SupervisorOptions {
   /** How many workers. */
-  workers: number;
-  /** The port asked for; 0 lets the first worker pick one that the others then share. */
-  port: number;
-  /** The command-line arguments every worker gets, except `--port` and `--workers`. */
-  args: string[];
+  readonly workers: number;
   /** Seconds the workers may take to drain on SIGINT or SIGTERM. */
-  grace: number;
+  readonly grace: number;
+  /** The endpoints, with the ports they are to share picked already; a Unix socket is served by worker 1 only. */
+  readonly listen: readonly ServerEndpoint[];
+  /** Where lines go. */
+  readonly log: ServeLog;
+  /** What listens, for the start line. */
+  readonly name: string;
+  /** What the summary says was served, from the counts summed over workers. */
+  readonly summarize: (counts: Counts) => string;
   /**
-   * How the workers share the port, as `workerMode()` decides it.
+   * Whether SIGINT and SIGTERM drain the workers, and a second one stops everything at once.
+   * @default true
+   */
+  readonly signals?: boolean;
+  /**
+   * How the workers share a port, as `workerMode()` decides it.
    * @default "reuse-port"
    */
-  mode?: WorkerMode;
-  /**
-   * The address the workers listen on; the cluster primary picks port 0's free port on it.
-   * @default "127.0.0.1"
-   */
-  host?: string;
+  readonly mode?: WorkerMode;
+  /** Files and hosts a Deno worker needs permission for when its supervisor has it for only some. */
+  readonly needs?: Partial<WorkerNeeds>;
 }
 
-/** The message a cluster worker gets instead of a forwarded signal (see echo.ts). */
+/** What one worker reported once listening. */
+export interface WorkerListening {
+  /** Where it listens. */
+  readonly listeners: readonly Listener[];
+  /** Its runtime's name and version. */
+  readonly runtime: string;
+}
+
+/** A running supervisor. */
+export interface Supervisor {
+  /** What worker 1 reported once listening; undefined if a signal came before every worker had started. */
+  readonly listening: WorkerListening | undefined;
+  /** Settles once every worker has stopped, with the summary summed over them. */
+  readonly stopped: Promise<Summary>;
+  /**
+   * Drains every worker, as SIGTERM does.
+   *
+   * @param reason What the summary line names.
+   * @returns The summary.
+   */
+  stop(reason?: string): Promise<Summary>;
+  /** @returns What each worker running now says about itself. */
+  status(): Promise<ProcessStatus[]>;
+}
+
+/** The message a cluster worker gets instead of a forwarded signal (see serve.ts). */
 export const STOP_MESSAGE = "twine:stop";
 
 // A worker that dies before listening this many times in a row is not going to start.
@@ -43,139 +79,69 @@ const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 // A worker that ran this long has started well: its next death starts the back-off afresh.
 const HEALTHY_MS = 10_000;
+// A worker's control channel closes when it exits; its last message is read by then.
+const CHANNEL_CLOSE_MS = 2000;
 
 interface Worker {
   readonly slot: number;
-  child: ChildProcess;
+  readonly child: ChildProcess;
+  readonly startedAt: number;
   listening: boolean;
-  startedAt: number;
-  served: number;
-  echoed: number;
-  stopped: boolean;
+  channel: ControlChannel | undefined;
+  /** Its summary's counts, once it drained. */
+  counts: Counts | undefined;
+  /** Why it could not start, as it said. */
+  failure: string | undefined;
 }
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-/** The command that runs this script again on the same runtime, with the permissions a worker needs. */
-function workerCommand(): string[] {
+/** The command that runs this script again on the same runtime, with the flags a worker needs. */
+function workerCommand(needs: WorkerNeeds): string[] {
   const script = process.argv[1]!;
   switch (detectRuntime().name) {
-    case "bun":
-      return [process.execPath, "run", script];
-    case "deno":
+    case "deno": {
+      const main = (globalThis as { Deno?: { mainModule: string } }).Deno!.mainModule;
       // Deno.listen's reusePort is behind --unstable-net (Deno 2.9).
-      return [process.execPath, "run", "--allow-net", "--no-prompt", "--unstable-net", script];
+      return [process.execPath, "run", ...workerPermissionFlags(needs), "--no-prompt", "--unstable-net", main];
+    }
     default:
       return [process.execPath, ...process.execArgv, script];
   }
 }
 
 /**
- * Starts the workers and supervises them until a signal stops them; never returns.
+ * Starts the workers and supervises them.
  *
- * @param options Worker count, port, arguments and grace period.
- * @returns Never: exits 0 once every worker has drained after a signal, 1 if workers keep dying.
+ * @param options Worker count, endpoints, grace period and where lines go.
+ * @returns The supervisor, once every worker listens (or a signal stopped the start).
+ * @throws {Error} If workers cannot be started, or worker 1 exits before listening (the promise rejects; the others are killed).
  */
-export async function supervise(options: SupervisorOptions): Promise<never> {
-  const command = workerCommand();
+export async function supervise(options: SupervisorOptions): Promise<Supervisor> {
+  const log = options.log;
+  const error = (line: string) => log(line, "error");
+  const control = await ControlServer.open();
   const cluster = options.mode === "cluster" ? (await import("node:cluster")).default : undefined;
+  const needs: WorkerNeeds = {
+    read: options.needs?.read ?? [],
+    write: options.needs?.write ?? [],
+    net: [...(options.needs?.net ?? []), "127.0.0.1"],
+    env: [SUPERVISOR_ENV],
+  };
+  const command = workerCommand(needs);
+  const args = process.argv.slice(2);
   const workers = new Map<number, Worker>();
-  let port = options.port;
-  let describe = "";
+  // Every worker that ever ran: the summary counts those that drained after a restart too.
+  const ever: Worker[] = [];
+  const failures = new Map<number, number>();
   let stopping: string | undefined;
   let started = false;
   let gaveUp = false;
-  const failures = new Map<number, number>();
-  // Every worker that ever ran: the summary counts those that drained after a restart too.
-  const ever: Worker[] = [];
-  let finished: (code: number) => void = () => {};
+  let report: WorkerListening | undefined;
+  let finished!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finished = resolve));
-
-  const start = (slot: number): Promise<void> => {
-    // A signal while the first worker was starting: the rest must not start after the "Stopping" line.
-    if (stopping !== undefined) return Promise.resolve();
-    let child: ChildProcess;
-    const args = [...options.args, "--port", String(port), "--worker"];
-    try {
-      if (cluster !== undefined) {
-        // silent: the worker's stdout and stderr are pipes, read below as a spawned worker's are.
-        cluster.setupPrimary({ exec: process.argv[1]!, args, silent: true });
-        child = cluster.fork().process;
-      } else {
-        // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
-        child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
-      }
-    } catch (error) {
-      console.error(`echo: Cannot start workers: ${cannotSpawn(error)}`);
-      process.exit(1);
-    }
-    const worker: Worker = { slot, child, listening: false, startedAt: Date.now(), served: 0, echoed: 0, stopped: false };
-    workers.set(slot, worker);
-    ever.push(worker);
-    return new Promise((resolve) => {
-      let errors = "";
-      lines(child.stdout!, (line) => {
-        const listening = /listening on (\S+) \((.*)\)$/.exec(line);
-        if (listening !== null && !worker.listening) {
-          worker.listening = true;
-          port = Number(/:(\d+)$/.exec(listening[1]!)![1]);
-          describe ||= `${listening[1]} (${listening[2]}`;
-          // Once stopping, the worker is being stopped already: "started" would only confuse.
-          if (stopping === undefined) console.log(`Worker ${slot} started (pid ${child.pid})`);
-          resolve();
-          return;
-        }
-        const stopped = /served (\d+) connections?, echoed (\d+) bytes?/.exec(line);
-        if (stopped !== null) {
-          worker.served = Number(stopped[1]);
-          worker.echoed = Number(stopped[2]);
-          worker.stopped = true;
-        }
-      });
-      lines(child.stderr!, (line) => {
-        errors ||= line;
-        console.error(`worker ${slot} (pid ${child.pid}): ${line}`);
-      });
-      child.on("error", (error) => {
-        console.error(`echo: Cannot start workers: ${cannotSpawn(error)}`);
-        process.exit(1);
-      });
-      // "close", not "exit": the worker's last stdout line (its counts) has been read by then.
-      child.on("close", (code, signal) => {
-        if (workers.get(slot) === worker) workers.delete(slot);
-        resolve();
-        if (stopping !== undefined) {
-          if (workers.size === 0) finished(0);
-          return;
-        }
-        const how = signal !== null ? signal : `status ${code}`;
-        if (!started) {
-          // The first start failing is a configuration problem (a port in use, a bad flag): say it once and stop.
-          console.error(`echo: Worker ${slot} exited (${how}) before listening${errors ? `: ${errors.replace(/^echo: /, "")}` : ""}`);
-          stopAll("SIGKILL");
-          process.exit(1);
-        }
-        const ranWell = worker.listening && Date.now() - worker.startedAt >= HEALTHY_MS;
-        const count = ranWell ? 1 : (failures.get(slot) ?? 0) + 1;
-        failures.set(slot, count);
-        if (count > MAX_START_FAILURES) {
-          console.error(`echo: Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`);
-          gaveUp = true;
-          stopping = "SIGTERM";
-          stopAll("SIGTERM");
-          if (workers.size === 0) finished(1);
-          return;
-        }
-        const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (count - 1), MAX_BACKOFF_MS);
-        console.error(`Worker ${slot} (pid ${child.pid}) exited (${how}); restarting in ${delay / 1000} s`);
-        setTimeout(() => {
-          if (stopping === undefined) void start(slot);
-        }, delay);
-      });
-    });
-  };
+  let failStart!: (error: Error) => void;
+  const startFailed = new Promise<never>((_, reject) => (failStart = reject));
+  // Worker 1 serves the Unix sockets: a path cannot be shared with SO_REUSEPORT.
+  const listenFor = (slot: number) => options.listen.filter((e) => slot === 1 || e.type !== "unix").map(formatServerEndpoint);
 
   const stopAll = (signal: NodeJS.Signals) => {
     for (const w of workers.values()) {
@@ -194,53 +160,181 @@ export async function supervise(options: SupervisorOptions): Promise<never> {
     }
   };
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping !== undefined) {
-      console.error(`echo: ${signal} again, exiting now`);
-      stopAll("SIGKILL");
-      process.exit(1);
+  const start = (slot: number): Promise<void> => {
+    // A signal while the first worker was starting: the rest must not start after the "Stopping" line.
+    if (stopping !== undefined) return Promise.resolve();
+    const admission = control.admit();
+    const env = { ...process.env, [SUPERVISOR_ENV]: admission.environment };
+    let child: ChildProcess;
+    try {
+      if (cluster !== undefined) {
+        // silent: the worker's stdout and stderr are pipes, read below as a spawned worker's are.
+        cluster.setupPrimary({ exec: process.argv[1]!, args, silent: true });
+        child = cluster.fork(env).process;
+      } else {
+        // Own process group: a terminal's Ctrl-C reaches only the supervisor, which forwards it once.
+        child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env });
+      }
+    } catch (e) {
+      failStart(new Error(`Cannot start workers: ${cannotSpawn(e)}`));
+      return Promise.resolve();
     }
-    stopping = signal;
-    console.error(`Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`);
+    const worker: Worker = { slot, child, startedAt: Date.now(), listening: false, channel: undefined, counts: undefined, failure: undefined };
+    workers.set(slot, worker);
+    ever.push(worker);
+    return new Promise((resolve) => {
+      let errors = "";
+      void admission.joined.then(({ channel }) => {
+        worker.channel = channel;
+        channel.onMessage = (message: ControlMessage) => {
+          if (message.type === "listening" && !worker.listening) {
+            worker.listening = true;
+            flush();
+            report ??= { listeners: message.listeners as Listener[], runtime: String(message.runtime) };
+            // Once stopping, the worker is being stopped already: "started" would only confuse.
+            if (stopping === undefined) log(`Worker ${slot} started (pid ${child.pid})`, "info");
+            resolve();
+          } else if (message.type === "failed") {
+            worker.failure = String(message.message);
+          } else if (message.type === "summary") {
+            worker.counts = message.counts as Counts;
+          }
+        };
+        channel.send({ type: "config", worker: slot, listen: listenFor(slot) });
+      });
+      // Until it listens a worker's lines are held: if it cannot start, its first error is the one line said.
+      let held: [string, LogLevel][] | undefined = [];
+      const say = (line: string, level: LogLevel) => log(`worker ${slot} (pid ${child.pid}): ${line}`, level);
+      const flush = () => {
+        for (const [line, level] of held ?? []) say(line, level);
+        held = undefined;
+      };
+      const forward = (level: LogLevel) => (line: string) => {
+        if (level === "notice") errors ||= line.replace(/^[\w.-]+: (?=[A-Z])/, "");
+        if (held !== undefined) held.push([line, level]);
+        else say(line, level);
+      };
+      lines(child.stdout!, forward("info"));
+      lines(child.stderr!, forward("notice"));
+      child.on("error", (e) => failStart(new Error(`Cannot start workers: ${cannotSpawn(e)}`)));
+      // "close", not "exit": the worker's last output has been read by then; its channel's last message too, below.
+      child.on("close", async (code, signal) => {
+        if (worker.channel !== undefined) {
+          await Promise.race([worker.channel.closed, new Promise((r) => setTimeout(r, CHANNEL_CLOSE_MS))]);
+        }
+        control.revoke(admission.environment);
+        if (workers.get(slot) === worker) workers.delete(slot);
+        resolve();
+        if (stopping !== undefined) {
+          flush();
+          if (workers.size === 0) finished(0);
+          return;
+        }
+        const how = signal !== null ? signal : `status ${code}`;
+        if (started) flush();
+        if (!started) {
+          // The first start failing is a configuration problem (a bad certificate, a bad flag): say it once and stop.
+          const why = worker.failure ?? errors;
+          failStart(new Error(`Worker ${slot} exited (${how}) before listening${why ? `: ${why}` : ""}`));
+          return;
+        }
+        const ranWell = worker.listening && Date.now() - worker.startedAt >= HEALTHY_MS;
+        const count = ranWell ? 1 : (failures.get(slot) ?? 0) + 1;
+        failures.set(slot, count);
+        if (count > MAX_START_FAILURES) {
+          error(`Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`);
+          gaveUp = true;
+          stopping = "SIGTERM";
+          stopAll("SIGTERM");
+          if (workers.size === 0) finished(1);
+          return;
+        }
+        const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (count - 1), MAX_BACKOFF_MS);
+        log(`Worker ${slot} (pid ${child.pid}) exited (${how}); restarting in ${delay / 1000} s`, "notice");
+        setTimeout(() => {
+          if (stopping === undefined) void start(slot);
+        }, delay);
+      });
+    });
+  };
+
+  const stop = (reason: string, signal: NodeJS.Signals) => {
+    stopping = reason;
     stopAll(signal);
     if (workers.size === 0) finished(0);
   };
-  process.on("SIGINT", () => onSignal("SIGINT"));
-  process.on("SIGTERM", () => onSignal("SIGTERM"));
-
-  // The cluster primary binds one socket per address and port that workers ask for, so they must all ask
-  // for the same port, a replacement too: pick port 0's free port here rather than through worker 1.
-  if (cluster !== undefined && port === 0) port = await freePort(options.host ?? "127.0.0.1");
-  // The first worker binds (port 0 picks one); the others join it on the same port.
-  await start(1);
-  if (stopping === undefined) await Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2)));
-  started = true;
-  if (stopping === undefined) {
-    console.log(`Echo server listening on ${describe}, ${plural(options.workers, "worker")})`);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping !== undefined) {
+      error(`${signal} again, exiting now`);
+      stopAll("SIGKILL");
+      process.exit(1);
+    }
+    log(`Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`, "notice");
+    stop(signal, signal);
+  };
+  const onSigint = () => onSignal("SIGINT");
+  const onSigterm = () => onSignal("SIGTERM");
+  if (options.signals !== false) {
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigterm);
   }
-  const code = await done;
-  if (gaveUp) process.exit(1);
-  const drained = ever.filter((w) => w.stopped);
-  const served = drained.reduce((n, w) => n + w.served, 0);
-  const echoed = drained.reduce((n, w) => n + w.echoed, 0);
-  // No worker drained when the signal came before the first had its handlers in.
-  const each = drained.length === 0 ? "" : ` (${drained.map((w) => w.served).join(" + ")} connections)`;
-  console.log(
-    `Stopped on ${stopping}: served ${plural(served, "connection")}, echoed ${plural(echoed, "byte")} over ${plural(drained.length, "worker")}${each}`,
-  );
-  process.exit(code);
+  const cleanUp = async () => {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+    await control.close();
+  };
+
+  try {
+    // The first worker starts alone: a configuration problem then shows once, not once per worker.
+    await Promise.race([start(1), startFailed]);
+    if (stopping === undefined) {
+      await Promise.race([Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2))), startFailed]);
+    }
+  } catch (e) {
+    stopping = "start failure";
+    stopAll("SIGKILL");
+    await cleanUp();
+    throw e;
+  }
+  started = true;
+  if (stopping === undefined && report !== undefined) {
+    log(startLine(options.name, report.listeners, report.runtime, options.workers), "info");
+  }
+
+  const stopped = done.then(async (code): Promise<Summary> => {
+    await cleanUp();
+    if (gaveUp) return { reason: stopping, code: 1, counts: {}, workers: [], line: undefined };
+    const drained = ever.filter((w) => w.counts !== undefined).map((w) => w.counts!);
+    const counts = drained.reduce((sum, c) => addCounts(sum, c), {});
+    // No worker drained when the signal came before the first had its handlers in.
+    const each = drained.length === 0 ? "" : ` (${drained.map((c) => c.connections ?? 0).join(" + ")} connections)`;
+    const line = stoppedLine(stopping, `${options.summarize(counts)} over ${plural(drained.length, "worker")}${each}`);
+    log(line, "info");
+    return { reason: stopping, code, counts, workers: drained, line };
+  });
+  return {
+    get listening() {
+      return report;
+    },
+    stopped,
+    stop(reason?: string) {
+      if (stopping === undefined) stop(reason ?? "stop()", "SIGTERM");
+      return stopped;
+    },
+    async status() {
+      const asked = [...workers.values()].filter((w) => w.channel !== undefined && w.listening);
+      return await Promise.all(asked.map(async (w) => (await w.channel!.request("status")) as ProcessStatus));
+    },
+  };
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    // A host that cannot be bound: worker 1 then fails on port 0 and says why, as without cluster.
-    server.on("error", () => resolve(0));
-    server.listen({ host, port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * Whether this process may start workers: on Deno it needs `--allow-run` and `--allow-env`.
+ *
+ * @returns The one-line reason it may not, or undefined.
+ */
+export function cannotStartWorkers(): string | undefined {
+  return granted("run") && granted("env") ? undefined : "Cannot start workers: run deno with --allow-run --allow-env";
 }
 
 function cannotSpawn(error: unknown): string {

@@ -20,6 +20,9 @@ export {
   type TrafficCounts,
 } from "./transport/connection.ts";
 export { EchoFactory, EchoProtocol } from "./wire/echo.ts";
+export { DiscardFactory, DiscardProtocol } from "./wire/discard.ts";
+export { ChargenFactory, ChargenProtocol } from "./wire/chargen.ts";
+export { DaytimeFactory, DaytimeProtocol } from "./wire/daytime.ts";
 export {
   ConnectionAborted,
   ConnectionDone,

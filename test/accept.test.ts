@@ -85,7 +85,7 @@ async function timedEcho(port: Target): Promise<number> {
 
 /** What the server wrote besides its start and stop lines, and the TLS handshake failures it counts once a second. */
 function noise(output: string): string[] {
-  return output.split("\n").filter((line) => line !== "" && !/listening on|^Stopped on|^TLS handshake failed/.test(line));
+  return output.split("\n").filter((line) => line !== "" && !/listening on|^Stopping on|^Stopped on|^TLS handshake failed/.test(line));
 }
 
 /** Lines about failed TLS handshakes. */

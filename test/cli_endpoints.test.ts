@@ -33,11 +33,11 @@ describe.each(PAIRS.map(withFileAccess))("echo CLI endpoints on $name", (pair) =
   });
 
   test.each([
-    [["--listen", "sctp:53"], "echo: Cannot parse server endpoint 'sctp:53': unknown endpoint type 'sctp' (expected tcp, tcp6, ssl, unix, udp)"],
-    [["--listen", "udp:0:backlog=1"], "echo: Cannot parse server endpoint 'udp:0:backlog=1': unknown parameter 'backlog' for udp (expected port, interface)"],
-    [["--listen", "tcp:99999"], "echo: Cannot parse server endpoint 'tcp:99999': bad port '99999' (expected an integer from 0 to 65535)"],
-    [["--listen", "tcp:0:colour=red"], "echo: Cannot parse server endpoint 'tcp:0:colour=red': unknown parameter 'colour' for tcp (expected port, interface, backlog)"],
-    [["--listen", "unix:"], "echo: Cannot parse server endpoint 'unix:': missing value for address"],
+    [["--listen", "sctp:53"], "twine-echo: Cannot parse server endpoint 'sctp:53': unknown endpoint type 'sctp' (expected tcp, tcp6, ssl, unix, udp)"],
+    [["--listen", "udp:0:backlog=1"], "twine-echo: Cannot parse server endpoint 'udp:0:backlog=1': unknown parameter 'backlog' for udp (expected port, interface)"],
+    [["--listen", "tcp:99999"], "twine-echo: Cannot parse server endpoint 'tcp:99999': bad port '99999' (expected an integer from 0 to 65535)"],
+    [["--listen", "tcp:0:colour=red"], "twine-echo: Cannot parse server endpoint 'tcp:0:colour=red': unknown parameter 'colour' for tcp (expected port, interface, backlog)"],
+    [["--listen", "unix:"], "twine-echo: Cannot parse server endpoint 'unix:': missing value for address"],
   ])("%j is a usage error with one line naming the wrong part", async (args, message) => {
     const r = await run(cli(...args));
     expect(r.stderr).toBe(`${message}\n`);

@@ -49,7 +49,7 @@ describe.each(PAIRS)("$name client failures", (pair) => {
     const port = (free.address() as net.AddressInfo).port;
     await new Promise((resolve) => free.close(resolve));
     const r = await run(client(pair, "--connect", `tcp:host=127.0.0.1:port=${port}`, "--message", "x"));
-    expect(r.stderr).toBe(`echo-client: Cannot connect to 127.0.0.1:${port}: connection refused\n`);
+    expect(r.stderr).toBe(`twine-echo-client: Cannot connect to 127.0.0.1:${port}: connection refused\n`);
     expect(r.code).toBe(1);
   });
 
@@ -60,7 +60,7 @@ describe.each(PAIRS)("$name client failures", (pair) => {
     try {
       const started = Date.now();
       const r = await run(client(pair, "--connect", `tcp:host=127.0.0.1:port=${silent.port}:timeout=1`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to 127.0.0.1:${silent.port}: timed out after 1 s\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to 127.0.0.1:${silent.port}: timed out after 1 s\n`);
       expect(r.code).toBe(1);
       // Linux retries a SYN after 1 s, 3 s, 7 s...: the client's own timer must be what ended it.
       expect(Date.now() - started).toBeLessThan(20_000);
@@ -79,13 +79,13 @@ describe.each(PAIRS)("$name client failures", (pair) => {
     const r = await run(client(pair, "--connect", `tcp:host=127.0.0.1:port=${port}`, "--message", "hello"));
     liar.close();
     expect(r.stdout.toString()).toBe("hellO");
-    expect(r.stderr).toBe("echo-client: Reply differs from what was sent at byte 4: sent 5 bytes, received 5\n");
+    expect(r.stderr).toBe("twine-echo-client: Reply differs from what was sent at byte 4: sent 5 bytes, received 5\n");
     expect(r.code).toBe(1);
   });
 
   test("a malformed endpoint exits 2 with one line naming the wrong part", async () => {
     const r = await run(client(pair, "--connect", "tcp:host=127.0.0.1", "--message", "x"));
-    expect(r.stderr).toBe("echo-client: Cannot parse client endpoint 'tcp:host=127.0.0.1': missing port\n");
+    expect(r.stderr).toBe("twine-echo-client: Cannot parse client endpoint 'tcp:host=127.0.0.1': missing port\n");
     expect(r.code).toBe(2);
   });
 

@@ -247,6 +247,60 @@ describe("loseConnection", () => {
     expect(t.aborted).toBe(false);
   });
 
+  test("closes a peer silent for lingerIdleTimeout after our FIN, counting again from each read, and at lingerTimeout in all", () => {
+    vi.useFakeTimers();
+    const silent = new MemoryTransport({ lingerTimeout: 3000, lingerIdleTimeout: 1000 });
+    const p = new Recorder();
+    silent.connect(p);
+    silent.loseConnection();
+    vi.advanceTimersByTime(999);
+    silent.receive("x");
+    vi.advanceTimersByTime(999);
+    expect(p.events).not.toContain("lost");
+    vi.advanceTimersByTime(1);
+    expect(p.reasons[0]).toBeInstanceOf(ConnectionDone);
+    expect(silent.aborted).toBe(false);
+    const trickling = new MemoryTransport({ lingerTimeout: 3000, lingerIdleTimeout: 1000 });
+    const q = new Recorder();
+    trickling.connect(q);
+    trickling.loseConnection();
+    for (let ms = 0; ms < 2999; ms += 500) {
+      vi.advanceTimersByTime(Math.min(500, 2999 - ms));
+      trickling.receive("x");
+    }
+    expect(q.events).not.toContain("lost");
+    vi.advanceTimersByTime(1);
+    expect(q.reasons[0]).toBeInstanceOf(ConnectionDone);
+    expect(trickling.aborted).toBe(false);
+  });
+
+  test("closes at once, without waiting for the linger timeouts, once the peer has sent more than lingerBytes after it", () => {
+    const t = new MemoryTransport({ lingerBytes: 1000 });
+    const p = new Recorder();
+    t.connect(p);
+    t.loseConnection();
+    expect(t.writeShut).toBe(true);
+    for (let i = 0; i < 10; i++) t.receive(new Uint8Array(100));
+    expect(p.events).not.toContain("lost");
+    t.receive(new Uint8Array(1));
+    expect(p.reasons[0]).toBeInstanceOf(ConnectionDone);
+    expect(t.aborted).toBe(false);
+  });
+
+  test("aborts when the peer sends more than lingerBytes after it while output is still unsent", () => {
+    const t = new MemoryTransport({ writeLimit: 0, lingerBytes: 1000 });
+    const p = new Recorder();
+    t.connect(p);
+    t.write("unread");
+    t.loseConnection();
+    t.receive(new Uint8Array(1000));
+    expect(p.events).not.toContain("lost");
+    t.receive(new Uint8Array(1));
+    expect(t.aborted).toBe(true);
+    expect(p.reasons[0]).toBeInstanceOf(ConnectionAborted);
+    expect(p.reasons[0]!.message).toBe("Cannot close the connection cleanly: the peer sent more than 1000 bytes while output was unsent");
+  });
+
   test("discards data that arrives after it", () => {
     const t = new MemoryTransport();
     const p = new Recorder();

@@ -1,9 +1,7 @@
-// The examples, run as users run them, on every runtime (and adapter, for chat).
-import { spawn } from "node:child_process";
-import { once } from "node:events";
+// The examples, run as users run them (modules served by twine-serve), on every runtime (and adapter, for chat).
 import type net from "node:net";
 import { describe, expect, test } from "vitest";
-import { PAIRS, ROOT } from "../tools/runtimes.ts";
+import { PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
 import { collect, connect } from "./helpers/client.ts";
 
@@ -45,13 +43,12 @@ class Lines {
 
 const RUNTIMES = PAIRS.filter((p) => p.adapter === "native");
 
-describe.each(RUNTIMES)("examples/upper.ts on $runtime", (pair) => {
+describe.each(RUNTIMES.map(withFileAccess))("examples/upper.ts on $runtime", (pair) => {
   test("answers whole lines upper-cased, with a character split across reads intact", async () => {
-    // upper.ts prints the README's short "listening on PORT".
-    const child = spawn(pair.command[0]!, [...pair.command.slice(1), "examples/upper.ts", "0"], { cwd: ROOT });
+    const server = await startProcess(pair.name, [...pair.command, "bin/serve.ts", "examples/upper.ts", "--port", "0"]);
     try {
-      const [line] = (await once(child.stdout, "data")) as [Buffer];
-      const sock = await connect(Number(/listening on (\d+)/.exec(line.toString())?.[1]));
+      expect(server.output()).toMatch(/^examples\/upper\.ts listening on 127\.0\.0\.1:\d+ \(/);
+      const sock = await connect(server.port);
       const result = collect(sock);
       for (const byte of new TextEncoder().encode("shout é\nno newline")) {
         sock.write(Uint8Array.of(byte));
@@ -60,13 +57,15 @@ describe.each(RUNTIMES)("examples/upper.ts on $runtime", (pair) => {
       sock.end();
       expect((await result).received.toString()).toBe("hello 127.0.0.1\nSHOUT É\n");
     } finally {
-      child.kill();
+      const { code, output } = await server.stop();
+      expect(code).toBe(0);
+      expect(output).toMatch(/^Stopped on SIGTERM: served 1 connection$/m);
     }
   });
 });
 
-describe.each(PAIRS)("examples/chat.ts on $name", (pair) => {
-  const start = () => startProcess(pair.name, [...pair.command, "examples/chat.ts", "0", pair.adapter]);
+describe.each(PAIRS.map(withFileAccess))("examples/chat.ts on $name", (pair) => {
+  const start = () => startProcess(pair.name, [...pair.command, "bin/serve.ts", "examples/chat.ts", "--port", "0", "--adapter", pair.adapter]);
 
   async function join(port: number, name: string): Promise<{ sock: net.Socket; lines: Lines }> {
     const sock = await connect(port);
@@ -84,7 +83,8 @@ describe.each(PAIRS)("examples/chat.ts on $name", (pair) => {
       const bob = await join(server.port, "ann");
       expect(bob.lines.lines[1]).toBe("ann is taken. What is your name?");
       bob.sock.write("bob\r\n");
-      expect((await bob.lines.until(3))[2]).toBe("Hello bob; 1 others here.");
+      // Regression: "1 others here".
+      expect((await bob.lines.until(3))[2]).toBe("Hello bob; 1 other here.");
       expect((await ann.lines.until(3))[2]).toBe("* bob joined");
       bob.sock.write("hi ann, ");
       bob.sock.write("ça va?\n");
@@ -93,6 +93,28 @@ describe.each(PAIRS)("examples/chat.ts on $name", (pair) => {
       expect((await bob.lines.until(4))[3]).toBe("* ann left");
       expect(bob.lines.lines).not.toContain("ann: ");
       bob.sock.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a burst of 100 KB from one client reaches every client that keeps reading, and disconnects none", async () => {
+    const server = await start();
+    try {
+      const talker = await join(server.port, "talker");
+      const readers = [];
+      for (let i = 0; i < 8; i++) readers.push(await join(server.port, `r${i}`));
+      // Each reader has seen every later join, so every reader is in the room.
+      await Promise.all(readers.map((r, i) => r.lines.until(2 + (8 - 1 - i))));
+      const before = readers.map((r) => r.lines.lines.length);
+      const line = "x".repeat(99);
+      talker.sock.write(`${line}\n`.repeat(1000));
+      await Promise.all(readers.map((r, i) => r.lines.until(before[i]! + 1000)));
+      for (const [i, r] of readers.entries()) {
+        expect(r.lines.lines.slice(before[i]!).filter((l) => l === `talker: ${line}`)).toHaveLength(1000);
+      }
+      expect(server.output()).not.toMatch(/Disconnected/);
+      for (const c of [talker, ...readers]) c.sock.destroy();
     } finally {
       await server.stop();
     }

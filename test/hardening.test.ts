@@ -54,6 +54,16 @@ describe.each(PAIRS)("$name under limits and faults", (pair) => {
     });
   });
 
+  test("--idle-timeout closes with FIN: the peer reads to the end, with no ECONNRESET", async () => {
+    await withServer(startServer(pair, "bin/echo.ts", ["--idle-timeout", "0.5", "--grace", "0"]), async (server) => {
+      const sock = await connect(server.port);
+      expect(await roundTrip(sock, "hello")).toBe("hello");
+      const r = await collect(sock, 10_000);
+      expect(r.error).toBeUndefined();
+      expect(r.ended).toBe(true);
+    });
+  });
+
   test("a protocol that throws closes only its own connection and logs the peer's address", async () => {
     await withServer(startServer(pair, "test/fixtures/server.ts", ["--protocol", "throws"]), async (server) => {
       const healthy = await connect(server.port);

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import {
   ConnectionAborted,
+  ConnectionDone,
   EchoFactory,
+  IdleTimeout,
   MemoryTransport,
   Port,
   Protocol,
@@ -26,7 +28,7 @@ afterEach(() => {
 });
 
 describe("idle timeout", () => {
-  test("aborts a connection with no traffic for that long, and not one with traffic", () => {
+  test("closes a connection with no traffic for that long with FIN, not RST, and not one with traffic", () => {
     vi.useFakeTimers();
     const t = new MemoryTransport({ idleTimeout: 1000 });
     const p = new Recorder();
@@ -36,11 +38,70 @@ describe("idle timeout", () => {
     vi.advanceTimersByTime(600);
     t.write("y"); // traffic out
     vi.advanceTimersByTime(999);
+    expect(t.writeShut).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(t.writeShut).toBe(true);
+    expect(p.reasons).toEqual([]);
+    t.receiveEnd();
+    expect(p.reasons[0]).toBeInstanceOf(IdleTimeout);
+    expect(p.reasons[0]).not.toBeInstanceOf(ConnectionAborted);
+    expect(p.reasons[0]!.message).toBe("Connection idle for 1 s");
+    expect(t.aborted).toBe(false);
+  });
+
+  test("sends what was queued before the idle close, and aborts only if it then does not move for as long again", () => {
+    vi.useFakeTimers();
+    const t = new MemoryTransport({ idleTimeout: 1000, writeLimit: 4 });
+    const p = new Recorder();
+    t.connect(p);
+    t.write("12345678");
+    vi.advanceTimersByTime(1000);
+    expect(t.writeShut).toBe(false);
+    vi.advanceTimersByTime(500);
+    t.drain(); // the peer reads: the output moves
+    expect(t.text()).toBe("12345678");
+    expect(t.writeShut).toBe(true);
+    t.receiveEnd();
+    expect(p.reasons[0]!.message).toBe("Connection idle for 1 s");
+    expect(t.aborted).toBe(false);
+    const stuck = new MemoryTransport({ idleTimeout: 1000, writeLimit: 4 });
+    const q = new Recorder();
+    stuck.connect(q);
+    stuck.write("12345678");
+    vi.advanceTimersByTime(1999);
+    expect(q.reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(stuck.aborted).toBe(true);
+    expect(q.reasons[0]).toBeInstanceOf(IdleTimeout);
+    expect(q.reasons[0]!.message).toBe("Connection idle for 1 s, and its output did not move for 1 s more");
+  });
+
+  test("aborts a connection the protocol is closing once its output has not moved for that long", () => {
+    vi.useFakeTimers();
+    const t = new MemoryTransport({ idleTimeout: 1000, writeLimit: 4 });
+    const p = new Recorder();
+    t.connect(p);
+    t.write("12345678");
+    t.loseConnection();
+    vi.advanceTimersByTime(999);
     expect(p.reasons).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(p.reasons[0]).toBeInstanceOf(ConnectionAborted);
-    expect(p.reasons[0]!.message).toBe("Connection idle for 1 s");
     expect(t.aborted).toBe(true);
+    expect(p.reasons[0]).toBeInstanceOf(IdleTimeout);
+    expect(p.reasons[0]!.message).toBe("Connection idle for 1 s while closing, with output unsent");
+  });
+
+  test("leaves a connection whose output is all sent to the linger bounds, not to an abort", () => {
+    vi.useFakeTimers();
+    const t = new MemoryTransport({ idleTimeout: 1000, lingerIdleTimeout: 3000 });
+    const p = new Recorder();
+    t.connect(p);
+    t.loseConnection();
+    vi.advanceTimersByTime(2999);
+    expect(p.reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(p.reasons[0]).toBeInstanceOf(ConnectionDone);
+    expect(t.aborted).toBe(false);
   });
 
   test("is off by default", () => {
@@ -79,6 +140,9 @@ describe("listen options", () => {
     [{ maxConnections: 0 }, /maxConnections 0/],
     [{ idleTimeout: -1 }, /idleTimeout -1/],
     [{ highWaterMark: -5 }, /highWaterMark -5/],
+    [{ lingerTimeout: -1 }, /lingerTimeout -1/],
+    [{ lingerIdleTimeout: -1 }, /lingerIdleTimeout -1/],
+    [{ lingerBytes: Number.NaN }, /lingerBytes NaN/],
     [{ lowWaterMark: 300_000 }, /lowWaterMark 300000 above highWaterMark 131072/],
   ])("reject %o with a RangeError", (options, message) => {
     expect(() => resolveListenOptions(options)).toThrow(RangeError);

@@ -41,7 +41,7 @@ describe("deno node:net listener that can no longer be re-armed", () => {
     const endpoint = listen();
     const r = await brokenEcho(endpoint, "start");
     const where = kind === "unix" ? endpoint : "127\\.0\\.0\\.1:[1-9]\\d*";
-    expect(r.stderr.trim()).toMatch(new RegExp(`^echo: Cannot listen on ${where}: cannot re-arm Deno's node:net listener \\(its handle has no working listen or readStart\\), so it could stop accepting for good$`));
+    expect(r.stderr.trim()).toMatch(new RegExp(`^twine-echo: Cannot listen on ${where}: cannot re-arm Deno's node:net listener \\(its handle has no working listen or readStart\\), so it could stop accepting for good$`));
     expect(r.code).toBe(1);
     expect(r.stdout.toString()).toBe("");
   });

@@ -138,11 +138,13 @@ describe("Port.metrics", () => {
       }
     }
     const port = new Port(Factory.forProtocol(Quiet), host, { idleTimeout: 1000, log: () => {} }, () => {});
-    accept(port);
+    const idle = accept(port).connection;
     const busy = accept(port).connection;
     vi.advanceTimersByTime(600);
     busy.received(bytes("still here"));
     vi.advanceTimersByTime(600);
+    // The idle close is loseConnection(): FIN, then the peer's FIN ends it.
+    idle.readEnded();
     expect(port.metrics().connectionsClosedIdle).toBe(1);
     expect(busy.disconnected).toBe(false);
     expect(reasons.filter((r) => r instanceof IdleTimeout)).toHaveLength(1);

@@ -46,6 +46,8 @@ describe.each(PAIRS)("$name with the PROXY protocol", (pair) => {
 
   test("the echo CLI with --proxy-protocol echoes what follows a header sent one byte per write", async () => {
     await withServer(startServer(pair, "bin/echo.ts", ["--proxy-protocol"]), async (server) => {
+      // Regression: nothing on the start line said the endpoint wants a PROXY header first.
+      expect(server.output()).toMatch(new RegExp(`^Echo server listening on 127\\.0\\.0\\.1:${server.port} \\(PROXY\\) \\(`, "m"));
       const payload = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
       const { received, error } = await echo(server.port, concat(V2_TCP6, payload), [...new Array(V2_TCP6.length).fill(1), 65536]);
       expect(error).toBeUndefined();
@@ -56,6 +58,7 @@ describe.each(PAIRS)("$name with the PROXY protocol", (pair) => {
   test("the echo CLI's haproxy: endpoint reads the header first, as --proxy-protocol does", async () => {
     const started = startProcess(pair.name, [...pair.command, "bin/echo.ts", "--listen", "haproxy:tcp:0", "--adapter", pair.adapter]);
     await withServer(started, async (server) => {
+      expect(server.output()).toMatch(new RegExp(`^Echo server listening on 127\\.0\\.0\\.1:${server.port} \\(PROXY\\) \\(`, "m"));
       const proxied = await echo(server.port, concat(enc("PROXY TCP4 198.51.100.7 203.0.113.9 40000 443\r\n"), enc("hello")));
       expect(proxied.received.toString()).toBe("hello");
       const bare = await echo(server.port, enc("hello, no header\r\n"));

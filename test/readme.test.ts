@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import ts from "typescript";
 import { expect, test } from "vitest";
 import * as twine from "../mod.ts";
+import * as runner from "../runner/mod.ts";
 import { EchoProtocol, MemoryTransport } from "../mod.ts";
 import { collect, connect } from "./helpers/client.ts";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
@@ -56,13 +57,14 @@ test("echo survives one-byte chunks and a slow peer", () => {
 
 test.each([
   ["bun", [BINARIES.bun, "run"]],
-  ["deno", [BINARIES.deno, "run", "--allow-net"]],
+  ["deno", [BINARIES.deno, "run", "--allow-net", "--allow-read"]],
   ["node", [BINARIES.node]],
-])("the Upper example runs on %s", async (_name, command) => {
-  const child = spawn(command[0]!, [...command.slice(1), "examples/upper.ts", "0"], { cwd: ROOT });
+])("the Upper example runs on %s under twine-serve, as the README's one-liner says", async (_name, command) => {
+  expect(README).toContain("twine-serve examples/upper.ts --port 8001");
+  const child = spawn(command[0]!, [...command.slice(1), "bin/serve.ts", "examples/upper.ts", "--port", "0"], { cwd: ROOT });
   try {
     const [line] = (await once(child.stdout, "data")) as [Buffer];
-    const port = Number(/listening on (\d+)/.exec(line.toString())?.[1]);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(line.toString())?.[1]);
     const sock = await connect(port);
     const result = collect(sock);
     sock.end("shout\n");
@@ -87,10 +89,7 @@ test("README names no flag the CLI does not have", () => {
 
 test("every line of the README's examples is in code these tests run", () => {
   const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".ts"));
-  // examples/upper.ts takes its port from the command line so that the test can pass 0.
-  const tested = [read("test/readme.test.ts"), ...examples.map((f) => read(`examples/${f}`))]
-    .join("\n")
-    .replaceAll("Number(process.argv[2] ?? 8001)", "8001");
+  const tested = [read("test/readme.test.ts"), ...examples.map((f) => read(`examples/${f}`))].join("\n");
   for (const block of tsBlocks()) {
     for (const line of block.split("\n")) {
       if (line.trim() === "" || line.startsWith("import ") || line.startsWith("//")) continue;

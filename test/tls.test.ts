@@ -141,14 +141,14 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
 
   test("a certificate path that does not exist is one line naming the file, exit 1", async () => {
     const r = await run(echoCli("--listen", ssl(`${certs.dir}/missing.pem`)));
-    expect(r.stderr).toBe(`echo: Cannot listen on ssl:127.0.0.1:0: cannot read certificate file '${certs.dir}/missing.pem': no such file\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on ssl:127.0.0.1:0: cannot read certificate file '${certs.dir}/missing.pem': no such file\n`);
     expect(r.code).toBe(1);
   });
 
   test("a certificate and key that do not match are one line naming both, exit 1", async () => {
     const r = await run(echoCli("--listen", ssl(certs.cert, certs.otherKey)));
     expect(r.stderr).toBe(
-      `echo: Cannot listen on ssl:127.0.0.1:0: certificate '${certs.cert}' does not match private key '${certs.otherKey}'\n`,
+      `twine-echo: Cannot listen on ssl:127.0.0.1:0: certificate '${certs.cert}' does not match private key '${certs.otherKey}'\n`,
     );
     expect(r.code).toBe(1);
   });
@@ -157,12 +157,12 @@ describe.each(PAIRS)("$name TLS bad input", (pair) => {
     const node = PAIRS.find((p) => p.runtime === "node")!;
     await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl(certs.expired)]), async (server) => {
       const r = await run(client(pair, "--connect", `tls:host=127.0.0.1:port=${tlsPort(server)}:trustRoots=${certs.ca}`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate has expired\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate has expired\n`);
       expect(r.code).toBe(1);
     });
     await withServer(startServer(node, "bin/echo.ts", ["--listen", ssl()]), async (server) => {
       const r = await run(client(pair, "--connect", `tls:host=127.0.0.1:port=${tlsPort(server)}`, "--message", "x"));
-      expect(r.stderr).toBe(`echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate is not trusted\n`);
+      expect(r.stderr).toBe(`twine-echo-client: Cannot connect to tls:127.0.0.1:${tlsPort(server)}: the server's certificate is not trusted\n`);
       expect(r.code).toBe(1);
     });
   });
@@ -353,7 +353,7 @@ describe.each(PAIRS)("$name TLS failures, in twine's words", (pair) => {
     try {
       const endpoint = `tls:host=localhost:port=${server.port}:trustRoots=${certs.ca}`;
       const text = `Cannot connect to tls:localhost:${server.port}: the server offers no TLS version this client accepts`;
-      expect(await failure(endpoint)).toEqual({ code: 1, stderr: `echo-client: ${text}\n`, coded: `TLS_VERSION ${text}\n` });
+      expect(await failure(endpoint)).toEqual({ code: 1, stderr: `twine-echo-client: ${text}\n`, coded: `TLS_VERSION ${text}\n` });
     } finally {
       await server.stop();
     }
@@ -368,7 +368,7 @@ describe.each(PAIRS)("$name TLS failures, in twine's words", (pair) => {
     try {
       const port = (plain.address() as net.AddressInfo).port;
       const text = `Cannot connect to tls:localhost:${port}: the server did not answer in TLS (a plaintext port?)`;
-      expect(await failure(`tls:host=localhost:port=${port}`)).toEqual({ code: 1, stderr: `echo-client: ${text}\n`, coded: `TLS_NOT_TLS ${text}\n` });
+      expect(await failure(`tls:host=localhost:port=${port}`)).toEqual({ code: 1, stderr: `twine-echo-client: ${text}\n`, coded: `TLS_NOT_TLS ${text}\n` });
     } finally {
       plain.close();
     }
@@ -383,7 +383,7 @@ describe.each(PAIRS)("$name TLS failures, in twine's words", (pair) => {
     try {
       const port = (closing.address() as net.AddressInfo).port;
       const text = `Cannot connect to tls:localhost:${port}: the server closed the connection during the TLS handshake`;
-      expect(await failure(`tls:host=localhost:port=${port}`)).toEqual({ code: 1, stderr: `echo-client: ${text}\n`, coded: `ECONNRESET ${text}\n` });
+      expect(await failure(`tls:host=localhost:port=${port}`)).toEqual({ code: 1, stderr: `twine-echo-client: ${text}\n`, coded: `ECONNRESET ${text}\n` });
     } finally {
       closing.close();
     }
@@ -469,7 +469,7 @@ describe.each(PAIRS)("$name TLS policy", (pair) => {
       const r = await run(echoCli("--listen", rsa(":minVersion=1.3")));
       expect({ code: r.code, stderr: r.stderr }).toEqual({
         code: 1,
-        stderr: "echo: Cannot listen on ssl:127.0.0.1:0: deno native cannot refuse TLS 1.2; use --adapter node\n",
+        stderr: "twine-echo: Cannot listen on ssl:127.0.0.1:0: deno native cannot refuse TLS 1.2; use --adapter node\n",
       });
       return;
     }
@@ -488,7 +488,7 @@ describe.each(PAIRS)("$name TLS policy", (pair) => {
       const r = await run(echoCli("--listen", rsa(":ciphers=ECDHE-RSA-AES256-GCM-SHA384")));
       expect({ code: r.code, stderr: r.stderr }).toEqual({
         code: 1,
-        stderr: `echo: Cannot listen on ssl:127.0.0.1:0: ${pair.name} cannot choose TLS cipher suites (rustls offers Mozilla's intermediate ones and no way to narrow them)\n`,
+        stderr: `twine-echo: Cannot listen on ssl:127.0.0.1:0: ${pair.name} cannot choose TLS cipher suites (rustls offers Mozilla's intermediate ones and no way to narrow them)\n`,
       });
       return;
     }
@@ -507,7 +507,7 @@ describe.each(PAIRS)("$name TLS policy", (pair) => {
     const r = await run(echoCli("--listen", rsa(":ciphers=ECDHE-RSA-AES128-GCM-SHA256;NO-SUCH-SUITE")));
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: 1,
-      stderr: "echo: Cannot listen on ssl:127.0.0.1:0: this runtime's TLS has no cipher suite 'NO-SUCH-SUITE'\n",
+      stderr: "twine-echo: Cannot listen on ssl:127.0.0.1:0: this runtime's TLS has no cipher suite 'NO-SUCH-SUITE'\n",
     });
     const c = await tlsClient("tls:host=localhost:port=9:ciphers=NO-SUCH-SUITE");
     expect(c.stdout.toString()).toBe("EINVAL Cannot connect to tls:localhost:9: this runtime's TLS has no cipher suite 'NO-SUCH-SUITE'\n");
@@ -555,7 +555,7 @@ describe.each(PAIRS)("$name client trustRoots", (pair) => {
   test("a directory with no certificate in its *.pem files is one line naming it, exit 1", async () => {
     const r = await run(client(pair, "--connect", `tls:host=localhost:port=9:trustRoots=${noRoots}`, "--message", "x"));
     expect(r.stderr).toBe(
-      `echo-client: Cannot connect to tls:localhost:9: trust roots directory '${noRoots}' holds no certificate in a *.pem file\n`,
+      `twine-echo-client: Cannot connect to tls:localhost:9: trust roots directory '${noRoots}' holds no certificate in a *.pem file\n`,
     );
     expect(r.code).toBe(1);
   });

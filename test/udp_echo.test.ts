@@ -127,7 +127,7 @@ test("Deno without --unstable-net says which flag UDP needs, in one line", async
   }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   expect("code" in result ? result.code : 0).toBe(1);
   expect(result.stderr.trim().split("\n")).toHaveLength(1);
-  expect(result.stderr).toMatch(/^echo: Cannot listen on UDP 127\.0\.0\.1:\d+: .*--unstable-net/);
+  expect(result.stderr).toMatch(/^twine-echo: Cannot listen on UDP 127\.0\.0\.1:\d+: .*--unstable-net/);
 });
 
 test("--udp-rate rejects what is not a count", async () => {
@@ -135,5 +135,5 @@ test("--udp-rate rejects what is not a count", async () => {
     (e: { code: number; stderr: string }) => e,
   );
   expect("code" in result ? result.code : 0).toBe(2);
-  expect(result.stderr).toBe("echo: Invalid --udp-rate 'fast': expected an integer of at least 0\n");
+  expect(result.stderr).toBe("twine-echo: Invalid --udp-rate 'fast': expected an integer of at least 0\n");
 });

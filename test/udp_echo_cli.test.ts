@@ -2,7 +2,7 @@ import dgram from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, test } from "vitest";
 import type { AutoListeningDatagramPort, AutoListeningPort } from "../adapters/mod.ts";
-import { listenTcpAndUdp } from "../bin/udp_echo.ts";
+import { listenTcpAndUdp } from "../runner/services/echo_udp.ts";
 import { ListenError, udpAddress } from "../src/mod.ts";
 import { PAIRS } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
@@ -10,7 +10,6 @@ import { udpCommand } from "../tools/udp.ts";
 import { echo } from "./helpers/client.ts";
 import { run } from "./helpers/run.ts";
 import { burst, echoMany } from "./helpers/udp_client.ts";
-import { withServer } from "./helpers/with_server.ts";
 
 /** Fake binders: TCP hands out ports 5000, 5001, …; UDP finds the first `taken` of them in use. */
 function binders(taken: number) {
@@ -56,13 +55,19 @@ describe.each(PAIRS)("echo CLI --listen udp: on $name", (pair) => {
     startProcess(pair.name, [...udpCommand(pair), "bin/echo.ts", "--adapter", pair.adapter, "--grace", "0", ...args]);
   const udpAdapter = pair.adapter === "node" || pair.runtime === "node" ? "node:dgram" : pair.runtime;
 
-  test("serves UDP echo alone on --listen udp:0, with the bound port on the start line", async () => {
-    await withServer(start("--listen", "udp:0", "--udp-rate", "0"), async (server) => {
+  test("serves UDP echo alone on --listen udp:0, with the bound port on the start line and datagrams in its summary", async () => {
+    const server = await start("--listen", "udp:0", "--udp-rate", "0");
+    try {
       expect(server.output()).toMatch(
         new RegExp(`^Echo server listening on UDP 127\\.0\\.0\\.1:${server.port} \\(${pair.runtime} [^,]+, UDP adapter ${udpAdapter}\\)\\n`),
       );
       expect(await echoMany(server.port, 200, 8192)).toEqual({ sent: 200, echoed: 200, lost: 0, wrong: 0 });
-    });
+    } finally {
+      const { code, output } = await server.stop();
+      expect(code).toBe(0);
+      // Regression: it began "served 0 connections, echoed 0 bytes", of a server that has no connections.
+      expect(output).toMatch(/^Stopped on SIGTERM: UDP: echoed 200 datagrams \(\d+ bytes\), ignored 0 from ports below 1024, 0 over the rate, 0 dropped$/m);
+    }
   });
 
   test("serves udp: over IPv6 beside a TCP --listen, with --udp-rate limiting each source", async () => {
@@ -90,10 +95,10 @@ describe.each(PAIRS)("echo CLI --listen udp: on $name", (pair) => {
 
 test("--listen udp: is refused with --workers in one line: UDP is served by one process", async () => {
   const r = await run([...PAIRS.at(-1)!.command, "bin/echo.ts", "--listen", "udp:0", "--workers", "2"]);
-  expect([r.code, r.stderr]).toEqual([2, "echo: Cannot combine --listen udp: with --workers: UDP is served by one process\n"]);
+  expect([r.code, r.stderr]).toEqual([2, "twine-echo: Cannot combine --listen udp: with --workers: UDP is served by one process\n"]);
 });
 
 test("--udp beside only udp: endpoints is refused in one line: it has no TCP port to share", async () => {
   const r = await run([...PAIRS.at(-1)!.command, "bin/echo.ts", "--listen", "udp:0", "--udp"]);
-  expect([r.code, r.stderr]).toEqual([2, "echo: Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares\n"]);
+  expect([r.code, r.stderr]).toEqual([2, "twine-echo: Cannot serve --udp without a tcp: or tcp6: endpoint whose port it shares\n"]);
 });

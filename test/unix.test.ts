@@ -72,7 +72,7 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
     const path = nextPath();
     await withServer(startServer(pair, "bin/echo.ts", ["--listen", `unix:${path}`]), async () => {
       const second = await run(echoCli("--listen", `unix:${path}`));
-      expect(second.stderr).toBe(`echo: Cannot listen on unix:${path}: address already in use by a live server\n`);
+      expect(second.stderr).toBe(`twine-echo: Cannot listen on unix:${path}: address already in use by a live server\n`);
       expect(second.code).toBe(1);
       const r = await echo(path, new TextEncoder().encode("still mine"));
       expect(r.received.toString()).toBe("still mine");
@@ -82,7 +82,7 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
   test("a path longer than the OS allows is refused with one line", async () => {
     const path = `${dir}/${"x".repeat(120)}.sock`;
     const r = await run(echoCli("--listen", `unix:${path}`));
-    expect(r.stderr).toMatch(/^echo: Cannot listen on unix:\S+: path is \d+ bytes, longer than the 107 the OS allows\n$/);
+    expect(r.stderr).toMatch(/^twine-echo: Cannot listen on unix:\S+: path is \d+ bytes, longer than the 107 the OS allows\n$/);
     expect(r.code).toBe(1);
   });
 
@@ -96,7 +96,7 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
       if (asUser.owner !== undefined) chownSync(locked, asUser.owner.uid, asUser.owner.gid);
       chmodSync(locked, 0o500);
       const r = await run(asUser.wrap(echoCli("--listen", `unix:${locked}/s.sock`)));
-      expect(r.stderr).toBe(`echo: Cannot listen on unix:${locked}/s.sock: permission denied (the directory must be writable)\n`);
+      expect(r.stderr).toBe(`twine-echo: Cannot listen on unix:${locked}/s.sock: permission denied (the directory must be writable)\n`);
       expect(r.code).toBe(1);
       expect(existsSync(`${locked}/s.sock`)).toBe(false);
     } finally {
@@ -108,7 +108,7 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
   test("a path in a directory that does not exist is refused with one line saying so, not as a permission problem", async () => {
     const path = `${dir}/missing${++serial}/s.sock`;
     const r = await run(echoCli("--listen", `unix:${path}`));
-    expect(r.stderr).toBe(`echo: Cannot listen on unix:${path}: no such directory\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on unix:${path}: no such directory\n`);
     expect(r.code).toBe(1);
   });
 
@@ -116,7 +116,7 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
     const file = `${dir}/plain${++serial}`;
     writeFileSync(file, "");
     const r = await run(echoCli("--listen", `unix:${file}/s.sock`));
-    expect(r.stderr).toBe(`echo: Cannot listen on unix:${file}/s.sock: a component of the path is not a directory\n`);
+    expect(r.stderr).toBe(`twine-echo: Cannot listen on unix:${file}/s.sock: a component of the path is not a directory\n`);
     expect(r.code).toBe(1);
   });
 
@@ -124,12 +124,12 @@ describe.each(PAIRS.map(withFileAccess))("$name Unix socket files", (pair) => {
     const client = (path: string) => [...pair.command, "bin/echo-client.ts", "--adapter", pair.adapter, "--connect", `unix:${path}`, "--message", "x"];
     const missing = nextPath();
     const r1 = await run(client(missing));
-    expect(r1.stderr).toBe(`echo-client: Cannot connect to unix:${missing}: no such socket file\n`);
+    expect(r1.stderr).toBe(`twine-echo-client: Cannot connect to unix:${missing}: no such socket file\n`);
     expect(r1.code).toBe(1);
     const stale = nextPath();
     staleSocket(stale);
     const r2 = await run(client(stale));
-    expect(r2.stderr).toBe(`echo-client: Cannot connect to unix:${stale}: connection refused\n`);
+    expect(r2.stderr).toBe(`twine-echo-client: Cannot connect to unix:${stale}: connection refused\n`);
     expect(r2.code).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import net from "node:net";
 import { availableParallelism } from "node:os";
 import { describe, expect, test } from "vitest";
 import { collect, connect, echo, Pattern, writeAll } from "./helpers/client.ts";
+import { run } from "./helpers/run.ts";
 import { BINARIES, PAIRS, type Pair, ROOT } from "../tools/runtimes.ts";
 import { startProcess } from "../tools/server_process.ts";
 
@@ -53,7 +54,7 @@ test("deno without --allow-run says which flags to add", async () => {
       resolve({ code: (error as { code?: number } | null)?.code ?? 0, stderr });
     });
   });
-  expect(stderr).toBe("echo: Cannot start workers: run deno with --allow-run --allow-env\n");
+  expect(stderr).toBe("twine-echo: Cannot start workers: run deno with --allow-run --allow-env\n");
   expect(code).toBe(1);
 });
 
@@ -101,7 +102,7 @@ async function controlServer() {
   return control;
 }
 
-/** Live processes (Linux) started with `--control PORT` and `--worker`: the stand-in workers of one test. */
+/** Live processes (Linux) started with `--control PORT` as workers (their supervisor's variable set): the stand-in workers of one test. */
 function standInsOf(controlPort: number): number[] {
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -109,7 +110,8 @@ function standInsOf(controlPort: number): number[] {
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
       const i = argv.indexOf("--control");
-      if (i >= 0 && argv[i + 1] === String(controlPort) && argv.includes("--worker") && alive(Number(entry))) found.push(Number(entry));
+      const worker = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").some((v) => v.startsWith("TWINE_SUPERVISOR="));
+      if (i >= 0 && argv[i + 1] === String(controlPort) && worker && alive(Number(entry))) found.push(Number(entry));
     } catch {
       // Gone while listing.
     }
@@ -133,7 +135,7 @@ test.each(ONE_PER_RUNTIME)(
       const output = server.output();
       expect(output).toMatch(/^Worker 1 \(pid \d+\) exited \(SIGKILL\); restarting in 0\.1 s$/m);
       expect(output).toMatch(/^Worker 1 \(pid \d+\) exited \(status 1\); restarting in 1\.6 s$/m);
-      expect(output).toMatch(/^echo: Worker 1 keeps dying \(6 times in a row, last status 1\); giving up$/m);
+      expect(output).toMatch(/^stand-in: Worker 1 keeps dying \(6 times in a row, last status 1\); giving up$/m);
       expect(output).not.toMatch(/Stopped on/);
       // Two first starts and five restarts asked the control server.
       expect(control.pids).toHaveLength(7);
@@ -286,7 +288,7 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
     await expect.poll(() => server.output()).toMatch(/Stopping on SIGTERM: 2 workers draining for up to 60 s/);
     const { code, output } = await server.stop("SIGTERM");
     expect(code).toBe(1);
-    expect(output).toMatch(/^echo: SIGTERM again, exiting now$/m);
+    expect(output).toMatch(/^twine-echo: SIGTERM again, exiting now$/m);
     await expect.poll(() => pids.filter(alive), { timeout: 10_000, interval: 100 }).toEqual([]);
     for (const sock of socks) sock.destroy();
   });
@@ -300,10 +302,10 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
       });
     });
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^echo: Invalid (--workers '[^']+': expected an integer of at least 1|value '-2' for --workers \(see --help\))\n$/);
+    expect(stderr).toMatch(/^twine-echo: Invalid (--workers '[^']+': expected an integer of at least 1, or auto|value '-2' for --workers \(see --help\))\n$/);
   });
 
-  test("a port already in use stops the supervisor at once with one line and a non-zero exit", async () => {
+  test("a port already in use stops the supervisor before it starts a worker, with one line and exit 1", async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen({ host: "127.0.0.1", port: 0, exclusive: true }, resolve));
     const port = (blocker.address() as net.AddressInfo).port;
@@ -316,10 +318,28 @@ describe.each(PAIRS)("$name with --workers 2", (pair) => {
         });
       });
       expect(code).toBe(1);
-      expect(stderr).toMatch(/^echo: Worker 1 exited \(status 1\) before listening: Cannot listen on 127\.0\.0\.1:\d+: address already in use$/m);
-      expect(stderr).not.toMatch(/\n\s+at /);
+      // Regression: the worker's line and the supervisor's both said it.
+      expect(stderr).toBe(`twine-echo: Cannot listen on 127.0.0.1:${port}: address already in use\n`);
     } finally {
       blocker.close();
+    }
+  });
+
+  // Regression (issue 16, 1e): both servers' workers bound the port with SO_REUSEPORT and both said they listened.
+  test("a second server with --workers refuses the port another server's workers share, in one line, exit 1", async () => {
+    const first = await startProcess(pair.name, supervisorCommand(pair, ["--workers", "2"]));
+    try {
+      const command = supervisorCommand(pair, ["--workers", "2"]).map((a, i, all) => (all[i - 1] === "--port" ? String(first.port) : a));
+      const r = await run(command, new Uint8Array(0), 30_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`twine-echo: Cannot listen on 127.0.0.1:${first.port}: address already in use\n`);
+      expect(r.stdout.toString()).toBe("");
+      // The first server goes on alone: every connection reaches one of its workers.
+      for (let i = 0; i < 10; i++) expect((await echo(first.port, new TextEncoder().encode(`one ${i}`))).received.toString()).toBe(`one ${i}`);
+    } finally {
+      const { code, output } = await first.stop("SIGTERM");
+      expect(code).toBe(0);
+      expect(summary(output).served).toBe(10);
     }
   });
 });

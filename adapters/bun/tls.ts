@@ -76,6 +76,7 @@ interface BunTlsApi {
     hostname: string;
     port: number;
     exclusive: boolean;
+    reusePort: boolean;
     allowHalfOpen: boolean;
     tls: BunTlsOptions;
     socket: BunTlsHandlers;
@@ -197,7 +198,9 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     listener = (bunApi() as unknown as BunTlsApi).listen({
       hostname: host,
       port,
-      exclusive: true,
+      // Workers share the port with SO_REUSEPORT, as in tcp.ts.
+      exclusive: options.reusePort !== true,
+      reusePort: options.reusePort === true,
       allowHalfOpen: true,
       tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn), ...bunTlsPolicy(settings) },
       socket,

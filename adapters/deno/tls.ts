@@ -54,6 +54,7 @@ export interface DenoTlsApi {
     key: string;
     alpnProtocols?: string[];
     transport: "tcp";
+    reusePort?: boolean;
   }): DenoListener;
   connectTls(options: { hostname: string; port: number; caCerts?: string[]; alpnProtocols?: string[]; cert?: string; key?: string }): Promise<DenoTlsConn>;
 }
@@ -99,6 +100,8 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
       key: pem.key,
       ...(endpoint.alpn === undefined ? {} : { alpnProtocols: [...endpoint.alpn] }),
       transport: "tcp",
+      // Workers share the port with SO_REUSEPORT, as in tcp.ts (behind --unstable-net there too).
+      ...(options.reusePort ? { reusePort: true } : {}),
     });
   } catch (error) {
     return Promise.reject(listenError(host, port, error));

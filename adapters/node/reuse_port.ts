@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Runtime } from "../runtime.ts";
+import cluster from "node:cluster";
+import { detectRuntime, type Runtime } from "../runtime.ts";
 
 /**
  * Why `reusePort` cannot work on this runtime, or `undefined` if it can. Bun and Deno take
@@ -27,4 +28,14 @@ export function reusePortUnsupported(runtime: Runtime): string | undefined {
   if (!Number.isInteger(major) || !Number.isInteger(minor)) return undefined;
   const supported = major > 23 || (major === 23 && minor! >= 1) || (major === 22 && minor! >= 12);
   return supported ? undefined : `reusePort needs Node 22.12 or later (this is ${runtime.version})`;
+}
+
+/**
+ * Whether this is a `node:cluster` worker on Node itself, whose shared listens go to the primary;
+ * Bun's and Deno's clusters are not relied on.
+ *
+ * @returns Whether it is.
+ */
+export function inClusterWorker(): boolean {
+  return detectRuntime().name === "node" && cluster.isWorker;
 }

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import cluster from "node:cluster";
 import net from "node:net";
 import {
   type ClientEndpoint,
@@ -26,14 +25,9 @@ import {
 } from "../../src/mod.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
-import { reusePortUnsupported } from "./reuse_port.ts";
+import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
 import { detectRuntime } from "../runtime.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
-
-/** Whether this is a `node:cluster` worker on Node itself; Bun's and Deno's clusters are not relied on. */
-function inClusterWorker(): boolean {
-  return detectRuntime().name === "node" && cluster.isWorker;
-}
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";

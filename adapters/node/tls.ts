@@ -8,6 +8,8 @@ import { isIP } from "node:net";
 import tls from "node:tls";
 import {
   type Factory,
+  formatAddress,
+  ListenError,
   listenError,
   type ListeningPort,
   type ListenOptions,
@@ -20,6 +22,8 @@ import {
 import { wire } from "./socket.ts";
 import { NODE_TLS_ABILITIES, TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
+import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
+import { detectRuntime } from "../runtime.ts";
 import {
   clientTlsSettings,
   handshakeFailureLog,
@@ -45,6 +49,8 @@ import type { Dial } from "../../src/mod.ts";
 export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const pem = readServerPem(endpoint);
   const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
+  const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
+  if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ssl:${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
   const settings = serverTlsSettings(endpoint, options, NODE_TLS_ABILITIES);
   const handshakeTimeout = handshakeTimeoutOf(options);
   const server = tls.createServer({
@@ -63,7 +69,9 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host, port, exclusive: true, backlog: endpoint.backlog }, () => {
+      // As in tcp.ts: workers share the port with SO_REUSEPORT, or through a node:cluster primary.
+      const reusePort = options.reusePort === true;
+      server.listen({ host, port, exclusive: !reusePort && !inClusterWorker(), reusePort, backlog: endpoint.backlog }, () => {
         server.off("error", reject);
         resolve();
       });
@@ -88,13 +96,13 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   });
   // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
   server.on("error", (error) => listening.acceptFailed(error));
-  // handshakeTimeout fires on Node 20 and 26, Bun 1.4 and Deno 2.9 alike (measured), even for a peer
-  // that trickles its ClientHello, but only reports: closing is ours. A timer of twine's own on the raw
-  // socket would report the same peer twice, the second time as the "socket hang up" it causes.
   // A TLSSocket closed before its handshake ends no longer knows its peer on Node and Deno; its
   // `_parent`, the raw socket, is the key to the address seen at accept (Bun's keeps its own).
   const peers = new WeakMap<object, string | undefined>();
   server.on("connection", (raw: import("node:net").Socket) => peers.set(raw, peerOf(raw.remoteAddress, raw.remotePort)));
+  // handshakeTimeout fires on Node 20 and 26, Bun 1.4 and Deno 2.9 alike (measured), even for a peer
+  // that trickles its ClientHello, but only reports: closing is ours. A timer of twine's own on the raw
+  // socket would report the same peer twice, the second time as the "socket hang up" it causes.
   server.on("tlsClientError", (error, sock) => {
     const timedOut = (error as { code?: unknown }).code === "ERR_TLS_HANDSHAKE_TIMEOUT" || error.message === "TLS handshake timeout";
     const raw = (sock as unknown as { _parent?: object | null })._parent;

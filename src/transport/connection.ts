@@ -20,14 +20,33 @@ export interface ConnectionOptions {
    */
   lowWaterMark?: number;
   /**
-   * After `loseConnection()` has sent everything and our FIN, how long to wait
-   * for the peer's FIN before closing anyway, in milliseconds.
+   * After `loseConnection()` has sent everything and our FIN, how long to wait in all
+   * for the peer's FIN before closing anyway, in milliseconds: nginx's `lingering_time`.
    * @default 10000
    */
   lingerTimeout?: number;
   /**
-   * Milliseconds without traffic in either direction after which the connection
-   * is aborted, as Twisted's `TimeoutMixin`; 0 turns it off.
+   * While waiting for the peer's FIN after ours, how long to wait for its next bytes,
+   * in milliseconds, counted again from each read: nginx's `lingering_timeout`. A peer
+   * silent for that long is closed on before `lingerTimeout`. 0 closes right after our FIN,
+   * as `lingerTimeout` 0 does; to wait the whole `lingerTimeout`, set it as high.
+   * @default 5000
+   */
+  lingerIdleTimeout?: number;
+  /**
+   * After `loseConnection()`, how many bytes from the peer to read and discard while
+   * waiting for its FIN. Past it the connection closes at once (the kernel answers the
+   * peer's unread bytes with RST), or is aborted if output is still unsent; so a peer that
+   * ignores our FIN cannot make the server read for the whole `lingerTimeout`.
+   * @default 1048576
+   */
+  lingerBytes?: number;
+  /**
+   * Milliseconds without traffic in either direction after which the connection is closed
+   * with `loseConnection()`, as Twisted's `TimeoutMixin`: what is queued is sent, then FIN,
+   * and `connectionLost` gets an {@link IdleTimeout}. If that output then does not move for
+   * as long again (the peer does not read), or `startTLS()` is switching, the connection is
+   * aborted instead. 0 turns it off.
    * @default 0
    */
   idleTimeout?: number;
@@ -105,6 +124,8 @@ export class Connection implements Transport {
   readonly #high: number;
   readonly #low: number;
   readonly #linger: number;
+  readonly #lingerIdle: number;
+  readonly #lingerBytes: number;
   readonly #onError: (error: unknown, peer: Address) => void;
   readonly #idleTimeout: number;
   readonly #tls: TlsPolicy | undefined;
@@ -122,6 +143,10 @@ export class Connection implements Transport {
   #abortReason: Reason | undefined;
   #loseReason: Reason | undefined;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #lingerUntil = 0;
+  // Bytes read and discarded since loseConnection(), and when the last of them came (or our FIN went, if later).
+  #discarded = 0;
+  #lastDiscard = 0;
   #producer: Producer | undefined;
   #inCallback = 0;
   #deferredClose: { error: unknown } | undefined;
@@ -151,6 +176,8 @@ export class Connection implements Transport {
     this.#high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, this.#high);
     this.#linger = options.lingerTimeout ?? 10_000;
+    this.#lingerIdle = options.lingerIdleTimeout ?? 5_000;
+    this.#lingerBytes = options.lingerBytes ?? 1024 * 1024;
     this.#onError = options.onError ?? defaultOnError;
     this.#idleTimeout = options.idleTimeout ?? 0;
     this.#tls = options.tls;
@@ -328,7 +355,11 @@ export class Connection implements Transport {
 
   /** {@inheritDoc Transport.bufferSize} */
   get bufferSize(): number {
-    return this.#queued + this.#heldBytes + this.#socket.pending;
+    const unsent = this.#queued + this.#socket.pending;
+    const presumed = this.#socket.presumedTaken;
+    if (presumed === undefined) return unsent + this.#heldBytes;
+    // Hide at most the high-water mark, so that a producer writing in a loop is still paused (at twice the mark).
+    return Math.max(0, unsent - Math.min(presumed, this.#high)) + this.#heldBytes;
   }
 
   /** {@inheritDoc Transport.disconnecting} */
@@ -395,6 +426,7 @@ export class Connection implements Transport {
    */
   received(data: Uint8Array, lent = false): void {
     const protocol = this.protocol;
+    if (this.#state === "disconnecting") return this.#discard(data.length);
     if (this.#state !== "open" || protocol === undefined) return;
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     if (this.traffic !== undefined) this.traffic.bytesRead += data.length;
@@ -557,7 +589,54 @@ export class Connection implements Transport {
       this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout - idle);
       return;
     }
-    this.#abort(new IdleTimeout(`Connection idle for ${this.#idleTimeout / 1000} s`));
+    const seconds = this.#idleTimeout / 1000;
+    if (this.#holding) {
+      // While startTLS() switches there is no FIN to send: the plaintext socket belongs to the handshake.
+      this.#abort(new IdleTimeout(`Connection idle for ${seconds} s`));
+    } else if (this.#state === "open") {
+      // As Twisted's TimeoutMixin: a clean close, so the peer gets what is queued, then FIN, not RST.
+      this.loseConnection(new IdleTimeout(`Connection idle for ${seconds} s`));
+      // What is still unsent gets as long again to move; once it is out, the linger bounds take over.
+      if (!this.disconnected && this.#unsent()) {
+        this.#lastActivity = Date.now();
+        this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
+      }
+    } else if (this.#abortReason === undefined && this.#unsent()) {
+      // Closing, and the output has not moved for as long: the peer does not read, and FIN would wait for ever.
+      const why = this.#loseReason instanceof IdleTimeout ? `, and its output did not move for ${seconds} s more` : " while closing, with output unsent";
+      this.#abort(new IdleTimeout(`Connection idle for ${seconds} s${why}`));
+    }
+  };
+
+  // Output the operating system has not taken: in the core's queue or the adapter's.
+  #unsent(): boolean {
+    return this.#queued > 0 || this.#socket.pending > 0;
+  }
+
+  #discard(bytes: number): void {
+    this.#discarded += bytes;
+    this.#lastDiscard = Date.now();
+    if (this.#discarded <= this.#lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
+    if (this.#unsent() || this.#holding) {
+      // Closing now would wait for output a peer that sends and does not read may never take.
+      this.#abort(new ConnectionAborted(`Cannot close the connection cleanly: the peer sent more than ${this.#lingerBytes} bytes while output was unsent`));
+      return;
+    }
+    this.#closeRequested = true;
+    clearTimeout(this.#lingerTimer);
+    this.#socket.close();
+  }
+
+  // One timer for both linger bounds, re-armed when it fires rather than on every read, as #checkIdle.
+  readonly #checkLinger = (): void => {
+    const now = Date.now();
+    const due = Math.min(this.#lingerUntil, this.#lastDiscard + this.#lingerIdle);
+    if (now < due) {
+      this.#lingerTimer = setTimeout(this.#checkLinger, due - now);
+      return;
+    }
+    this.#closeRequested = true;
+    this.#socket.close();
   };
 
   #abort(reason: Reason): void {
@@ -631,10 +710,9 @@ export class Connection implements Transport {
       if (!this.#writeShut) this.#socket.shutdownWrite();
       this.#writeShut = true;
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
-      this.#lingerTimer = setTimeout(() => {
-        this.#closeRequested = true;
-        this.#socket.close();
-      }, this.#linger);
+      this.#lastDiscard = Date.now();
+      this.#lingerUntil = this.#lastDiscard + this.#linger;
+      this.#lingerTimer = setTimeout(this.#checkLinger, Math.min(this.#linger, this.#lingerIdle));
     }
   }
 }

@@ -48,16 +48,21 @@ export class ConnectionAborted extends ConnectionLost {
 }
 
 /**
- * The connection was aborted because nothing was read or written for `idleTimeout`,
- * as Twisted's `TimeoutMixin` does.
+ * The connection was closed because nothing was read or written for `idleTimeout`. As
+ * Twisted's `TimeoutMixin` does, it is closed with `loseConnection()`: what is queued is
+ * sent, then FIN. It is aborted instead if that output then does not move for as long
+ * again (the peer does not read), or while `startTLS()` is switching; the message says which.
+ * It is a `ConnectionLost`, as `FramingError` is: the reason says why, not how it closed.
  *
  * @example
  * ```ts
- * import { ConnectionAborted, IdleTimeout } from "./errors.ts";
- * new IdleTimeout("Connection idle for 30 s") instanceof ConnectionAborted; // true
+ * import { ConnectionAborted, ConnectionLost, IdleTimeout } from "./errors.ts";
+ * const reason = new IdleTimeout("Connection idle for 30 s");
+ * reason instanceof ConnectionLost; // true
+ * reason instanceof ConnectionAborted; // false
  * ```
  */
-export class IdleTimeout extends ConnectionAborted {
+export class IdleTimeout extends ConnectionLost {
   /** @param message How long the connection was idle. */
   constructor(message: string) {
     super(message);

@@ -51,6 +51,8 @@ export function resolveListenOptions(options: ListenOptions): { host: string; po
   atLeast("highWaterMark", options.highWaterMark, 0);
   atLeast("lowWaterMark", options.lowWaterMark, 0);
   atLeast("lingerTimeout", options.lingerTimeout, 0);
+  atLeast("lingerIdleTimeout", options.lingerIdleTimeout, 0);
+  atLeast("lingerBytes", options.lingerBytes, 0);
   atLeast("proxyHeaderTimeout", options.proxyHeaderTimeout, 1);
   for (const flag of ["proxyProtocol", "reusePort"] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== "boolean") {

@@ -39,7 +39,7 @@ export interface PortMetrics {
   readonly tlsHandshakesFailed: number;
   /** Connections closed because their PROXY protocol header was missing, malformed or late. */
   readonly proxyHeadersRejected: number;
-  /** Connections aborted by the idle timeout. */
+  /** Connections closed by the idle timeout. */
   readonly connectionsClosedIdle: number;
   /** Connections closed because the peer broke the framing (`FramingError`) or the protocol or factory threw. */
   readonly connectionsClosedProtocolError: number;

@@ -16,6 +16,16 @@ export interface Socket {
   write(data: Uint8Array): number;
   /** Bytes taken by `write` but not yet handed to the operating system. */
   readonly pending: number;
+  /**
+   * For a socket that keeps one write in flight and learns only a promise later how much of it
+   * the operating system took (Deno native): how many of the bytes in flight or queued behind it
+   * to count as taken. Such a socket offers the whole queue as one write as soon as the write in
+   * flight is done, in the same turn of the event loop, so what a synchronous burst queues
+   * meanwhile says nothing about the peer. It must be 0 from the moment a write comes back short
+   * (the kernel refused) until the socket has drained. Absent for a socket whose `write` reaches
+   * the kernel at once.
+   */
+  readonly presumedTaken?: number;
   /** Stops reading from the peer. */
   pauseReading(): void;
   /** Starts reading from the peer again. */

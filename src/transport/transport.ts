@@ -56,7 +56,13 @@ export interface Transport extends Producer {
   getPeer(): Address;
   /** @returns The address of this end. */
   getHost(): Address;
-  /** Bytes written but not yet handed to the operating system. */
+  /**
+   * Bytes written but not yet taken by the operating system. On Deno native, which keeps one
+   * write in flight and queues what comes meanwhile, up to 128 KiB (or the high-water mark, if
+   * lower) of that count as taken until a write comes back short: the queue goes out as one
+   * write as soon as the one in flight is done, in the same turn of the event loop, so a burst
+   * written in one synchronous run does not look like a slow peer.
+   */
   readonly bufferSize: number;
   /** Whether the connection is closing or closed. */
   readonly disconnecting: boolean;

@@ -1,0 +1,267 @@
+/**
+ * Services that listen on an endpoint while they run, as Twisted's `StreamServerEndpointService`
+ * and `strports.service`.
+ *
+ * @module
+ */
+import {
+  type AutoDatagramListenOptions,
+  type AutoListeningDatagramPort,
+  type AutoListeningPort,
+  type AutoListenOptions,
+  listenEndpoint,
+  listenUDPEndpoint,
+} from "../adapters/mod.ts";
+import {
+  type Address,
+  DatagramProtocol,
+  Factory,
+  formatAddress,
+  formatServerEndpoint,
+  parseServerEndpoint,
+  type Protocol,
+  type ServerEndpoint,
+  type UdpServerEndpoint,
+} from "../src/mod.ts";
+import { type Counts, type Listener, Service, type StopOptions } from "./service.ts";
+
+/** Builds the wrapped factory's protocols and counts the connections it accepted. */
+class CountingFactory extends Factory {
+  readonly #inner: Factory;
+  count = 0;
+
+  constructor(inner: Factory) {
+    super();
+    this.#inner = inner;
+  }
+
+  override buildProtocol(addr: Address): Protocol | null {
+    const protocol = this.#inner.buildProtocol(addr);
+    if (protocol !== null) this.count++;
+    return protocol;
+  }
+
+  override doStart(): void {
+    this.#inner.doStart();
+  }
+
+  override doStop(): void {
+    this.#inner.doStop();
+  }
+}
+
+/** The endpoint a stream endpoint string or description names, checked now. */
+function streamEndpoint(endpoint: string | ServerEndpoint): Exclude<ServerEndpoint, UdpServerEndpoint> {
+  const e = typeof endpoint === "string" ? parseServerEndpoint(endpoint) : endpoint;
+  if (e.type === "udp") {
+    throw new TypeError(`Cannot serve '${formatServerEndpoint(e)}' with a factory: udp: takes a DatagramProtocol`);
+  }
+  return e;
+}
+
+/**
+ * Listens on a stream endpoint (`tcp:`, `tcp6:`, `ssl:`, `unix:`, any behind `haproxy:`) while it
+ * runs, as Twisted's `StreamServerEndpointService`; stopping closes the port, letting open
+ * connections finish within the grace period. It counts the connections its factory accepted.
+ *
+ * @example
+ * ```ts
+ * import { StreamServerEndpointService } from "./endpoint_service.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const service = new StreamServerEndpointService("tcp:0", new EchoFactory());
+ * await service.startService();
+ * console.log(service.port!.address.port);
+ * await service.stopService({ grace: 1000 });
+ * ```
+ */
+export class StreamServerEndpointService extends Service {
+  /** The endpoint, parsed. */
+  readonly endpoint: Exclude<ServerEndpoint, UdpServerEndpoint>;
+  /** The factory given. */
+  readonly factory: Factory;
+  /** The options every connection gets. */
+  readonly options: AutoListenOptions;
+  /** The listening port, while it runs. */
+  port: AutoListeningPort | undefined;
+  readonly #counting: CountingFactory;
+
+  /**
+   * @param endpoint An endpoint string or its parsed description; not `udp:`.
+   * @param factory Builds a protocol per connection.
+   * @param options Adapter, limits and watermarks, as `listenEndpoint` takes them.
+   * @throws {TypeError} For a malformed endpoint string, or a `udp:` one.
+   * @throws {RangeError} For a bad port, backlog or mode.
+   */
+  constructor(endpoint: string | ServerEndpoint, factory: Factory, options: AutoListenOptions = {}) {
+    super();
+    this.endpoint = streamEndpoint(endpoint);
+    this.factory = factory;
+    this.options = options;
+    this.#counting = new CountingFactory(factory);
+  }
+
+  /** Connections accepted so far (with a PROXY header, those that sent one). */
+  get connections(): number {
+    return this.#counting.count;
+  }
+
+  /**
+   * Listens.
+   *
+   * @returns A promise that settles once bound.
+   * @throws {ListenError} If the endpoint cannot be bound (the promise rejects).
+   */
+  override async startService(): Promise<void> {
+    this.port = await listenEndpoint(this.#counting, this.endpoint, this.options);
+    await super.startService();
+  }
+
+  /**
+   * Stops accepting and closes the port once its connections have finished, within `grace`.
+   *
+   * @param options The grace period.
+   * @returns A promise that settles once every connection has closed.
+   */
+  override async stopService(options: StopOptions = {}): Promise<void> {
+    await this.port?.close(options);
+    await super.stopService();
+  }
+
+  /** @returns `{ connections }`. */
+  override counts(): Counts {
+    return { connections: this.connections };
+  }
+
+  /** @returns Where it listens, once started. */
+  override listeners(): Listener[] {
+    if (this.port === undefined) return [];
+    const e = this.endpoint;
+    const bound = e.type === "unix" ? e : { ...e, port: this.port.address.port };
+    const where = (e.type === "ssl" ? "ssl:" : "") + formatAddress(this.port.address) + (e.proxyProtocol || this.options.proxyProtocol ? " (PROXY)" : "");
+    return [{
+      kind: "stream",
+      type: e.type,
+      where,
+      endpoint: formatServerEndpoint(bound),
+      port: e.type === "unix" ? 0 : this.port.address.port,
+      adapter: this.port.adapter,
+    }];
+  }
+}
+
+/**
+ * Binds a `udp:` endpoint for one {@link DatagramProtocol} while it runs; stopping closes it.
+ *
+ * @example
+ * ```ts
+ * import { DatagramServerEndpointService } from "./endpoint_service.ts";
+ * import { EchoDatagramProtocol } from "../src/mod.ts";
+ * const service = new DatagramServerEndpointService("udp:0", new EchoDatagramProtocol());
+ * await service.startService();
+ * await service.stopService();
+ * ```
+ */
+export class DatagramServerEndpointService extends Service {
+  /** The endpoint, parsed. */
+  readonly endpoint: UdpServerEndpoint;
+  /** The protocol given; one serves every sender. */
+  readonly protocol: DatagramProtocol;
+  /** Adapter and error reporting. */
+  readonly options: Omit<AutoDatagramListenOptions, "host" | "port">;
+  /** The bound socket, while it runs. */
+  port: AutoListeningDatagramPort | undefined;
+
+  /**
+   * @param endpoint A `udp:` endpoint string or its parsed description.
+   * @param protocol The protocol.
+   * @param options Adapter and error reporting, as `listenUDPEndpoint` takes them.
+   * @throws {TypeError} For a malformed endpoint string, or one that is not `udp:`.
+   * @throws {RangeError} For a bad port.
+   */
+  constructor(
+    endpoint: string | UdpServerEndpoint,
+    protocol: DatagramProtocol,
+    options: Omit<AutoDatagramListenOptions, "host" | "port"> = {},
+  ) {
+    super();
+    const e = typeof endpoint === "string" ? parseServerEndpoint(endpoint) : endpoint;
+    if (e.type !== "udp") {
+      throw new TypeError(`Cannot serve '${formatServerEndpoint(e)}' with a DatagramProtocol: not a udp: endpoint`);
+    }
+    this.endpoint = e;
+    this.protocol = protocol;
+    this.options = options;
+  }
+
+  /**
+   * Binds the socket.
+   *
+   * @returns A promise that settles once bound.
+   * @throws {ListenError} If it cannot be bound (the promise rejects).
+   */
+  override async startService(): Promise<void> {
+    this.port = await listenUDPEndpoint(this.protocol, this.endpoint, this.options);
+    await super.startService();
+  }
+
+  /**
+   * Closes the socket; datagrams have no connection to drain.
+   *
+   * @returns A promise that settles once closed.
+   */
+  override async stopService(): Promise<void> {
+    await this.port?.close();
+    await super.stopService();
+  }
+
+  /** @returns Where it listens, once started. */
+  override listeners(): Listener[] {
+    if (this.port === undefined) return [];
+    const bound = { ...this.endpoint, port: this.port.address.port };
+    return [{
+      kind: "datagram",
+      type: "udp",
+      where: `UDP ${formatAddress(this.port.address)}`,
+      endpoint: formatServerEndpoint(bound),
+      port: this.port.address.port,
+      adapter: this.port.adapter,
+    }];
+  }
+}
+
+/**
+ * A service for an endpoint string, as Twisted's `strports.service`: a factory for stream
+ * endpoints, a {@link DatagramProtocol} for `udp:`.
+ *
+ * @param description The endpoint string, e.g. `tcp:8000`, `unix:/tmp/s.sock`, `udp:7`.
+ * @param target The factory, or the datagram protocol for `udp:`.
+ * @param options Adapter, limits and watermarks.
+ * @returns The service, not yet started.
+ * @throws {TypeError} For a malformed string, or a target that does not fit the endpoint.
+ * @throws {RangeError} For a bad port, backlog or mode.
+ * @example
+ * ```ts
+ * import { service } from "./endpoint_service.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const echo = service("tcp:0", new EchoFactory());
+ * await echo.startService();
+ * await echo.stopService();
+ * ```
+ */
+export function service(
+  description: string | ServerEndpoint,
+  target: Factory | DatagramProtocol,
+  options: AutoListenOptions = {},
+): StreamServerEndpointService | DatagramServerEndpointService {
+  const e = typeof description === "string" ? parseServerEndpoint(description) : description;
+  if (e.type === "udp") {
+    if (!(target instanceof DatagramProtocol)) {
+      throw new TypeError(`Cannot serve '${formatServerEndpoint(e)}': udp: takes a DatagramProtocol, not a factory`);
+    }
+    return new DatagramServerEndpointService(e, target, { adapter: options.adapter });
+  }
+  if (target instanceof DatagramProtocol) {
+    throw new TypeError(`Cannot serve '${formatServerEndpoint(e)}' with a DatagramProtocol: only udp: takes one`);
+  }
+  return new StreamServerEndpointService(e, target, options);
+}

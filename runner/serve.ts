@@ -1,0 +1,128 @@
+/**
+ * `serve()`: runs a factory or a service on a set of endpoints, drains it on SIGINT or SIGTERM
+ * within a grace period, prints one start line and one summary, and with `workers` runs it in
+ * several processes, as Twisted's `twistd` with nginx's master and workers.
+ *
+ * @module
+ */
+import process from "node:process";
+import { detectRuntime } from "../adapters/mod.ts";
+import { type App, where } from "./app.ts";
+import { claimPorts } from "./claim_ports.ts";
+import { SUPERVISOR_ENV } from "./control.ts";
+import { granted } from "./deno_permissions.ts";
+import { LocalServer } from "./local_server.ts";
+import { startLine } from "./report.ts";
+import { buildService, resolveServeOptions, type Servable, type ServeConfig, type ServeOptions } from "./serve_options.ts";
+import { cannotStartWorkers, supervise } from "./supervisor.ts";
+import { serveAsWorker } from "./worker.ts";
+import { workerMode } from "./worker_mode.ts";
+
+/** Where this process's supervisor listens, if it is a worker; forgotten, so that its own children are not workers. */
+function workerEnvironment(): string | undefined {
+  if (!granted("env", SUPERVISOR_ENV)) return undefined;
+  const value = process.env[SUPERVISOR_ENV];
+  if (value !== undefined) delete process.env[SUPERVISOR_ENV];
+  return value;
+}
+
+function runtimeName(): string {
+  const runtime = detectRuntime();
+  return `${runtime.name} ${runtime.version}`;
+}
+
+async function serveHere(target: Servable, config: ServeConfig): Promise<App> {
+  let server: LocalServer | undefined;
+  let lost = false;
+  const listenOptions = {
+    ...config.listenOptions,
+    onListenerLost: () => {
+      lost = true;
+      void server?.lose();
+    },
+  };
+  const root = await buildService(target, { listen: config.listen, listenOptions, workers: 1, worker: undefined }, config.name);
+  const running = new LocalServer(root, { grace: config.grace, log: config.log, signals: config.signals, announce: true, worker: 0 });
+  server = running;
+  await running.start();
+  if (lost) void running.lose();
+  const listeners = root.listeners();
+  // Announced once the signal handlers are in: whoever waits for this line may signal at once.
+  config.log(startLine(root.name!, listeners, runtimeName()), "info");
+  return {
+    service: root,
+    ...where(listeners),
+    workers: 1,
+    worker: undefined,
+    stopped: running.stopped,
+    stop: (reason) => running.stop(reason),
+    status: async () => [running.status()],
+  };
+}
+
+async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<App> {
+  const blocked = cannotStartWorkers();
+  if (blocked !== undefined) throw new Error(blocked);
+  // Built here too, not started: a mistake in it shows once, from here, rather than once per worker.
+  const root = await buildService(target, { listen: config.listen, listenOptions: config.listenOptions, workers: config.workers, worker: undefined }, config.name);
+  const listen = await claimPorts(config.listen);
+  const files = listen.flatMap((e) => (e.type === "ssl" ? [e.privateKey, e.certKey, ...(e.extraCertChain ? [e.extraCertChain] : [])] : []));
+  const sockets = listen.flatMap((e) => (e.type === "unix" ? [e.path] : []));
+  const supervisor = await supervise({
+    workers: config.workers,
+    grace: config.grace,
+    listen,
+    log: config.log,
+    name: root.name!,
+    summarize: (counts) => root.summarize(counts),
+    signals: config.signals,
+    mode: workerMode(detectRuntime()),
+    needs: {
+      read: [...files, ...sockets, ...config.reads],
+      write: sockets,
+      net: listen.flatMap((e) => (e.type === "unix" ? [] : [`${e.host.includes(":") ? `[${e.host}]` : e.host}:${e.port}`])),
+    },
+  });
+  return {
+    service: root,
+    ...where(supervisor.listening?.listeners ?? []),
+    workers: config.workers,
+    worker: undefined,
+    stopped: supervisor.stopped,
+    stop: (reason) => supervisor.stop(reason),
+    status: () => supervisor.status(),
+  };
+}
+
+/**
+ * Serves `target` until a signal or `stop()`: listens on every endpoint of `listen`, prints one
+ * start line, and on SIGINT or SIGTERM (or `stop()`) lets open connections finish within
+ * `grace` seconds, prints one summary and settles `stopped`. A second signal exits at once with
+ * status 1. With `workers` above 1 this process becomes a supervisor: it runs the same script
+ * again in each worker, which calls `serve()` in turn and listens there, and it restarts a worker
+ * that dies.
+ *
+ * @param target A factory, served on every `listen` endpoint; a `Service`; or a function that builds one from where to listen.
+ * @param options Endpoints, limits, grace period, workers, signals and where lines go.
+ * @returns The running app.
+ * @throws {TypeError} For an option of the wrong type, a malformed endpoint, or a target that cannot be served (the promise rejects).
+ * @throws {RangeError} For an option out of range (the promise rejects).
+ * @throws {ListenError} If an endpoint cannot be bound, or (with workers) something else listens there (the promise rejects).
+ * @throws {Error} If workers cannot be started, or the first exits before listening (the promise rejects).
+ * @example
+ * ```ts
+ * import { serve } from "./serve.ts";
+ * import { EchoFactory } from "../src/mod.ts";
+ * const app = await serve(new EchoFactory(), { listen: ["tcp:0"], signals: false, log: false });
+ * console.log(app.ports[0]);
+ * const summary = await app.stop();
+ * console.log(summary.line); // "Stopped: served 0 connections"
+ * ```
+ */
+export async function serve(target: Servable, options: ServeOptions = {}): Promise<App> {
+  const config = resolveServeOptions(options);
+  const environment = workerEnvironment();
+  if (environment !== undefined) return await serveAsWorker(target, config, environment);
+  if (config.workers > 1) return await serveWithWorkers(target, config);
+  return await serveHere(target, config);
+}

@@ -1,0 +1,107 @@
+/**
+ * `serve()` in a worker: joins the supervisor over the control channel, serves the endpoints it
+ * is given with `reusePort` (or through `node:cluster`), reports where it listens and, once
+ * drained, what it served; drains when its supervisor goes away, and exits.
+ *
+ * @module
+ */
+import process from "node:process";
+import { detectRuntime } from "../adapters/mod.ts";
+import { parseServerEndpoint } from "../src/mod.ts";
+import { type App, where } from "./app.ts";
+import { type ControlChannel, joinSupervisor } from "./control.ts";
+import { LocalServer } from "./local_server.ts";
+import { buildService, type Servable, type ServeConfig } from "./serve_options.ts";
+import { STOP_MESSAGE } from "./supervisor.ts";
+import { workerMode } from "./worker_mode.ts";
+
+// The channel closes when the process exits anyway; this only bounds waiting for the supervisor to read it.
+const FLUSH_MS = 2000;
+
+async function exit(channel: ControlChannel, code: number): Promise<never> {
+  channel.close();
+  await Promise.race([channel.closed, new Promise((r) => setTimeout(r, FLUSH_MS))]);
+  process.exit(code);
+}
+
+function oneLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split("\n")[0]!;
+}
+
+/**
+ * Serves `target` as one worker of a supervisor.
+ *
+ * @param target What to serve.
+ * @param config The options, checked.
+ * @param environment Where the supervisor listens, from its environment variable.
+ * @returns The app; the process exits once it has stopped and said so.
+ */
+export async function serveAsWorker(target: Servable, config: ServeConfig, environment: string): Promise<App> {
+  const runtime = detectRuntime();
+  const cluster = workerMode(runtime) === "cluster";
+  let joined: Awaited<ReturnType<typeof joinSupervisor>>;
+  try {
+    joined = await joinSupervisor(environment, process.pid);
+  } catch (error) {
+    config.log(oneLine(error), "error");
+    process.exit(1);
+  }
+  const { channel, config: given } = joined;
+  const slot = Number(given.worker);
+  let lost = false;
+  let server: LocalServer | undefined;
+  const context = {
+    listen: (given.listen as string[]).map(parseServerEndpoint),
+    // A cluster worker's listen goes to the primary, which holds the one socket: reusePort is not needed there.
+    listenOptions: {
+      ...config.listenOptions,
+      reusePort: !cluster,
+      onListenerLost: () => {
+        lost = true;
+        void server?.lose();
+      },
+    },
+    workers: config.workers,
+    worker: slot,
+  };
+  try {
+    const root = await buildService(target, context, config.name);
+    // Signals always: its supervisor stops it with one, whether or not the program lets the supervisor have them.
+    server = new LocalServer(root, { grace: config.grace, log: config.log, signals: true, announce: false, worker: slot, clusterWorker: cluster });
+    await server.start();
+  } catch (error) {
+    channel.send({ type: "failed", message: oneLine(error) });
+    return await exit(channel, 1);
+  }
+  const running = server;
+  if (lost) void running.lose();
+  channel.onRequest = (method) => {
+    if (method === "status") return running.status();
+    throw new Error(`Unknown request '${method}'`);
+  };
+  if (cluster) {
+    process.on("message", (message: unknown) => {
+      const signal = (message as Record<string, unknown> | null)?.[STOP_MESSAGE];
+      if (typeof signal === "string") running.request(signal, "message");
+    });
+  }
+  // A worker whose supervisor died is adopted by another process: drain and go rather than linger.
+  void channel.closed.then(() => {
+    if (!running.stopping) void running.stop("supervisor exit");
+  });
+  void running.stopped.then((summary) => {
+    channel.send({ type: "summary", counts: summary.counts });
+    void exit(channel, summary.code);
+  });
+  const listeners = running.root.listeners();
+  channel.send({ type: "listening", listeners, runtime: `${runtime.name} ${runtime.version}` });
+  return {
+    service: running.root,
+    ...where(listeners),
+    workers: config.workers,
+    worker: slot,
+    stopped: running.stopped,
+    stop: (reason) => running.stop(reason),
+    status: async () => [running.status()],
+  };
+}
