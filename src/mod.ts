@@ -99,6 +99,8 @@ export {
   resolveClientEndpoint,
   startConnecting,
 } from "./endpoints/client.ts";
-export { ConnectError, connectError, describeClientEndpoint } from "./endpoints/connect_error.ts";
+export { ConnectError, connectError, describeClientEndpoint, handshakeProblem } from "./endpoints/connect_error.ts";
+export { runtimeText, type TlsProblem, tlsProblem } from "./endpoints/tls_problem.ts";
+export { checkTlsPolicy, INTERMEDIATE_CIPHERS, type TlsMinVersion, type TlsPolicy, withTlsPolicy } from "./endpoints/tls_policy.ts";
 export { ReconnectingClientFactory } from "./endpoints/reconnecting_client_factory.ts";
 export { UnixPort } from "./transport/unix_port.ts";

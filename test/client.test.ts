@@ -253,3 +253,26 @@ describe("loseWriteConnection", () => {
     expect(t.reason?.name).toBe("ConnectionDone");
   });
 });
+
+describe("the connect option tls", () => {
+  test("fills in a tls: endpoint's TLS policy where the endpoint says nothing, before the adapter sees it", () => {
+    const seen: unknown[] = [];
+    const dial: Dial = (e) => {
+      seen.push(e);
+      return new Promise<void>(() => {});
+    };
+    const tls = { ciphers: ["AES128-SHA"], minVersion: "1.3" } as const;
+    new Connector(new ClientFactory(), parseClientEndpoint("tls:h:1:minVersion=1.2"), dial, { tls }).connect();
+    new Connector(new ClientFactory(), parseClientEndpoint("tcp:h:1"), dial, { tls }).connect();
+    expect(seen).toEqual([
+      { type: "tls", host: "h", port: 1, timeout: 30_000, servername: "h", minVersion: "1.2", ciphers: ["AES128-SHA"] },
+      { type: "tcp", host: "h", port: 1, timeout: 30_000 },
+    ]);
+  });
+
+  test("is checked when the connector is made", () => {
+    expect(() => new Connector(new ClientFactory(), endpoint, fakeDial([]), { tls: { ciphers: [] } })).toThrow(
+      new RangeError("Cannot connect with tls: ciphers is empty (leave it out for Mozilla's intermediate suites)"),
+    );
+  });
+});

@@ -34,7 +34,14 @@ describe("server endpoint strings", () => {
         extraCertChain: "chain.pem", alpn: ["h2", "http/1.1"],
       },
     ],
-  ])("%s parses as Twisted's serverFromString reads it (udp: is twine's own)", (text, expected) => {
+    [
+      "ssl:8443:privateKey=k.pem:minVersion=1.3:ciphers=ECDHE-ECDSA-AES128-GCM-SHA256",
+      {
+        type: "ssl", port: 8443, host: "127.0.0.1", privateKey: "k.pem", certKey: "k.pem",
+        ciphers: ["ECDHE-ECDSA-AES128-GCM-SHA256"], minVersion: "1.3",
+      },
+    ],
+  ])("%s parses as Twisted's serverFromString reads it (udp:, alpn=, ciphers= and minVersion= are twine's own)", (text, expected) => {
     expect(parseServerEndpoint(text)).toEqual(expected);
   });
 
@@ -150,9 +157,16 @@ describe("client endpoint strings", () => {
       "tls:host=127.0.0.1:port=1:servername=example.test:alpn=h2",
       { type: "tls", host: "127.0.0.1", port: 1, timeout: 30_000, servername: "example.test", alpn: ["h2"] },
     ],
+    [
+      "tls:host=localhost:port=1:ciphers=ECDHE-RSA-AES128-GCM-SHA256;ECDHE-RSA-CHACHA20-POLY1305:minVersion=1.3",
+      {
+        type: "tls", host: "localhost", port: 1, timeout: 30_000, servername: "localhost",
+        ciphers: ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"], minVersion: "1.3",
+      },
+    ],
     ["unix:path=/tmp/echo.sock", { type: "unix", path: "/tmp/echo.sock", timeout: 30_000 }],
     ["unix:/tmp/echo.sock:timeout=1", { type: "unix", path: "/tmp/echo.sock", timeout: 1000 }],
-  ])("%s parses as Twisted's clientFromString reads it", (text, expected) => {
+  ])("%s parses as Twisted's clientFromString reads it (ciphers= and minVersion= are twine's)", (text, expected) => {
     expect(parseClientEndpoint(text)).toEqual(expected);
   });
 
@@ -163,6 +177,17 @@ describe("client endpoint strings", () => {
     ["ssl:host=h:port=1", "Cannot parse client endpoint 'ssl:host=h:port=1': unknown endpoint type 'ssl' (expected tcp, tls, unix)"],
     ["unix:path=/x:mode=1", "Cannot parse client endpoint 'unix:path=/x:mode=1': unknown parameter 'mode' for unix (expected path, timeout)"],
     ["udp:host=h:port=7", "Cannot parse client endpoint 'udp:host=h:port=7': udp is a server endpoint only (bind one with listenUDPEndpoint)"],
+    ["tls:h:1:minVersion=1.1", "Cannot parse client endpoint 'tls:h:1:minVersion=1.1': bad minVersion '1.1' (expected 1.2 or 1.3)"],
+    ["tls:h:1:ciphers=;", "Cannot parse client endpoint 'tls:h:1:ciphers=;': ciphers is empty (leave it out for Mozilla's intermediate suites)"],
+    [
+      "tls:h:1:ciphers=TLS_AES_128_GCM_SHA256",
+      "Cannot parse client endpoint 'tls:h:1:ciphers=TLS_AES_128_GCM_SHA256': cipher 'TLS_AES_128_GCM_SHA256' is a TLS 1.3 suite, which twine does not choose (every runtime offers the three of TLS 1.3)",
+    ],
+    [
+      "tls:h:1:ciphers=HIGH!aNULL",
+      "Cannot parse client endpoint 'tls:h:1:ciphers=HIGH!aNULL': bad cipher 'HIGH!aNULL' (expected the OpenSSL name of a TLS 1.2 suite, such as ECDHE-RSA-AES128-GCM-SHA256)",
+    ],
+    ["tcp:h:1:minVersion=1.3", "Cannot parse client endpoint 'tcp:h:1:minVersion=1.3': unknown parameter 'minVersion' for tcp (expected host, port, timeout)"],
   ])("%s is refused with one line naming the wrong part", (text, message) => {
     expect(() => parseClientEndpoint(text)).toThrow(message);
     expect(() => parseClientEndpoint(text)).not.toThrow(/\n/);
@@ -196,13 +221,19 @@ test("formatServerEndpoint writes what parseServerEndpoint reads back as the sam
     fc.record({ type: fc.constant("tcp6" as const), port: fc.integer({ min: 0, max: 65535 }), host: fc.constantFrom("::1", "::") }),
     fc.record({ type: fc.constant("unix" as const), path, mode: fc.integer({ min: 0, max: 0o777 }) }),
     fc.record({ type: fc.constant("udp" as const), port: fc.integer({ min: 0, max: 65535 }), host: fc.constantFrom("127.0.0.1", "::1", "::") }),
-    fc.record({
-      type: fc.constant("ssl" as const),
-      port: fc.integer({ min: 0, max: 65535 }),
-      host: fc.constant("127.0.0.1"),
-      privateKey: path,
-      certKey: path,
-    }),
+    fc.record(
+      {
+        type: fc.constant("ssl" as const),
+        port: fc.integer({ min: 0, max: 65535 }),
+        host: fc.constant("127.0.0.1"),
+        privateKey: path,
+        certKey: path,
+        alpn: fc.array(fc.constantFrom("h2", "http/1.1", "x"), { minLength: 1, maxLength: 3 }),
+        ciphers: fc.array(fc.constantFrom("ECDHE-RSA-AES128-GCM-SHA256", "AES128-SHA", "ECDHE-ECDSA-CHACHA20-POLY1305"), { minLength: 1, maxLength: 3 }),
+        minVersion: fc.constantFrom("1.2" as const, "1.3" as const),
+      },
+      { requiredKeys: ["type", "port", "host", "privateKey", "certKey"] },
+    ),
   );
   fc.assert(
     fc.property(endpoint, (e) => {
@@ -224,4 +255,9 @@ test("haproxy: puts a PROXY protocol header in front of any server endpoint, as 
 
 test("formatServerEndpoint writes udp: with the interface escaped as tcp6: has it", () => {
   expect(formatServerEndpoint({ type: "udp", port: 7, host: "::1" })).toBe("udp:7:interface=\\:\\:1");
+});
+
+test("formatServerEndpoint writes an ssl: endpoint's TLS policy back", () => {
+  const text = "ssl:8443:interface=127.0.0.1:privateKey=k.pem:certKey=c.pem:ciphers=AES128-SHA;ECDHE-RSA-AES128-GCM-SHA256:minVersion=1.3";
+  expect(formatServerEndpoint(parseServerEndpoint(text))).toBe(text);
 });

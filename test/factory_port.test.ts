@@ -127,6 +127,18 @@ describe("listen options", () => {
     expect(() => resolveListenOptions({ port })).toThrow(RangeError);
   });
 
+  test.each([0, -1, NaN])("reject handshakeTimeout %s with a RangeError naming it", (handshakeTimeout) => {
+    expect(() => resolveListenOptions({ handshakeTimeout })).toThrow(
+      new RangeError(`Cannot listen with handshakeTimeout ${handshakeTimeout}: must be a number of at least 1`),
+    );
+  });
+
+  test("reject a bad TLS policy with one line naming it", () => {
+    expect(() => resolveListenOptions({ tls: { minVersion: "1.1" as "1.2" } })).toThrow(
+      new RangeError("Cannot listen with tls: bad minVersion '1.1' (expected 1.2 or 1.3)"),
+    );
+  });
+
   test("reject a port that is not a number with a TypeError", () => {
     expect(() => resolveListenOptions({ port: "80" as unknown as number })).toThrow(TypeError);
   });

@@ -11,7 +11,7 @@ import { withServer } from "./helpers/with_server.ts";
 import { type Pair, PAIRS, withFileAccess } from "../tools/runtimes.ts";
 import { startServer, type ServerProcess } from "../tools/server_process.ts";
 import { makeTestCertificates } from "../tools/test_certs.ts";
-import { sClientEcho } from "./helpers/s_client.ts";
+import { sClientEcho, sClientProbe } from "./helpers/s_client.ts";
 
 const MiB = 1024 * 1024;
 const certs = makeTestCertificates();
@@ -116,6 +116,45 @@ describe("startTLS with openssl s_client -starttls smtp", () => {
     const payload = randomBytes(MiB);
     const port = servers.get(pair.name)!.port;
     expect((await sClientEcho(["-starttls", "smtp", "-connect", `127.0.0.1:${port}`, "-CAfile", certs.ca], payload)).equals(payload)).toBe(true);
+  });
+});
+
+// The same TLS policy as on ssl: and tls: endpoints: Mozilla's intermediate unless told otherwise.
+describe("startTLS's TLS policy", () => {
+  const smtp = (port: number, ...args: string[]) => sClientProbe(port, ["-starttls", "smtp", ...args]);
+  const GCM = ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"];
+
+  test.each(SERVERS)("the $name server upgrades with TLS 1.3 or TLS 1.2 ECDHE and AEAD suites only", async (pair) => {
+    const port = servers.get(pair.name)!.port;
+    expect({
+      cbc: await smtp(port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0"),
+      tls11: await smtp(port, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"),
+      gcm: await smtp(port, ...GCM),
+      tls13: await smtp(port, "-tls1_3"),
+    }).toEqual({ cbc: "refused", tls11: "refused", gcm: "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256", tls13: "TLSv1.3 TLS_AES_256_GCM_SHA384" });
+  });
+
+  test.each(SERVERS)("the $name server's listen option tls sets the policy of its upgrades", async (pair) => {
+    const args = ["--cert", certs.cert, "--key", certs.key, "--tls", JSON.stringify({ minVersion: "1.3" })];
+    await withServer(startServer(withFileAccess(pair), "test/fixtures/starttls_server.ts", args), async (server) => {
+      expect({ tls12: await smtp(server.port, ...GCM), tls13: await smtp(server.port, "-tls1_3") }).toEqual({
+        tls12: "refused",
+        tls13: "TLSv1.3 TLS_AES_256_GCM_SHA384",
+      });
+    });
+  });
+
+  test.each(PAIRS)("the $name client's connect option tls reaches its upgrade, refused in one line where the runtime cannot apply it", async (pair) => {
+    const server = servers.get("node")!;
+    const r = await run(client(pair, server.port, "--ca", certs.ca, "--tls", JSON.stringify({ minVersion: "1.3" })), randomBytes(100));
+    if (pair.runtime === "deno" && pair.adapter === "native") {
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringMatching(/^starttls-client: (0 of 100 bytes back: )?Cannot start TLS on the connection with 127\.0\.0\.1:\d+: deno native cannot refuse TLS 1\.2; use --adapter node\n$/),
+      });
+    } else {
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: PLAIN(pair) });
+    }
   });
 });
 

@@ -122,7 +122,7 @@ describe("Connection.startTLS", () => {
 
   test("a failed handshake rejects with one line and closes the connection, connectionLost once with the same message", async () => {
     const { c, plain, p } = open();
-    const started = c.startTLS(SERVER);
+    const started = c.startTLS({ side: "client", servername: "localhost" });
     plain.upgrade!.reject(Object.assign(new Error("certificate verify failed\nmore"), { code: "SELF_SIGNED_CERT_IN_CHAIN" }));
     const error = await started.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StartTlsError);
@@ -130,6 +130,52 @@ describe("Connection.startTLS", () => {
     expect(p.reasons.map((r) => r.message)).toEqual([(error as Error).message]);
     expect(c.disconnected).toBe(true);
     expect(plain.calls).toEqual(["pause", "startTls", "abort"]);
+  });
+
+  test.each([
+    ["client", { code: "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION", message: "40633839B37F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:918:SSL alert number 70" }, "TLS_VERSION", "the server offers no TLS version this client accepts"],
+    ["server", { code: "EPROTO", message: "error:1000009c:SSL routines:OPENSSL_internal:HTTP_REQUEST" }, "TLS_NOT_TLS", "the client sent an HTTP request, not TLS"],
+    ["server", { name: "UnexpectedEof", message: "unexpected end of file" }, "ECONNRESET", "the client closed the connection during the handshake"],
+  ] as const)("a failed handshake as %s reads as on a TLS endpoint: %o", async (side, raw, code, why) => {
+    const { c, plain } = open();
+    const started = c.startTLS(side === "server" ? SERVER : { side, servername: "localhost" });
+    const cause = Object.assign(new Error(raw.message), raw);
+    plain.upgrade!.reject(cause);
+    const error = (await started.catch((e: unknown) => e)) as StartTlsError;
+    expect({ message: error.message, code: error.code, cause: error.cause }).toEqual({
+      message: `Cannot start TLS on the connection with 127.0.0.1:5000: ${why}`,
+      code,
+      cause,
+    });
+  });
+
+  test("the connection's tls option reaches the adapter, and the call's own ciphers and minVersion win", async () => {
+    const plain = new ScriptedSocket();
+    const tls = { ciphers: ["AES128-SHA"], minVersion: "1.3" } as const;
+    const c = new ConnectionClass(plain, tcpAddress("127.0.0.1", 5000), tcpAddress("127.0.0.1", 25), { tls });
+    c.connect(new Lost());
+    void c.startTLS({ ...SERVER, minVersion: "1.2" });
+    expect(plain.startedWith).toEqual({ ...SERVER, minVersion: "1.2", ciphers: ["AES128-SHA"] });
+  });
+
+  test("a bad TLS policy is refused in one line and changes nothing", async () => {
+    const { c, plain } = open();
+    await expect(c.startTLS({ ...SERVER, minVersion: "1.0" as "1.2" })).rejects.toThrow(
+      new StartTlsError("Cannot start TLS on the connection with 127.0.0.1:5000: bad minVersion '1.0' (expected 1.2 or 1.3)"),
+    );
+    expect(plain.calls).toEqual([]);
+    expect(c.disconnected).toBe(false);
+  });
+
+  test("twine's own reason for failing to start TLS passes as it is, with no code", async () => {
+    const { c, plain } = open();
+    const started = c.startTLS(SERVER);
+    plain.upgrade!.reject(new Error("cannot read certificate file 'cert.pem': no such file"));
+    const error = (await started.catch((e: unknown) => e)) as StartTlsError;
+    expect({ message: error.message, code: error.code }).toEqual({
+      message: "Cannot start TLS on the connection with 127.0.0.1:5000: cannot read certificate file 'cert.pem': no such file",
+      code: undefined,
+    });
   });
 
   test("a second call rejects and leaves the first to finish", async () => {

@@ -14,6 +14,18 @@ export interface TestCertificates {
   readonly expired: string;
   /** A key that matches none of the certificates. */
   readonly otherKey: string;
+  /**
+   * A self-signed certificate for localhost and 127.0.0.1 that is its own CA (`CA:TRUE`, as
+   * `openssl req -x509` makes by default), and its key: what rustls refuses as a server's own.
+   */
+  readonly selfSigned: string;
+  readonly selfSignedKey: string;
+  /**
+   * The server's certificate with an RSA 2048 key, signed by the same CA, for probing the suites
+   * an EC key cannot agree on (`AES128-SHA`, `ECDHE-RSA-*`); `keyEncipherment` allows RSA key exchange.
+   */
+  readonly rsaCert: string;
+  readonly rsaKey: string;
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -41,6 +53,14 @@ export function makeTestCertificates(): TestCertificates {
   // A negative validity: notAfter a day before notBefore, so it is expired from the start.
   sign("expired.pem", "-1");
   openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key");
+  openssl(dir, "req", "-x509", ...ec, "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE");
+  openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.csr", "-subj", "/CN=localhost");
+  writeFileSync(
+    `${dir}/rsa.cnf`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+  );
+  openssl(dir, "x509", "-req", "-in", "rsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "rsa.pem", "-days", "2", "-extfile", "rsa.cnf");
   return {
     dir,
     ca: `${dir}/ca.pem`,
@@ -48,5 +68,9 @@ export function makeTestCertificates(): TestCertificates {
     key: `${dir}/key.pem`,
     expired: `${dir}/expired.pem`,
     otherKey: `${dir}/other.key`,
+    selfSigned: `${dir}/self.pem`,
+    selfSignedKey: `${dir}/self.key`,
+    rsaCert: `${dir}/rsa.pem`,
+    rsaKey: `${dir}/rsa.key`,
   };
 }

@@ -6,13 +6,13 @@
  */
 import type { Connection, Socket, StartTlsOptions } from "../../src/mod.ts";
 import { type BunHandlers, type BunSocket, type BunTCPSocket, socketHandlers } from "./socket.ts";
-import { alpnWire, make } from "./tls.ts";
-import { readStartTlsPem } from "../shared/start_tls_files.ts";
+import { alpnWire, BUN_TLS_ABILITIES, type BunTlsOptions, bunTlsPolicy, make } from "./tls.ts";
+import { readStartTlsPem, startTlsSettings } from "../shared/start_tls_files.ts";
 
 /** The slice of Bun's `socket.upgradeTLS` this module uses. */
 interface Upgradable extends BunSocket {
   upgradeTLS(options: {
-    tls: { cert?: string; key?: string; ca?: string; serverName?: string; ALPNProtocols?: Uint8Array; rejectUnauthorized?: boolean };
+    tls: BunTlsOptions;
     socket: BunHandlers & { handshake(socket: BunSocket, success: boolean, error: Error | null): void; timeout(socket: BunSocket): void };
   }): [raw: BunSocket, tls: BunSocket];
 }
@@ -38,6 +38,7 @@ const ignored = {
 export function upgradeBunSocket(sock: BunSocket, plain: BunTCPSocket, options: StartTlsOptions): Promise<Socket> {
   const connection = plain.connection;
   const pem = readStartTlsPem(options);
+  const policy = bunTlsPolicy(startTlsSettings(options, BUN_TLS_ABILITIES));
   plain.connection = ignored;
   return new Promise<Socket>((resolve, reject) => {
     let started = false;
@@ -75,13 +76,14 @@ export function upgradeBunSocket(sock: BunSocket, plain: BunTCPSocket, options: 
       },
     };
     const tls = options.side === "server"
-      ? { cert: pem.cert, key: pem.key, ...alpnWire(options.alpn) }
+      ? { cert: pem.cert, key: pem.key, ...alpnWire(options.alpn), ...policy }
       : {
         serverName: options.servername,
         rejectUnauthorized: true,
         ...(pem.ca === undefined ? {} : { ca: pem.ca }),
         ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
         ...alpnWire(options.alpn),
+        ...policy,
       };
     let tlsSock: BunSocket;
     try {

@@ -18,7 +18,18 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./socket.ts";
-import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  readClientPem,
+  readServerPem,
+  serverTlsSettings,
+  type TlsAbilities,
+  type TlsSettings,
+} from "../shared/tls_files.ts";
 
 /** The slice of Bun's TLS socket this module uses besides the plain one's. */
 interface BunTlsSocket extends BunSocket {
@@ -32,13 +43,32 @@ interface BunTlsHandlers extends BunHandlers {
   timeout(socket: BunSocket): void;
 }
 
-interface BunTlsOptions {
+/** The slice of Bun's `TLSOptions` this module and `start_tls.ts` use. */
+export interface BunTlsOptions {
   cert?: string;
   key?: string;
   ca?: string;
   serverName?: string;
   ALPNProtocols?: Uint8Array;
   rejectUnauthorized?: boolean;
+  ciphers?: string;
+  secureOptions?: number;
+}
+
+/** Bun takes a cipher list, and refuses TLS 1.2 through an OpenSSL option. */
+export const BUN_TLS_ABILITIES: TlsAbilities = { name: "bun", ciphers: true, minVersion13: true };
+
+/** BoringSSL's SSL_OP_NO_TLSv1_2: Bun's documented TLS options have no minVersion. */
+const SSL_OP_NO_TLSV1_2 = 0x08000000;
+
+/**
+ * A TLS policy in Bun's terms.
+ *
+ * @param settings The cipher list and lowest version.
+ * @returns `ciphers`, and `secureOptions` refusing TLS 1.2 where TLS 1.3 is the lowest.
+ */
+export function bunTlsPolicy(settings: TlsSettings): Pick<BunTlsOptions, "ciphers" | "secureOptions"> {
+  return { ciphers: settings.ciphers, ...(settings.minVersion === "TLSv1.3" ? { secureOptions: SSL_OP_NO_TLSV1_2 } : {}) };
 }
 
 interface BunTlsApi {
@@ -53,9 +83,6 @@ interface BunTlsApi {
   }): { readonly hostname: string; readonly port: number; stop(closeActive?: boolean): void };
   connect(options: { hostname: string; port: number; allowHalfOpen: boolean; tls: BunTlsOptions; socket: BunTlsHandlers }): Promise<BunSocket>;
 }
-
-/** How long a TLS handshake may take when no idle timeout is set, as Node's default. */
-const HANDSHAKE_TIMEOUT_S = 120;
 
 class BunTlsSocket extends BunTCPSocket {
   readonly #raw: BunTlsSocket;
@@ -93,22 +120,27 @@ export const make = (sock: BunSocket): BunTCPSocket => new BunTlsSocket(sock);
 
 /**
  * Listens for TLS with `Bun.listen({ tls })`. A connection is handed to the factory once
- * its handshake is done; a handshake that stalls is closed after the idle timeout.
+ * its handshake is done; a handshake that stalls is closed after the handshake timeout.
  *
  * @param factory Builds a protocol per connection.
- * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
- * @param options Watermarks, limits, idle timeout (which also bounds the handshake).
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN, TLS policy.
+ * @param options Watermarks, limits, idle timeout, handshake timeout, TLS policy.
  * @returns The listening port, once bound.
- * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, a TLS policy
+ * this runtime cannot apply, or an address that cannot be bound.
  */
 export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   let pem;
+  let host: string;
+  let port: number;
+  let settings: TlsSettings;
   try {
     pem = readServerPem(endpoint);
+    ({ host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port }));
+    settings = serverTlsSettings(endpoint, options, BUN_TLS_ABILITIES);
   } catch (error) {
     return Promise.reject(error);
   }
-  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   let listening: Port | undefined;
   let handshakes: ReturnType<typeof handshakeFailureLog> | undefined;
   const base = socketHandlers((sock, socket) => {
@@ -116,18 +148,29 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
       socket.connection = c;
     });
   }, make);
-  const handshakeSeconds = Math.ceil((options.idleTimeout || HANDSHAKE_TIMEOUT_S * 1000) / 1000);
+  const handshakeTimeout = handshakeTimeoutOf(options);
+  // Terminating a socket whose handshake timed out fails its handshake too: one report per socket.
+  const failed = new WeakSet<BunSocket>();
+  // After a reset Bun no longer knows the peer's port: the address is kept from open.
+  const peers = new WeakMap<BunSocket, string | undefined>();
+  const fail = (sock: BunSocket, error: unknown) => {
+    if (failed.has(sock)) return;
+    failed.add(sock);
+    handshakes?.failed(error, peerOf(sock.remoteAddress, sock.remotePort) ?? peers.get(sock));
+  };
   const socket: BunTlsHandlers = {
     ...base,
     // With a handshake handler Bun opens at accept; the connection starts at the handshake.
     open(sock) {
-      (sock as BunTlsSocket).timeout(handshakeSeconds);
+      peers.set(sock, peerOf(sock.remoteAddress, sock.remotePort));
+      // Bun takes whole seconds and checks them every few seconds: this may fire a few seconds late.
+      (sock as BunTlsSocket).timeout(Math.ceil(handshakeTimeout / 1000));
     },
     handshake(sock, success, error) {
       (sock as BunTlsSocket).timeout(0);
       // Without client certificates a good handshake succeeds; a plaintext client fails here (HTTP_REQUEST).
       if (!success) {
-        handshakes?.failed(error ?? new Error("TLS handshake failed"));
+        fail(sock, error ?? new Error("TLS handshake failed"));
         sock.terminate();
         return;
       }
@@ -136,13 +179,18 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     },
     timeout(sock) {
       if (sock.data === undefined) {
-        handshakes?.failed(new Error(`no handshake within ${handshakeSeconds} s`));
+        fail(sock, handshakeTimedOut(handshakeTimeout));
         sock.terminate();
       }
     },
     error(sock, error) {
-      if (sock.data === undefined) handshakes?.failed(error);
+      if (sock.data === undefined) fail(sock, error);
       else base.error(sock, error);
+    },
+    // A reset before the handshake ends reaches only close, with its error: it went unreported.
+    close(sock, error) {
+      if (sock.data !== undefined) base.close(sock, error);
+      else if (error !== undefined) fail(sock, error);
     },
   };
   let listener;
@@ -154,7 +202,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
       exclusive: options.reusePort !== true,
       reusePort: options.reusePort === true,
       allowHalfOpen: true,
-      tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn) },
+      tls: { cert: pem.cert, key: pem.key, ...alpnWire(endpoint.alpn), ...bunTlsPolicy(settings) },
       socket,
     });
   } catch (error) {
@@ -179,6 +227,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
  */
 export function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> {
   const pem = readClientPem(endpoint);
+  const settings = clientTlsSettings(endpoint, BUN_TLS_ABILITIES);
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {
@@ -228,6 +277,7 @@ export function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]):
           ...(pem.ca === undefined ? {} : { ca: pem.ca }),
           ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
           ...alpnWire(endpoint.alpn),
+          ...bunTlsPolicy(settings),
         },
         socket,
       })

@@ -7,7 +7,11 @@
  */
 import type { Socket, StartTlsOptions, TlsInfo } from "../../src/mod.ts";
 import { type DenoConn, DenoSocket, denoApi } from "./socket.ts";
-import { readStartTlsPem } from "../shared/start_tls_files.ts";
+import { readStartTlsPem, startTlsSettings } from "../shared/start_tls_files.ts";
+import type { TlsAbilities } from "../shared/tls_files.ts";
+
+// Deno.startTls takes no TLS settings, as Deno.connectTls: rustls's defaults, Mozilla's intermediate ones (see tls.ts).
+const ABILITIES: TlsAbilities = { name: "deno native", ciphers: false, minVersion13: false };
 
 /** The slice of `Deno.startTls` this module uses. */
 interface DenoStartTlsApi {
@@ -40,6 +44,7 @@ export async function upgradeDenoSocket(plain: DenoSocket, options: StartTlsOpti
     throw new Error("deno native cannot send a client certificate after STARTTLS (Deno.startTls takes none); use --adapter node");
   }
   const pem = readStartTlsPem(options);
+  startTlsSettings(options, ABILITIES);
   const conn = await plain.detach();
   let tlsConn: DenoConn | undefined;
   let aborted = false;

@@ -21,7 +21,24 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
-import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  readClientPem,
+  readServerPem,
+  serverTlsSettings,
+  type TlsAbilities,
+} from "../shared/tls_files.ts";
+
+/**
+ * `Deno.listenTls`, `Deno.connectTls` and `Deno.startTls` take no TLS settings: rustls's defaults,
+ * which are Mozilla's intermediate configuration (aws-lc-rs provider: TLS 1.3, and TLS 1.2 with
+ * ECDHE and AES-GCM or ChaCha20). Only a policy that asks for something else is refused.
+ */
+const DENO_TLS_ABILITIES: TlsAbilities = { name: "deno native", ciphers: false, minVersion13: false };
 
 /** The slice of `Deno.TlsConn` this module uses besides the plain one's. */
 export interface DenoTlsConn extends DenoConn {
@@ -52,23 +69,28 @@ class DenoTlsSocket extends DenoSocket {
 
 /**
  * Listens for TLS with `Deno.listenTls`. The connection starts at accept and its first
- * read drives the handshake, so the idle timeout also closes a handshake that stalls.
+ * read drives the handshake; one that has not finished within the handshake timeout is
+ * closed, though Deno keeps its TCP socket until the peer acts (see docs/endpoints.md).
  * Needs `--allow-net --allow-read`.
  *
  * @param factory Builds a protocol per connection.
- * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
- * @param options Watermarks, limits, idle timeout.
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN (a TLS policy other than
+ * the default is refused).
+ * @param options Watermarks, limits, idle timeout, handshake timeout.
  * @returns The listening port, once bound.
  * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
  */
 export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   let pem;
+  let host: string;
+  let port: number;
   try {
     pem = readServerPem(endpoint);
+    ({ host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port }));
+    serverTlsSettings(endpoint, options, DENO_TLS_ABILITIES);
   } catch (error) {
     return Promise.reject(error);
   }
-  const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   let listener: DenoListener;
   try {
     listener = (denoApi() as unknown as DenoTlsApi).listenTls({
@@ -85,16 +107,45 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
     return Promise.reject(listenError(host, port, error));
   }
   const bound = addressOf(listener.addr);
+  const handshakeTimeout = handshakeTimeoutOf(options);
+  const pending = new Set<ReturnType<typeof setTimeout>>();
   const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log, () => listening.handshakeFailed());
   const listening = new Port(factory, tcpAddress(bound.hostname, bound.port), options, () => {
     handshakes.stop();
+    for (const timer of pending) clearTimeout(timer);
     listener.close();
   });
-  // Each accepted connection's handshake is watched beside its read loop, only to log failures.
+  // Each accepted connection's handshake is watched beside its read loop, to bound it and log failures.
   const watching: DenoListener = {
     accept: async () => {
       const conn = (await listener.accept()) as DenoTlsConn;
-      conn.handshake().then(() => listening.handshakeCompleted(), (error) => handshakes.failed(error));
+      // Deno bounds no handshake. Closing the TlsConn ends the connection for twine (its reads fail,
+      // connectionLost runs) but not the TCP socket: Deno's handshake task owns that, with no timeout,
+      // until the peer sends, closes or resets (rustls-tokio-stream, src/stream.rs, Drop).
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        pending.delete(timer);
+        timedOut = true;
+        try {
+          conn.close();
+        } catch {
+          // Closed by its connection already.
+        }
+      }, handshakeTimeout);
+      pending.add(timer);
+      const remote = addressOf(conn.remoteAddr);
+      conn.handshake().then(
+        () => {
+          clearTimeout(timer);
+          pending.delete(timer);
+          listening.handshakeCompleted();
+        },
+        (error) => {
+          clearTimeout(timer);
+          pending.delete(timer);
+          handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error, peerOf(remote.hostname, remote.port));
+        },
+      );
       // Deno's TlsConn has no setNoDelay (rustls sits between); the accept loop calls it on every connection.
       return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
     },
@@ -121,6 +172,7 @@ export async function dialTls(endpoint: TlsClientEndpoint, open: Parameters<Dial
     );
   }
   const pem = readClientPem(endpoint);
+  clientTlsSettings(endpoint, DENO_TLS_ABILITIES);
   const conn = await (denoApi() as unknown as DenoTlsApi).connectTls({
     hostname: endpoint.host,
     port: endpoint.port,

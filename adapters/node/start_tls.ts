@@ -10,8 +10,8 @@ import type net from "node:net";
 import tls from "node:tls";
 import type { Socket, StartTlsOptions } from "../../src/mod.ts";
 import { type NodeSocket, wire } from "./socket.ts";
-import { TlsNodeSocket } from "./tls_socket.ts";
-import { readStartTlsPem } from "../shared/start_tls_files.ts";
+import { NODE_TLS_ABILITIES, TlsNodeSocket } from "./tls_socket.ts";
+import { readStartTlsPem, startTlsSettings } from "../shared/start_tls_files.ts";
 
 const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
 
@@ -26,14 +26,16 @@ const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
 export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: StartTlsOptions): Promise<Socket> {
   const connection = plain.connection;
   const pem = readStartTlsPem(options);
+  const settings = startTlsSettings(options, NODE_TLS_ABILITIES);
   plain.unwire();
   // The TLS socket reports the errors now; this keeps a late one on the plaintext side from being unhandled.
   sock.on("error", () => {});
   const alpn = options.alpn === undefined ? {} : { ALPNProtocols: [...options.alpn] };
+  const policy = { ciphers: settings.ciphers, minVersion: settings.minVersion };
   let secure: tls.TLSSocket;
   if (options.side === "server") {
     // A TLSSocket takes allowHalfOpen from the socket it wraps, which the adapters open half-open.
-    secure = new tls.TLSSocket(sock, { isServer: true, cert: pem.cert, key: pem.key, ...alpn });
+    secure = new tls.TLSSocket(sock, { isServer: true, cert: pem.cert, key: pem.key, ...policy, ...alpn });
   } else {
     const servername = options.servername;
     secure = tls.connect({
@@ -42,6 +44,7 @@ export function upgradeNodeSocket(sock: net.Socket, plain: NodeSocket, options: 
       ...(isIP(servername) ? {} : { servername }),
       ...(pem.ca === undefined ? {} : { ca: pem.ca }),
       ...(pem.cert === undefined ? {} : { cert: pem.cert, key: pem.key }),
+      ...policy,
       ...alpn,
       checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert),
     });

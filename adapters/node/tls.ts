@@ -20,36 +20,50 @@ import {
   type TlsServerEndpoint,
 } from "../../src/mod.ts";
 import { wire } from "./socket.ts";
-import { TlsNodeSocket as Socket } from "./tls_socket.ts";
+import { NODE_TLS_ABILITIES, TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
 import { detectRuntime } from "../runtime.ts";
-import { handshakeFailureLog, readClientPem, readServerPem } from "../shared/tls_files.ts";
+import {
+  clientTlsSettings,
+  handshakeFailureLog,
+  handshakeTimedOut,
+  handshakeTimeoutOf,
+  peerOf,
+  readClientPem,
+  readServerPem,
+  serverTlsSettings,
+} from "../shared/tls_files.ts";
 import type { Dial } from "../../src/mod.ts";
-
-/** How long a TLS handshake may take when no idle timeout is set, as Node's default. */
-const HANDSHAKE_TIMEOUT = 120_000;
 
 /**
  * Listens for TLS with `node:tls`.
  *
  * @param factory Builds a protocol per connection.
- * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN.
- * @param options Watermarks, limits, idle timeout (which also bounds the handshake).
+ * @param endpoint The `ssl:` endpoint: address, certificate and key files, ALPN, TLS policy.
+ * @param options Watermarks, limits, idle timeout, handshake timeout, TLS policy.
  * @returns The listening port, once bound.
- * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
+ * @throws {ListenError} For an unreadable file, a certificate that does not match its key, a TLS policy
+ * this runtime cannot apply, or an address that cannot be bound.
  */
 export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const pem = readServerPem(endpoint);
-  const handshakeTimeout = options.idleTimeout || HANDSHAKE_TIMEOUT;
   const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
   if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ssl:${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
+  const settings = serverTlsSettings(endpoint, options, NODE_TLS_ABILITIES);
+  const handshakeTimeout = handshakeTimeoutOf(options);
   const server = tls.createServer({
     key: pem.key,
     cert: pem.cert,
+    ciphers: settings.ciphers,
+    minVersion: settings.minVersion,
     ...(endpoint.alpn === undefined ? {} : { ALPNProtocols: [...endpoint.alpn] }),
-    allowHalfOpen: true,
+    // Before its handshake ends, a TLSSocket hears a peer's FIN only as 'end'; half-open, it would wait in
+    // CLOSE_WAIT with its descriptor until the handshake timeout (Node, Deno; and a RST too on Deno).
+    // Not half-open, it closes at once and reports 'tlsClientError'. Served connections are half-open
+    // again from 'secureConnection' on, which comes before an 'end' read in the same chunk.
+    allowHalfOpen: false,
     handshakeTimeout,
   });
   try {
@@ -78,35 +92,28 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   const listening = new Port(factory, tcpAddress(bound.address, bound.port), options, () => {
     stopRearming();
     handshakes.stop();
-    for (const timer of pending.values()) clearTimeout(timer);
     server.close();
   });
   // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
   server.on("error", (error) => listening.acceptFailed(error));
-  // Node's handshakeTimeout only reports, and Bun's and Deno's node:tls do not time out at all:
-  // bound every handshake here, by the raw socket accepted before TLS starts.
-  const pending = new Map<string, ReturnType<typeof setTimeout>>();
-  const keyOf = (sock: { remoteAddress?: string; remotePort?: number }) => `${sock.remoteAddress}:${sock.remotePort}`;
-  server.on("connection", (raw: import("node:net").Socket) => {
-    const key = keyOf(raw);
-    pending.set(key, setTimeout(() => {
-      pending.delete(key);
-      handshakes.failed(new Error(`no handshake within ${handshakeTimeout / 1000} s`));
-      raw.destroy();
-    }, handshakeTimeout));
-    raw.once("close", () => {
-      clearTimeout(pending.get(key));
-      pending.delete(key);
-    });
-  });
+  // A TLSSocket closed before its handshake ends no longer knows its peer on Node and Deno; its
+  // `_parent`, the raw socket, is the key to the address seen at accept (Bun's keeps its own).
+  const peers = new WeakMap<object, string | undefined>();
+  server.on("connection", (raw: import("node:net").Socket) => peers.set(raw, peerOf(raw.remoteAddress, raw.remotePort)));
+  // handshakeTimeout fires on Node 20 and 26, Bun 1.4 and Deno 2.9 alike (measured), even for a peer
+  // that trickles its ClientHello, but only reports: closing is ours. A timer of twine's own on the raw
+  // socket would report the same peer twice, the second time as the "socket hang up" it causes.
   server.on("tlsClientError", (error, sock) => {
-    handshakes.failed(error);
+    const timedOut = (error as { code?: unknown }).code === "ERR_TLS_HANDSHAKE_TIMEOUT" || error.message === "TLS handshake timeout";
+    const raw = (sock as unknown as { _parent?: object | null })._parent;
+    const peer = peerOf(sock.remoteAddress, sock.remotePort) ?? (raw ? peers.get(raw) : undefined);
+    handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error, peer);
     sock.destroy();
   });
   server.on("secureConnection", (sock: tls.TLSSocket) => {
+    // Streams read allowHalfOpen when 'end' comes, so this is in time for a FIN already on its way.
+    sock.allowHalfOpen = true;
     listening.handshakeCompleted();
-    clearTimeout(pending.get(keyOf(sock)));
-    pending.delete(keyOf(sock));
     sock.setNoDelay(true);
     const socket = new Socket(sock);
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
@@ -126,10 +133,13 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
  */
 export const dialTls = (endpoint: TlsClientEndpoint, open: Parameters<Dial>[1]): Promise<void> => {
   const pem = readClientPem(endpoint);
+  const settings = clientTlsSettings(endpoint, NODE_TLS_ABILITIES);
   return new Promise<void>((resolve, reject) => {
     const sock = tls.connect({
       host: endpoint.host,
       port: endpoint.port,
+      ciphers: settings.ciphers,
+      minVersion: settings.minVersion,
       // RFC 6066 forbids an IP address as SNI name; the certificate is still checked against it.
       ...(isIP(endpoint.servername) ? {} : { servername: endpoint.servername }),
       ...(pem.ca === undefined ? {} : { ca: pem.ca }),

@@ -1,11 +1,20 @@
 /**
  * The `NodeSocket` of a `node:tls` socket, shared by the TLS listener, the TLS client and
- * `startTLS()`: on Deno it must pause reading differently.
+ * `startTLS()`: on Deno it must pause reading differently; and what `node:tls` applies of a TLS policy.
  *
  * @module
  */
 import type tls from "node:tls";
 import { NodeSocket } from "./socket.ts";
+import type { TlsAbilities } from "../shared/tls_files.ts";
+
+const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+
+/**
+ * What `node:tls` applies of a TLS policy. Node's and Bun's take a cipher list and a lowest version;
+ * Deno's is rustls underneath: it checks a cipher list and then ignores it (2.9.6), but honours minVersion.
+ */
+export const NODE_TLS_ABILITIES: TlsAbilities = { name: onDeno ? "deno node:net" : "node:tls", ciphers: !onDeno, minVersion13: true };
 
 /** The slice of Deno's `TLSWrap` (a node:tls socket's `_handle`) used to pause reading. */
 interface DenoTlsWrap {
@@ -54,5 +63,5 @@ class DenoTlsSocket extends NodeSocket {
 }
 
 /** The `NodeSocket` for a `node:tls` socket on this runtime. */
-export const TlsNodeSocket: typeof NodeSocket = (globalThis as { Deno?: unknown }).Deno === undefined ? NodeSocket : DenoTlsSocket;
+export const TlsNodeSocket: typeof NodeSocket = onDeno ? DenoTlsSocket : NodeSocket;
 

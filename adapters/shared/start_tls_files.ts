@@ -1,11 +1,11 @@
 /**
- * Reads the PEM files that `startTLS()` names, with the same one-line reasons as the
- * TLS endpoints (`tls_files.ts`), for every adapter.
+ * Reads the PEM files that `startTLS()` names and turns its TLS policy into the runtime's
+ * terms, with the same one-line reasons as the TLS endpoints (`tls_files.ts`), for every adapter.
  *
  * @module
  */
 import type { StartTlsOptions } from "../../src/mod.ts";
-import { readClientPem, readServerPem } from "./tls_files.ts";
+import { readClientPem, readServerPem, type TlsAbilities, type TlsSettings, tlsSettings } from "./tls_files.ts";
 
 /** The PEM text of what `startTLS()` names. */
 export interface StartTlsPem {
@@ -32,4 +32,17 @@ export function readStartTlsPem(options: StartTlsOptions): StartTlsPem {
     const message = (error as Error).message.replace(/^Cannot (listen on|connect to) [^ ]*: /, "");
     throw new Error(message, { cause: error });
   }
+}
+
+/**
+ * `startTLS()`'s TLS settings: its own policy, else the connection's `tls` option (the
+ * connection merged them), else Mozilla's intermediate.
+ *
+ * @param options The call's options.
+ * @param can What this runtime and adapter can apply.
+ * @returns The cipher list and lowest version to pass on.
+ * @throws {Error} One line saying what this runtime cannot do (the connection names itself).
+ */
+export function startTlsSettings(options: StartTlsOptions, can: TlsAbilities): TlsSettings {
+  return tlsSettings(options, can, (text) => new Error(text));
 }

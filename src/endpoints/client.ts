@@ -2,6 +2,7 @@ import type { Address } from "../transport/address.ts";
 import { Connection, type ConnectionOptions } from "../transport/connection.ts";
 import { type ClientEndpoint, DEFAULT_CONNECT_TIMEOUT, parseClientEndpoint } from "./endpoints.ts";
 import { ConnectError, connectError, describeClientEndpoint } from "./connect_error.ts";
+import { checkTlsPolicy, withTlsPolicy } from "./tls_policy.ts";
 import type { Reason } from "../transport/errors.ts";
 import { Factory } from "../transport/factory.ts";
 import { Protocol } from "../transport/protocol.ts";
@@ -82,11 +83,14 @@ export class Connector {
    * @param factory Builds the protocol; a {@link ClientFactory} also hears of failures and losses.
    * @param endpoint Where to connect.
    * @param dial The adapter's way to open a socket.
-   * @param options Watermarks, idle timeout and error reporting for the connection.
+   * @param options Watermarks, idle timeout, TLS policy and error reporting for the connection.
+   * @throws {TypeError | RangeError} For a bad `tls` policy.
    */
   constructor(factory: Factory, endpoint: ClientEndpoint, dial: Dial, options: ConnectionOptions = {}) {
+    checkTlsPolicy(options.tls, "Cannot connect with tls");
     this.#factory = factory;
-    this.#endpoint = endpoint;
+    // The endpoint's own ciphers and minVersion win over the connect option's.
+    this.#endpoint = endpoint.type === "tls" ? withTlsPolicy(endpoint, options.tls) : endpoint;
     this.#dial = dial;
     this.#options = options;
     this.first = new Promise((resolve, reject) => {

@@ -1,11 +1,16 @@
 import type { ClientEndpoint } from "./endpoints.ts";
+import { runtimeText, type TlsProblem, tlsProblem } from "./tls_problem.ts";
 
 /**
  * Connecting failed: refused, timed out, host not found or unreachable. The message is
  * one line naming the destination; `code` is stable for programs; the runtime's error is the `cause`.
  */
 export class ConnectError extends Error {
-  /** `ECONNREFUSED`, `ETIMEDOUT`, `ENOTFOUND`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOENT`, `EACCES`, `ECANCELED`, `ENOTCAPABLE` or the runtime's own. */
+  /**
+   * `ECONNREFUSED`, `ETIMEDOUT`, `ENOTFOUND`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOENT`, `EACCES`, `ECANCELED`,
+   * `ENOTCAPABLE`, `ECONNRESET`; for TLS `CERT_HAS_EXPIRED`, `CERT_UNTRUSTED`, `CERT_NAME_MISMATCH`,
+   * `CERT_CA_AS_LEAF`, `TLS_VERSION`, `TLS_HANDSHAKE_REFUSED`, `TLS_NOT_TLS`; or the runtime's own.
+   */
   readonly code: string;
 
   /**
@@ -67,7 +72,9 @@ export function describeClientEndpoint(endpoint: ClientEndpoint): string {
  */
 export function connectError(endpoint: ClientEndpoint, error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
-  const problem = connectProblem(error);
+  // A TLS client's handshake failures read the same on every runtime, before the generic names
+  // (Node and Bun give a server that closes mid-handshake the code ECONNRESET).
+  const problem = (endpoint.type === "tls" ? handshakeProblem(error, "client") : undefined) ?? connectProblem(error);
   const code = problem.code;
   let text = problem.text;
   // Deno guards Unix sockets with file permissions, not the network one.
@@ -99,5 +106,21 @@ export function connectProblem(error: unknown): { code: string; text: string } {
     : /refused/i.test(message)
     ? PROBLEMS.ECONNREFUSED
     : undefined;
-  return { code: known?.[0] ?? (typeof e?.code === "string" ? e.code : "ECONNECT"), text: known?.[1] ?? message.split("\n")[0]! };
+  return { code: known?.[0] ?? (typeof e?.code === "string" ? e.code : "ECONNECT"), text: known?.[1] ?? runtimeText(error) };
+}
+
+/**
+ * Names why a TLS handshake failed, on either side: a `tls:` client's, or `startTLS()`'s.
+ *
+ * @param error What the runtime threw or reported.
+ * @param side `client`: the server's certificate is checked first (`CERT_*`), then what the
+ * server did; `server`: what the client did.
+ * @returns A stable code and a short sentence-case description, or `undefined` if it is none of the known kinds.
+ */
+export function handshakeProblem(error: unknown, side: "client" | "server"): TlsProblem | undefined {
+  if (side === "client") {
+    const known = connectProblem(error);
+    if (known.code.startsWith("CERT_")) return known;
+  }
+  return tlsProblem(error, side);
 }

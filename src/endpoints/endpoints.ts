@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { checkTlsPolicy, type TlsPolicy } from "./tls_policy.ts";
 
 /**
  * A TCP server endpoint: `tcp:PORT[:interface=ADDR][:backlog=N]` (or by position, `tcp:PORT:ADDR:N`),
@@ -30,9 +31,10 @@ export interface TcpServerEndpoint {
 
 /**
  * A TLS server endpoint: `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:extraCertChain=CHAIN.pem]`,
- * or `ssl:PORT:KEY.pem:CERT.pem` by position.
+ * or `ssl:PORT:KEY.pem:CERT.pem` by position; twine's additions `alpn=`, `ciphers=` and `minVersion=`
+ * ({@link TlsPolicy}: Mozilla's intermediate configuration unless they say otherwise).
  */
-export interface TlsServerEndpoint {
+export interface TlsServerEndpoint extends TlsPolicy {
   readonly type: "ssl";
   readonly port: number;
   readonly host: string;
@@ -86,8 +88,11 @@ export interface TcpClientEndpoint {
   readonly timeout: number;
 }
 
-/** A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem|DIR][:servername=N][:alpn=h2;http/1.1]`. */
-export interface TlsClientEndpoint {
+/**
+ * A TLS client endpoint: `tls:host=H:port=P[:trustRoots=CA.pem|DIR][:servername=N][:alpn=h2;http/1.1]`,
+ * and `ciphers=`/`minVersion=` ({@link TlsPolicy}: Mozilla's intermediate configuration unless they say otherwise).
+ */
+export interface TlsClientEndpoint extends TlsPolicy {
   readonly type: "tls";
   readonly host: string;
   readonly port: number;
@@ -211,7 +216,7 @@ const SERVER_SPECS: Record<string, Spec> = {
   tcp6: { positional: ["port", "backlog", "interface"], names: ["port", "interface", "backlog"], required: ["port"] },
   ssl: {
     positional: ["port", "privateKey", "certKey", "sslmethod", "interface", "backlog", "extraCertChain", "dhParameters"],
-    names: ["port", "interface", "backlog", "privateKey", "certKey", "extraCertChain", "alpn"],
+    names: ["port", "interface", "backlog", "privateKey", "certKey", "extraCertChain", "alpn", "ciphers", "minVersion"],
     required: ["port"],
     unsupported: ["sslmethod", "dhParameters"],
   },
@@ -228,7 +233,7 @@ const CLIENT_SPECS: Record<string, Spec> = {
   tcp: { positional: ["host", "port"], names: ["host", "port", "timeout"], required: ["host", "port"], hostByNameShifts: true },
   tls: {
     positional: ["host", "port"],
-    names: ["host", "port", "timeout", "trustRoots", "certificate", "privateKey", "servername", "alpn"],
+    names: ["host", "port", "timeout", "trustRoots", "certificate", "privateKey", "servername", "alpn", "ciphers", "minVersion"],
     required: ["host", "port"],
     hostByNameShifts: true,
   },
@@ -310,6 +315,15 @@ function alpn(text: string | undefined): readonly string[] | undefined {
   return text === undefined ? undefined : text.split(";").filter((p) => p !== "");
 }
 
+/** `ciphers=A;B` and `minVersion=1.3`, `;`-separated as `alpn=` since `:` separates parameters. */
+function tlsPolicy(where: string, v: Map<string, string>): TlsPolicy {
+  const ciphers = alpn(v.get("ciphers"));
+  const minVersion = v.get("minVersion") as TlsPolicy["minVersion"];
+  const policy = { ...(ciphers === undefined ? {} : { ciphers }), ...(minVersion === undefined ? {} : { minVersion }) };
+  checkTlsPolicy(policy, where);
+  return policy;
+}
+
 /**
  * Parses a server endpoint string, as Twisted's `serverFromString`: `tcp:8000:interface=127.0.0.1:backlog=511`,
  * `tcp6:8000:interface=\:\:1`, `ssl:8443:privateKey=key.pem:certKey=cert.pem`, `unix:/tmp/echo.sock:mode=660`,
@@ -322,7 +336,7 @@ function alpn(text: string | undefined): readonly string[] | undefined {
  * @returns The endpoint's typed description.
  * @throws {TypeError} For a malformed string, an unknown type or parameter, a missing value, too many
  *   arguments, or a parameter given twice (by position and by name, or named twice).
- * @throws {RangeError} For a bad port, backlog or mode.
+ * @throws {RangeError} For a bad port, backlog or mode, or a bad `ciphers` or `minVersion`.
  * @example
  * ```ts
  * import { parseServerEndpoint } from "./endpoints.ts";
@@ -369,6 +383,7 @@ export function parseServerEndpoint(description: string): ServerEndpoint {
     certKey: v.get("certKey") ?? privateKey,
     ...(chain === undefined ? {} : { extraCertChain: chain }),
     ...(protocols === undefined ? {} : { alpn: protocols }),
+    ...tlsPolicy(where, v),
     ...extra,
   };
 }
@@ -382,7 +397,7 @@ export function parseServerEndpoint(description: string): ServerEndpoint {
  * @returns The endpoint's typed description.
  * @throws {TypeError} For a malformed string, an unknown type or parameter, a missing value, too many
  *   arguments, or a parameter given twice.
- * @throws {RangeError} For a bad port or timeout.
+ * @throws {RangeError} For a bad port or timeout, or a bad `ciphers` or `minVersion`.
  * @example
  * ```ts
  * import { parseClientEndpoint } from "./endpoints.ts";
@@ -403,7 +418,7 @@ export function parseClientEndpoint(description: string): ClientEndpoint {
   }
   const protocols = alpn(v.get("alpn"));
   if (protocols !== undefined) optional.alpn = protocols;
-  return { type: "tls", host, port: p, timeout, servername: v.get("servername") ?? host, ...optional };
+  return { type: "tls", host, port: p, timeout, servername: v.get("servername") ?? host, ...optional, ...tlsPolicy(where, v) };
 }
 
 /**
@@ -422,7 +437,9 @@ export function formatServerEndpoint(endpoint: ServerEndpoint): string {
   if (endpoint.type !== "ssl") return base;
   const chain = endpoint.extraCertChain === undefined ? "" : `:extraCertChain=${q(endpoint.extraCertChain)}`;
   const protocols = endpoint.alpn === undefined ? "" : `:alpn=${q(endpoint.alpn.join(";"))}`;
-  return `${base}:privateKey=${q(endpoint.privateKey)}:certKey=${q(endpoint.certKey)}${chain}${protocols}`;
+  const ciphers = endpoint.ciphers === undefined ? "" : `:ciphers=${q(endpoint.ciphers.join(";"))}`;
+  const minVersion = endpoint.minVersion === undefined ? "" : `:minVersion=${endpoint.minVersion}`;
+  return `${base}:privateKey=${q(endpoint.privateKey)}:certKey=${q(endpoint.certKey)}${chain}${protocols}${ciphers}${minVersion}`;
 }
 
 /**

@@ -2,7 +2,8 @@ import { type Address, formatAddress } from "./address.ts";
 import { ConnectionAborted, connectionDone, ConnectionLost, IdleTimeout, ProtocolError, type Reason } from "./errors.ts";
 import type { Protocol } from "./protocol.ts";
 import type { Socket, TlsInfo } from "./socket.ts";
-import { connectProblem } from "../endpoints/connect_error.ts";
+import { handshakeProblem } from "../endpoints/connect_error.ts";
+import { checkTlsPolicy, type TlsPolicy, withTlsPolicy } from "../endpoints/tls_policy.ts";
 import { StartTlsError, type StartTlsOptions } from "./start_tls.ts";
 import type { Producer, Transport } from "./transport.ts";
 
@@ -49,6 +50,12 @@ export interface ConnectionOptions {
    * @default 0
    */
   idleTimeout?: number;
+  /**
+   * The TLS versions and suites to allow: on a listener's `ssl:` endpoints, a client's `tls:`
+   * endpoints and `startTLS()`, wherever they do not say otherwise themselves.
+   * @default Mozilla's intermediate configuration: TLS 1.3, and TLS 1.2 with ECDHE and AEAD suites
+   */
+  tls?: TlsPolicy;
   /**
    * Called when a protocol callback throws; the connection is then aborted.
    * @default logs one line with the peer's address to `console.error`
@@ -121,6 +128,7 @@ export class Connection implements Transport {
   readonly #lingerBytes: number;
   readonly #onError: (error: unknown, peer: Address) => void;
   readonly #idleTimeout: number;
+  readonly #tls: TlsPolicy | undefined;
 
   #state: State = "open";
   #queue: Uint8Array[] = [];
@@ -172,6 +180,7 @@ export class Connection implements Transport {
     this.#lingerBytes = options.lingerBytes ?? 1024 * 1024;
     this.#onError = options.onError ?? defaultOnError;
     this.#idleTimeout = options.idleTimeout ?? 0;
+    this.#tls = options.tls;
     if (!(this.#low >= 0 && this.#high >= this.#low)) {
       throw new RangeError(`Cannot use water marks low=${this.#low} high=${this.#high}: need 0 <= low <= high`);
     }
@@ -302,8 +311,14 @@ export class Connection implements Transport {
     if (this.#tlsState !== "plain") return refuse("TLS was already started");
     if (this.#socket.tlsInfo?.() !== undefined) return refuse("the connection is already TLS");
     if (this.#socket.startTls === undefined) return refuse("this adapter cannot upgrade a connection");
+    try {
+      checkTlsPolicy(options);
+    } catch (error) {
+      return refuse((error as Error).message);
+    }
     this.#tlsState = "draining";
-    this.#tlsOptions = options;
+    // The call's own ciphers and minVersion win over the listen or connect option's.
+    this.#tlsOptions = withTlsPolicy(options, this.#tls);
     this.#holding = true;
     // Bytes after the command belong to the handshake; the adapter hands them to TLS.
     if (this.#reading) this.#socket.pauseReading();
@@ -531,10 +546,10 @@ export class Connection implements Transport {
   }
 
   #tlsFailed(error: unknown): void {
-    const code = connectProblem(error);
-    const why = code.code.startsWith("CERT_") ? code.text : describe(error).split("\n")[0]!;
-    const message = `${this.#cannotStartTls()}: ${why}`;
-    this.#tlsSettle?.(new StartTlsError(message, { cause: error }));
+    // A failed handshake reads as on a tls: or ssl: endpoint; twine's own reasons (a missing file, a refusal) pass as they are.
+    const problem = handshakeProblem(error, this.#tlsOptions!.side);
+    const message = `${this.#cannotStartTls()}: ${problem?.text ?? describe(error).split("\n")[0]!}`;
+    this.#tlsSettle?.(new StartTlsError(message, { cause: error }, problem?.code));
     if (this.#state === "closed") return;
     this.#abortReason ??= new ConnectionLost(message, { cause: error });
     this.#state = "disconnecting";

@@ -1,5 +1,6 @@
 import { formatAddress } from "./address.ts";
 import { DEFAULT_HIGH_WATER_MARK } from "./connection.ts";
+import { checkTlsPolicy } from "../endpoints/tls_policy.ts";
 import type { ListenOptions } from "./port.ts";
 
 /**
@@ -28,7 +29,8 @@ export class ListenError extends Error {
  * @param options The caller's options.
  * @returns The host and port to bind.
  * @throws {TypeError} If the port is not a number or the host not a string.
- * @throws {RangeError} If the port is not an integer from 0 to 65535, or a limit is out of range.
+ * @throws {RangeError} If the port is not an integer from 0 to 65535, a limit is out of range, or the
+ * `tls` policy names no suite or a bad one, or a bad `minVersion`.
  */
 export function resolveListenOptions(options: ListenOptions): { host: string; port: number } {
   const port = options.port ?? 8000;
@@ -45,6 +47,7 @@ export function resolveListenOptions(options: ListenOptions): { host: string; po
   };
   atLeast("maxConnections", options.maxConnections, 1);
   atLeast("idleTimeout", options.idleTimeout, 0);
+  atLeast("handshakeTimeout", options.handshakeTimeout, 1);
   atLeast("highWaterMark", options.highWaterMark, 0);
   atLeast("lowWaterMark", options.lowWaterMark, 0);
   atLeast("lingerTimeout", options.lingerTimeout, 0);
@@ -56,6 +59,7 @@ export function resolveListenOptions(options: ListenOptions): { host: string; po
       throw new TypeError(`Cannot listen with ${flag} ${String(options[flag])}: must be true or false`);
     }
   }
+  checkTlsPolicy(options.tls, "Cannot listen with tls");
   const high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   if ((options.lowWaterMark ?? 0) > high) {
     throw new RangeError(`Cannot listen with lowWaterMark ${options.lowWaterMark} above highWaterMark ${high}`);

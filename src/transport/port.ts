@@ -63,6 +63,14 @@ export interface ListenOptions extends ConnectionOptions {
    */
   reusePort?: boolean;
   /**
+   * On a TLS listener, how long a connection's handshake may take, in milliseconds, from
+   * accept; one that has not finished by then is closed and logged as a failed handshake.
+   * On Deno native the runtime keeps the TCP socket of such a connection until the peer
+   * sends, closes or resets (see docs/endpoints.md).
+   * @default the idle timeout if set, else 120000 (Node's default)
+   */
+  handshakeTimeout?: number;
+  /**
    * Called once if the runtime's listener stops for good (see {@link Port.listenerLost}); by then
    * the port has logged one line and closed. A server process should exit non-zero here.
    * @default nothing: the port closes and the process goes on
