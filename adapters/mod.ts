@@ -4,24 +4,18 @@
  *
  * @module
  */
+import { type ConnectOptions, type ConnectTarget, type Dial, factoryFor, startConnecting } from "../src/endpoints/client.ts";
 import {
-  type ConnectOptions,
-  type ConnectTarget,
-  type Dial,
-  type Factory,
-  factoryFor,
   formatServerEndpoint,
-  ListenError,
-  type ListeningPort,
-  type ListenOptions,
   parseServerEndpoint,
-  type Protocol,
-  resolveListenOptions,
   type ServerEndpoint,
   type TlsServerEndpoint,
   type UnixServerEndpoint,
-  startConnecting,
-} from "../src/mod.ts";
+} from "../src/endpoints/endpoints.ts";
+import type { Factory } from "../src/transport/factory.ts";
+import { ListenError, resolveListenOptions } from "../src/transport/listen_options.ts";
+import type { ListeningPort, ListenOptions } from "../src/transport/port.ts";
+import type { Protocol } from "../src/transport/protocol.ts";
 import { type AdapterChoice, detectRuntime } from "./runtime.ts";
 
 export { type AdapterChoice, detectRuntime, type Runtime, type RuntimeName } from "./runtime.ts";

@@ -4,15 +4,10 @@
  *
  * @module
  */
-import {
-  type DatagramListenOptions,
-  type DatagramProtocol,
-  formatServerEndpoint,
-  ListenError,
-  type ListeningDatagramPort,
-  parseServerEndpoint,
-  type UdpServerEndpoint,
-} from "../src/mod.ts";
+import { formatServerEndpoint, parseServerEndpoint, type UdpServerEndpoint } from "../src/endpoints/endpoints.ts";
+import { ListenError } from "../src/transport/listen_options.ts";
+import type { DatagramListenOptions, ListeningDatagramPort } from "../src/udp/datagram_port.ts";
+import type { DatagramProtocol } from "../src/udp/datagram_protocol.ts";
 import { type AdapterChoice, detectRuntime } from "./runtime.ts";
 
 /** Options of {@link listenUDP}: address, error reporting, and which adapter. */

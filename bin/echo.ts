@@ -6,6 +6,8 @@
  * @module
  */
 import process from "node:process";
-import { runServeCommand } from "./serve_command.ts";
+import "./compile_cache.ts";
 
+// Loaded once the compile cache is on, so that it covers them.
+const { runServeCommand } = await import("./serve_command.ts");
 await runServeCommand("twine-echo", process.argv.slice(2), "echo");

@@ -7,6 +7,9 @@
  * @module
  */
 import process from "node:process";
-import { runServeCommand } from "./serve_command.ts";
+import "./compile_cache.ts";
+
+// Loaded once the compile cache is on, so that it covers them.
+const { runServeCommand } = await import("./serve_command.ts");
 
 await runServeCommand("twine-serve", process.argv.slice(2));

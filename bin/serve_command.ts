@@ -5,24 +5,14 @@
  * @module
  */
 import process from "node:process";
-import {
-  consoleLog,
-  formatJsonLogLine,
-  type LogFormat,
-  type LogLevel,
-  type LoadedService,
-  loadService,
-  LoadServiceError,
-  type MakerOption,
-  type OptionValues,
-  type Servable,
-  serve,
-  type ServeOptions,
-  type ServiceMaker,
-  UsageError,
-} from "../runner/mod.ts";
+import { type LoadedService, loadService, LoadServiceError } from "../runner/load_service.ts";
 import { serveEvent } from "../runner/log.ts";
-import { parseServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
+import { formatJsonLogLine, type LogFormat } from "../runner/log_format.ts";
+import { consoleLog, type LogLevel } from "../runner/report.ts";
+import type { Servable, ServeOptions } from "../runner/serve_options.ts";
+import { serve } from "../runner/serve.ts";
+import { type MakerOption, type OptionValues, type ServiceMaker, UsageError } from "../runner/service_maker.ts";
+import { parseServerEndpoint, type ServerEndpoint } from "../src/endpoints/endpoints.ts";
 import { type CommandLine, EXIT_USAGE, fail, parseCommandLine, printVersion } from "./cli.ts";
 
 /** The flags every serving command takes, whatever it serves. */

@@ -6,7 +6,8 @@
  * @module
  */
 import net from "node:net";
-import { ListenError, listenError, type ServerEndpoint } from "../src/mod.ts";
+import type { ServerEndpoint } from "../src/endpoints/endpoints.ts";
+import { ListenError, listenError } from "../src/transport/listen_options.ts";
 import { granted } from "./deno_permissions.ts";
 
 function bindOnce(host: string, port: number): Promise<net.Server> {

@@ -9,10 +9,12 @@
  * @module
  */
 import { type AutoListeningPort, connect, listen } from "../adapters/mod.ts";
-import { Factory, type Reason, TextLineReceiver } from "../src/mod.ts";
+import { TextLineReceiver } from "../src/framing/text_line_receiver.ts";
+import type { Reason } from "../src/transport/errors.ts";
+import { Factory } from "../src/transport/factory.ts";
+import { SUPERVISOR_ENV } from "./supervisor_env.ts";
 
-/** The environment variable that makes a process a worker and says where its supervisor listens. */
-export const SUPERVISOR_ENV = "TWINE_SUPERVISOR";
+export { SUPERVISOR_ENV } from "./supervisor_env.ts";
 
 /** The longest message, in bytes: room for a metrics snapshot. */
 const MAX_MESSAGE = 1 << 20;

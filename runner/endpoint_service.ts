@@ -13,18 +13,17 @@ import {
   listenUDPEndpoint,
 } from "../adapters/mod.ts";
 import {
-  type Address,
-  DatagramProtocol,
   describeServerEndpoint,
-  EchoDatagramProtocol,
-  Factory,
-  formatAddress,
   formatServerEndpoint,
   parseServerEndpoint,
-  type Protocol,
   type ServerEndpoint,
   type UdpServerEndpoint,
-} from "../src/mod.ts";
+} from "../src/endpoints/endpoints.ts";
+import { type Address, formatAddress } from "../src/transport/address.ts";
+import { Factory } from "../src/transport/factory.ts";
+import type { Protocol } from "../src/transport/protocol.ts";
+import { DatagramProtocol } from "../src/udp/datagram_protocol.ts";
+import { EchoDatagramProtocol } from "../src/udp/udp_echo.ts";
 import type { EndpointMetrics } from "./metrics/endpoint_metrics.ts";
 import { type Counts, type Listener, Service, type StopOptions } from "./service.ts";
 

@@ -9,7 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import type { Factory } from "../src/mod.ts";
+import type { Factory } from "../src/transport/factory.ts";
 import { granted } from "./deno_permissions.ts";
 import type { MakerOption, ServiceMaker } from "./service_maker.ts";
 import { BUILTIN_SERVICES } from "./services/builtins.ts";

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { LogFunction, LogLevel as EventLevel } from "../src/mod.ts";
+import type { LogFunction, LogLevel as EventLevel } from "../src/transport/log_event.ts";
 import { formatJsonLogLine, type LogFormat, type ServeLogEvent, type ServeLogFieldValue } from "./log_format.ts";
 import type { LogLevel, ServeLog } from "./report.ts";
 import type { Counts, Listener } from "./service.ts";

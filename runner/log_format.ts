@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LogEvent, LogFieldValue, LogFunction } from "../src/mod.ts";
+import type { LogEvent, LogFieldValue, LogFunction } from "../src/transport/log_event.ts";
 
 /** The two forms of log line. */
 export type LogFormat = "human" | "json";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AutoListenOptions } from "../adapters/mod.ts";
-import type { ServerEndpoint } from "../src/mod.ts";
+import type { ServerEndpoint } from "../src/endpoints/endpoints.ts";
 import type { App } from "./app.ts";
 import { StreamServerEndpointService } from "./endpoint_service.ts";
 import { coreLog, formatLog } from "./log.ts";

@@ -6,19 +6,14 @@
  * @module
  */
 import process from "node:process";
-import { detectRuntime } from "../adapters/mod.ts";
+import { detectRuntime } from "../adapters/runtime.ts";
 import { type App, where } from "./app.ts";
-import { claimPorts } from "./claim_ports.ts";
-import { SUPERVISOR_ENV } from "./control.ts";
 import { granted } from "./deno_permissions.ts";
 import { LocalServer } from "./local_server.ts";
 import { formatLog, listeningEvent } from "./log.ts";
-import { withMetricsEndpoint } from "./metrics_service.ts";
 import { startLine } from "./report.ts";
 import { buildService, resolveServeOptions, type Servable, type ServeConfig, type ServeOptions } from "./serve_options.ts";
-import { cannotStartWorkers, supervise } from "./supervisor.ts";
-import { serveAsWorker } from "./worker.ts";
-import { workerMode } from "./worker_mode.ts";
+import { SUPERVISOR_ENV } from "./supervisor_env.ts";
 
 /** Where this process's supervisor listens, if it is a worker; forgotten, so that its own children are not workers. */
 function workerEnvironment(): string | undefined {
@@ -69,6 +64,12 @@ async function serveHere(target: Servable, config: ServeConfig): Promise<App> {
 }
 
 async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<App> {
+  // Loaded here, not at the top: a single process starts sooner without the supervisor's modules.
+  const [{ cannotStartWorkers, supervise }, { claimPorts }, { workerMode }] = await Promise.all([
+    import("./supervisor.ts"),
+    import("./claim_ports.ts"),
+    import("./worker_mode.ts"),
+  ]);
   const blocked = cannotStartWorkers();
   if (blocked !== undefined) throw new Error(blocked);
   // Built here too, not started: a mistake in it shows once, from here, rather than once per worker.
@@ -135,7 +136,9 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
 export async function serve(target: Servable, options: ServeOptions = {}): Promise<App> {
   const config = resolveServeOptions(options);
   const environment = workerEnvironment();
-  if (environment !== undefined) return await serveAsWorker(target, config, environment);
+  if (environment !== undefined) return await (await import("./worker.ts")).serveAsWorker(target, config, environment);
+  const start = () => config.workers > 1 ? serveWithWorkers(target, config) : serveHere(target, config);
+  if (config.metrics === undefined) return await start();
   // The metrics are served by the process that sees the whole server: this one, whether it serves or supervises.
-  return await withMetricsEndpoint(config, () => config.workers > 1 ? serveWithWorkers(target, config) : serveHere(target, config));
+  return await (await import("./metrics_service.ts")).withMetricsEndpoint(config, start);
 }

@@ -5,7 +5,9 @@
  */
 import os from "node:os";
 import type { AdapterChoice, AutoListenOptions } from "../adapters/mod.ts";
-import { type Factory, formatServerEndpoint, parseServerEndpoint, resolveListenOptions, type ServerEndpoint } from "../src/mod.ts";
+import { formatServerEndpoint, parseServerEndpoint, type ServerEndpoint } from "../src/endpoints/endpoints.ts";
+import type { Factory } from "../src/transport/factory.ts";
+import { resolveListenOptions } from "../src/transport/listen_options.ts";
 import { StreamServerEndpointService } from "./endpoint_service.ts";
 import { coreLog, formatLog } from "./log.ts";
 import type { LogFormat } from "./log_format.ts";

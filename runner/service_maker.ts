@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Factory } from "../src/mod.ts";
+import type { Factory } from "../src/transport/factory.ts";
 import type { ServiceContext } from "./serve_options.ts";
 import type { Service } from "./service.ts";
 

@@ -9,8 +9,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
-import { detectRuntime } from "../adapters/mod.ts";
-import { formatServerEndpoint, type ServerEndpoint } from "../src/mod.ts";
+import { detectRuntime } from "../adapters/runtime.ts";
+import { formatServerEndpoint, type ServerEndpoint } from "../src/endpoints/endpoints.ts";
 import { type ControlChannel, type ControlMessage, ControlServer, SUPERVISOR_ENV } from "./control.ts";
 import { granted, type WorkerNeeds, workerPermissionFlags } from "./deno_permissions.ts";
 import { formatLog, forwardWorkerLine, listeningEvent, messageOf, serveEvent, stoppedEvent } from "./log.ts";

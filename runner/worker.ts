@@ -6,8 +6,8 @@
  * @module
  */
 import process from "node:process";
-import { detectRuntime } from "../adapters/mod.ts";
-import { parseServerEndpoint } from "../src/mod.ts";
+import { detectRuntime } from "../adapters/runtime.ts";
+import { parseServerEndpoint } from "../src/endpoints/endpoints.ts";
 import { type App, where } from "./app.ts";
 import { type ControlChannel, joinSupervisor } from "./control.ts";
 import { LocalServer } from "./local_server.ts";

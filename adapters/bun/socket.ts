@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Connection, Socket } from "../../src/mod.ts";
+import type { Connection } from "../../src/transport/connection.ts";
+import type { Socket } from "../../src/transport/socket.ts";
 
 /** The slice of Bun's `Socket` this adapter uses. */
 export interface BunSocket {

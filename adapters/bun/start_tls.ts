@@ -4,7 +4,9 @@
  *
  * @module
  */
-import type { Connection, Socket, StartTlsOptions } from "../../src/mod.ts";
+import type { Connection } from "../../src/transport/connection.ts";
+import type { Socket } from "../../src/transport/socket.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { type BunHandlers, type BunSocket, type BunTCPSocket, socketHandlers } from "./socket.ts";
 import { alpnWire, BUN_TLS_ABILITIES, type BunTlsOptions, bunTlsPolicy, make } from "./tls.ts";
 import { readStartTlsPem, startTlsSettings } from "../shared/start_tls_files.ts";

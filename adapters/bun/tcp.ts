@@ -3,22 +3,15 @@
  *
  * @module
  */
-import {
-  type ClientEndpoint,
-  type Dial,
-  type Factory,
-  listenError,
-  type ListeningPort,
-  type ListenOptions,
-  Port,
-  resolveListenOptions,
-  type Socket,
-  type StartTlsOptions,
-  tcpAddress,
-  unixAddress,
-  UnixPort,
-  type UnixServerEndpoint,
-} from "../../src/mod.ts";
+import type { Dial } from "../../src/endpoints/client.ts";
+import type { ClientEndpoint, UnixServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { tcpAddress, unixAddress } from "../../src/transport/address.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
+import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import type { Socket } from "../../src/transport/socket.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
+import { UnixPort } from "../../src/transport/unix_port.ts";
 import { type BunHandlers, type BunListener, type BunSocket, BunTCPSocket, bunApi, socketHandlers } from "./socket.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
 

@@ -3,15 +3,14 @@
  *
  * @module
  */
+import { listenError } from "../../src/transport/listen_options.ts";
 import {
   type DatagramListenOptions,
   DatagramPort,
-  type DatagramProtocol,
   type DatagramSocket,
-  listenError,
   resolveDatagramOptions,
-  udpAddress,
-} from "../../src/mod.ts";
+} from "../../src/udp/datagram_port.ts";
+import { type DatagramProtocol, udpAddress } from "../../src/udp/datagram_protocol.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";

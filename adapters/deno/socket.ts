@@ -4,7 +4,10 @@
  *
  * @module
  */
-import { type Connection, type Port, type Socket, tcpAddress } from "../../src/mod.ts";
+import { tcpAddress } from "../../src/transport/address.ts";
+import type { Connection } from "../../src/transport/connection.ts";
+import type { Port } from "../../src/transport/port.ts";
+import type { Socket } from "../../src/transport/socket.ts";
 
 /** The slice of `Deno.Conn` this adapter uses. */
 export interface DenoConn {

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Socket, StartTlsOptions, TlsInfo } from "../../src/mod.ts";
+import type { Socket, TlsInfo } from "../../src/transport/socket.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { type DenoConn, DenoSocket, denoApi } from "./socket.ts";
 import { readStartTlsPem, startTlsSettings } from "../shared/start_tls_files.ts";
 import type { TlsAbilities } from "../shared/tls_files.ts";

@@ -3,20 +3,14 @@
  *
  * @module
  */
-import {
-  type ClientEndpoint,
-  type Dial,
-  type Factory,
-  listenError,
-  type ListeningPort,
-  type ListenOptions,
-  Port,
-  resolveListenOptions,
-  type Socket,
-  type StartTlsOptions,
-  tcpAddress,
-  unixAddress,
-} from "../../src/mod.ts";
+import type { Dial } from "../../src/endpoints/client.ts";
+import type { ClientEndpoint } from "../../src/endpoints/endpoints.ts";
+import { tcpAddress, unixAddress } from "../../src/transport/address.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
+import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import type { Socket } from "../../src/transport/socket.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoConnectApi, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
 
 /** The adapter's name, as printed on start. */

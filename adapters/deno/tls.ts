@@ -6,20 +6,14 @@
  *
  * @module
  */
-import {
-  ConnectError,
-  type Dial,
-  type Factory,
-  listenError,
-  type ListeningPort,
-  type ListenOptions,
-  Port,
-  resolveListenOptions,
-  tcpAddress,
-  type TlsClientEndpoint,
-  type TlsInfo,
-  type TlsServerEndpoint,
-} from "../../src/mod.ts";
+import type { Dial } from "../../src/endpoints/client.ts";
+import { ConnectError } from "../../src/endpoints/connect_error.ts";
+import type { TlsClientEndpoint, TlsServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { tcpAddress } from "../../src/transport/address.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
+import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import type { TlsInfo } from "../../src/transport/socket.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
 import {
   clientTlsSettings,

@@ -4,17 +4,15 @@
  *
  * @module
  */
+import { ListenError, listenError } from "../../src/transport/listen_options.ts";
 import {
   type DatagramListenOptions,
   DatagramPort,
-  type DatagramProtocol,
   type DatagramSocket,
-  ListenError,
-  listenError,
   MAX_DATAGRAM_SIZE,
   resolveDatagramOptions,
-  udpAddress,
-} from "../../src/mod.ts";
+} from "../../src/udp/datagram_port.ts";
+import { type DatagramProtocol, udpAddress } from "../../src/udp/datagram_protocol.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "deno";

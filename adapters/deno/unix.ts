@@ -4,14 +4,11 @@
  *
  * @module
  */
-import {
-  type Factory,
-  type ListeningPort,
-  type ListenOptions,
-  unixAddress,
-  UnixPort,
-  type UnixServerEndpoint,
-} from "../../src/mod.ts";
+import type { UnixServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { unixAddress } from "../../src/transport/address.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import type { ListeningPort, ListenOptions } from "../../src/transport/port.ts";
+import { UnixPort } from "../../src/transport/unix_port.ts";
 import { acceptLoop, type DenoConnectApi, type DenoListener, denoApi } from "./socket.ts";
 import { plainSocket } from "./tcp.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";

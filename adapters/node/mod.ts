@@ -5,7 +5,9 @@
  *
  * @module
  */
-import type { Factory, ListeningPort, ListenOptions, TlsServerEndpoint } from "../../src/mod.ts";
+import type { TlsServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import type { ListeningPort, ListenOptions } from "../../src/transport/port.ts";
 
 export { dial, listen, listenUnix, name } from "./tcp.ts";
 

@@ -7,7 +7,8 @@
  */
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { Connection, Socket, TlsInfo } from "../../src/mod.ts";
+import type { Connection } from "../../src/transport/connection.ts";
+import type { Socket, TlsInfo } from "../../src/transport/socket.ts";
 import { countRead } from "./read_garbage.ts";
 
 /** A `node:net` (or `node:tls`) socket driven by a connection. */

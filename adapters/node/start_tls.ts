@@ -8,7 +8,8 @@
 import { isIP } from "node:net";
 import type net from "node:net";
 import tls from "node:tls";
-import type { Socket, StartTlsOptions } from "../../src/mod.ts";
+import type { Socket } from "../../src/transport/socket.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { type NodeSocket, wire } from "./socket.ts";
 import { NODE_TLS_ABILITIES, TlsNodeSocket } from "./tls_socket.ts";
 import { readStartTlsPem, startTlsSettings } from "../shared/start_tls_files.ts";

@@ -5,24 +5,15 @@
  * @module
  */
 import net from "node:net";
-import {
-  type ClientEndpoint,
-  type Socket,
-  type StartTlsOptions,
-  type Dial,
-  type Factory,
-  formatAddress,
-  ListenError,
-  listenError,
-  type ListeningPort,
-  type ListenOptions,
-  Port,
-  resolveListenOptions,
-  tcpAddress,
-  unixAddress,
-  UnixPort,
-  type UnixServerEndpoint,
-} from "../../src/mod.ts";
+import type { Dial } from "../../src/endpoints/client.ts";
+import type { ClientEndpoint, UnixServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { formatAddress, tcpAddress, unixAddress } from "../../src/transport/address.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import { ListenError, listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
+import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import type { Socket } from "../../src/transport/socket.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
+import { UnixPort } from "../../src/transport/unix_port.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";

@@ -6,19 +6,11 @@
  */
 import { isIP } from "node:net";
 import tls from "node:tls";
-import {
-  type Factory,
-  formatAddress,
-  ListenError,
-  listenError,
-  type ListeningPort,
-  type ListenOptions,
-  Port,
-  resolveListenOptions,
-  tcpAddress,
-  type TlsClientEndpoint,
-  type TlsServerEndpoint,
-} from "../../src/mod.ts";
+import type { TlsClientEndpoint, TlsServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { formatAddress, tcpAddress } from "../../src/transport/address.ts";
+import type { Factory } from "../../src/transport/factory.ts";
+import { ListenError, listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
+import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
 import { wire } from "./socket.ts";
 import { NODE_TLS_ABILITIES, TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
@@ -34,7 +26,7 @@ import {
   readServerPem,
   serverTlsSettings,
 } from "../shared/tls_files.ts";
-import type { Dial } from "../../src/mod.ts";
+import type { Dial } from "../../src/endpoints/client.ts";
 
 /**
  * Listens for TLS with `node:tls`.

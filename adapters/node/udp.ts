@@ -6,15 +6,14 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
+import { listenError } from "../../src/transport/listen_options.ts";
 import {
   type DatagramListenOptions,
   DatagramPort,
-  type DatagramProtocol,
   type DatagramSocket,
-  listenError,
   resolveDatagramOptions,
-  udpAddress,
-} from "../../src/mod.ts";
+} from "../../src/udp/datagram_port.ts";
+import { type DatagramProtocol, udpAddress } from "../../src/udp/datagram_protocol.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:dgram";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StartTlsOptions } from "../../src/mod.ts";
+import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { readClientPem, readServerPem, type TlsAbilities, type TlsSettings, tlsSettings } from "./tls_files.ts";
 
 /** The PEM text of what `startTLS()` names. */

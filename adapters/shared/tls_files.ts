@@ -10,23 +10,15 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { getCiphers } from "node:tls";
-import {
-  checkTlsPolicy,
-  ConnectError,
-  defaultLog,
-  formatAddress,
-  INTERMEDIATE_CIPHERS,
-  ListenError,
-  type ListenOptions,
-  type LogFunction,
-  RateLimitedLog,
-  runtimeText,
-  type TlsClientEndpoint,
-  type TlsPolicy,
-  tlsProblem,
-  type TlsServerEndpoint,
-  withTlsPolicy,
-} from "../../src/mod.ts";
+import { ConnectError } from "../../src/endpoints/connect_error.ts";
+import type { TlsClientEndpoint, TlsServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { checkTlsPolicy, INTERMEDIATE_CIPHERS, type TlsPolicy, withTlsPolicy } from "../../src/endpoints/tls_policy.ts";
+import { runtimeText, tlsProblem } from "../../src/endpoints/tls_problem.ts";
+import { formatAddress } from "../../src/transport/address.ts";
+import { ListenError } from "../../src/transport/listen_options.ts";
+import { defaultLog, type LogFunction } from "../../src/transport/log_event.ts";
+import type { ListenOptions } from "../../src/transport/port.ts";
+import { RateLimitedLog } from "../../src/transport/rate_limited_log.ts";
 
 /** How long a TLS server's handshake may take when neither a handshake nor an idle timeout is set, in milliseconds: Node's default. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120_000;

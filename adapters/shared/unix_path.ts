@@ -8,7 +8,7 @@
 import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import { dirname } from "node:path";
-import { ListenError } from "../../src/mod.ts";
+import { ListenError } from "../../src/transport/listen_options.ts";
 
 /** The longest path Linux's `sun_path` holds, less its terminating NUL. */
 export const MAX_UNIX_PATH_BYTES = 107;

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import type { DatagramPortMetrics, EchoDatagramMetrics, PortMetrics } from "../../src/mod.ts";
+import type { PortMetrics } from "../../src/transport/port_metrics.ts";
+import type { DatagramPortMetrics } from "../../src/udp/datagram_port.ts";
+import type { EchoDatagramMetrics } from "../../src/udp/udp_echo.ts";
 
 /** A UDP endpoint's counters: the socket's, and the echo protocol's where it is one. */
 export type UdpMetrics = DatagramPortMetrics & Partial<EchoDatagramMetrics>;

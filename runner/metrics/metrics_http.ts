@@ -7,7 +7,10 @@
  *
  * @module
  */
-import { type Address, Factory, LineReceiver, type Reason } from "../../src/mod.ts";
+import { LineReceiver } from "../../src/framing/line_receiver.ts";
+import type { Address } from "../../src/transport/address.ts";
+import type { Reason } from "../../src/transport/errors.ts";
+import { Factory } from "../../src/transport/factory.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 
 /** Options of {@link MetricsHttpFactory}. */

@@ -5,13 +5,9 @@
  * @module
  */
 import type { AutoListenOptions } from "../../adapters/mod.ts";
-import {
-  EchoDatagramProtocol,
-  EchoFactory,
-  type ServerEndpoint,
-  type TcpServerEndpoint,
-  type UdpServerEndpoint,
-} from "../../src/mod.ts";
+import type { ServerEndpoint, TcpServerEndpoint, UdpServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import { EchoDatagramProtocol } from "../../src/udp/udp_echo.ts";
+import { EchoFactory } from "../../src/wire/echo.ts";
 import { DatagramServerEndpointService, StreamServerEndpointService } from "../endpoint_service.ts";
 import type { ServiceContext } from "../serve_options.ts";
 import { type OptionValues, type ServiceMaker, UsageError } from "../service_maker.ts";

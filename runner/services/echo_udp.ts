@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ListenError } from "../../src/mod.ts";
+import { ListenError } from "../../src/transport/listen_options.ts";
 
 /** How many times to look for a port free for both TCP and UDP when asked for port 0. */
 const ATTEMPTS = 20;

@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { ChargenFactory, DaytimeFactory, DiscardFactory } from "../../src/mod.ts";
+import { ChargenFactory } from "../../src/wire/chargen.ts";
+import { DaytimeFactory } from "../../src/wire/daytime.ts";
+import { DiscardFactory } from "../../src/wire/discard.ts";
 import type { ServiceMaker } from "../service_maker.ts";
 
 /** `twine-serve discard`: RFC 863. */
