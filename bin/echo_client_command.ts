@@ -6,7 +6,8 @@
  * @module
  */
 import process from "node:process";
-import { type AdapterChoice, connectProtocol } from "../adapters/mod.ts";
+import { connectProtocol } from "../adapters/listen.ts";
+import type { AdapterChoice } from "../adapters/runtime.ts";
 import { ConnectError } from "../src/endpoints/connect_error.ts";
 import type { Connection } from "../src/transport/connection.ts";
 import type { Reason } from "../src/transport/errors.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type AutoListeningPort, connect, listen } from "../adapters/mod.ts";
+import { type AutoListeningPort, connect, listen } from "../adapters/listen.ts";
 import { TextLineReceiver } from "../src/framing/text_line_receiver.ts";
 import type { Reason } from "../src/transport/errors.ts";
 import { Factory } from "../src/transport/factory.ts";

@@ -4,14 +4,8 @@
  *
  * @module
  */
-import {
-  type AutoDatagramListenOptions,
-  type AutoListeningDatagramPort,
-  type AutoListeningPort,
-  type AutoListenOptions,
-  listenEndpoint,
-  listenUDPEndpoint,
-} from "../adapters/mod.ts";
+import { type AutoListeningPort, type AutoListenOptions, listenEndpoint } from "../adapters/listen.ts";
+import { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDPEndpoint } from "../adapters/udp.ts";
 import {
   describeServerEndpoint,
   formatServerEndpoint,

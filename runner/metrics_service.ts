@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AutoListenOptions } from "../adapters/mod.ts";
+import type { AutoListenOptions } from "../adapters/listen.ts";
 import type { ServerEndpoint } from "../src/endpoints/endpoints.ts";
 import type { App } from "./app.ts";
 import { StreamServerEndpointService } from "./endpoint_service.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 import os from "node:os";
-import type { AdapterChoice, AutoListenOptions } from "../adapters/mod.ts";
+import type { AutoListenOptions } from "../adapters/listen.ts";
+import type { AdapterChoice } from "../adapters/runtime.ts";
 import { formatServerEndpoint, parseServerEndpoint, type ServerEndpoint } from "../src/endpoints/endpoints.ts";
 import type { Factory } from "../src/transport/factory.ts";
 import { resolveListenOptions } from "../src/transport/listen_options.ts";

@@ -6,7 +6,6 @@
  * @module
  */
 import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
-import net from "node:net";
 import { dirname } from "node:path";
 import { ListenError } from "../../src/transport/listen_options.ts";
 
@@ -53,7 +52,9 @@ export function unixListenError(path: string, error: unknown): ListenError {
 }
 
 /** Whether something accepts connections on the socket at `path`. */
-function isLive(path: string): Promise<boolean> {
+async function isLive(path: string): Promise<boolean> {
+  // Loaded here: node:net takes milliseconds to load on Bun, and TCP listeners never need it.
+  const { default: net } = await import("node:net");
   return new Promise((resolve) => {
     const probe = net.connect({ path });
     probe.once("connect", () => {

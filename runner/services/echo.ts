@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AutoListenOptions } from "../../adapters/mod.ts";
+import type { AutoListenOptions } from "../../adapters/listen.ts";
 import type { ServerEndpoint, TcpServerEndpoint, UdpServerEndpoint } from "../../src/endpoints/endpoints.ts";
 import { EchoDatagramProtocol } from "../../src/udp/udp_echo.ts";
 import { EchoFactory } from "../../src/wire/echo.ts";
