@@ -8,10 +8,11 @@
  *
  * @module
  */
-import module from "node:module";
 import process from "node:process";
 
 if (process.versions.bun === undefined && process.versions.deno === undefined && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) {
-  // Older Node has no compile cache; a cache directory that cannot be written only leaves it off.
+  // Imported on Node alone: loading node:module costs Deno milliseconds. Older Node has no compile
+  // cache, and a cache directory that cannot be written only leaves it off.
+  const { default: module } = await import("node:module");
   (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 }

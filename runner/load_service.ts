@@ -5,10 +5,7 @@
  *
  * @module
  */
-import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
 import process from "node:process";
-import { pathToFileURL } from "node:url";
 import type { Factory } from "../src/transport/factory.ts";
 import { granted } from "./deno_permissions.ts";
 import type { MakerOption, ServiceMaker } from "./service_maker.ts";
@@ -199,6 +196,8 @@ export async function loadService(spec: string, options: LoadServiceOptions = {}
     }
     return { maker: builtin, name: spec, path: undefined };
   }
+  // Loaded here, for a module's path only: node:fs alone takes Deno milliseconds to load, and a built-in needs none of them.
+  const [{ existsSync, statSync }, { resolve }, { pathToFileURL }] = await Promise.all([import("node:fs"), import("node:path"), import("node:url")]);
   const path = resolve(options.cwd ?? process.cwd(), spec);
   const where = `Cannot load ${spec}`;
   if (!granted("read", path)) throw new LoadServiceError(`${where}: read access denied; run deno with --allow-read`, 2);

@@ -1,17 +1,17 @@
 /**
  * The Deno adapter: `Deno.listen` and `Deno.connect` for TCP and Unix sockets, `Deno.listenTls`
- * and `Deno.connectTls` for TLS, and client-side `startTLS()` on `Deno.startTls`. TLS is loaded
- * when first asked for.
+ * and `Deno.connectTls` for TLS, and client-side `startTLS()` on `Deno.startTls`. TLS and Unix
+ * sockets are loaded when first asked for (the Unix socket's file handling needs `node:fs`, which
+ * takes Deno milliseconds to load).
  *
  * @module
  */
-import type { TlsServerEndpoint } from "../../src/endpoints/endpoints.ts";
+import type { TlsServerEndpoint, UnixServerEndpoint } from "../../src/endpoints/endpoints.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import type { ListeningPort, ListenOptions } from "../../src/transport/port.ts";
 
 export * from "./socket.ts";
 export { dial, listen, name } from "./tcp.ts";
-export { listenUnix } from "./unix.ts";
 
 /**
  * Listens for TLS with `Deno.listenTls`; see `tls.ts`. Needs `--allow-net --allow-read`.
@@ -24,4 +24,18 @@ export { listenUnix } from "./unix.ts";
  */
 export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   return (await import("./tls.ts")).listenTls(factory, endpoint, options);
+}
+
+/**
+ * Listens on a Unix domain socket with `Deno.listen({ transport: "unix" })`; see `unix.ts`.
+ * Needs `--allow-read --allow-write`.
+ *
+ * @param factory Builds a protocol per connection.
+ * @param endpoint The socket's path and mode.
+ * @param options Watermarks, limits and error reporting.
+ * @returns The listening port, once bound; closing it removes the socket file.
+ * @throws {ListenError} If the path is too long, taken by a live server, or not writable.
+ */
+export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  return (await import("./unix.ts")).listenUnix(factory, endpoint, options);
 }
