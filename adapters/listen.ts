@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ConnectOptions, type ConnectTarget, type Dial, factoryFor, startConnecting } from "../src/endpoints/client.ts";
+import type { ConnectOptions, ConnectTarget, Dial } from "../src/endpoints/client.ts";
 import {
   formatServerEndpoint,
   parseServerEndpoint,
@@ -133,6 +133,8 @@ export async function connect<P extends Protocol>(
   options: AutoConnectOptions = {},
 ): Promise<P> {
   const adapter = await loadAdapter(options.adapter);
+  // Loaded here: a server, which only listens, starts without the client's code.
+  const { startConnecting } = await import("../src/endpoints/client.ts");
   return (await startConnecting(adapter.dial, factory, target, options).first) as P;
 }
 
@@ -155,7 +157,7 @@ export async function connect<P extends Protocol>(
  * ```
  */
 export function connectProtocol<P extends Protocol>(protocol: P, target: ConnectTarget, options: AutoConnectOptions = {}): Promise<P> {
-  return connect(factoryFor(protocol), target, options);
+  return import("../src/endpoints/client.ts").then(({ factoryFor }) => connect(factoryFor(protocol), target, options));
 }
 
 /**

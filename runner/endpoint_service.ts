@@ -5,7 +5,7 @@
  * @module
  */
 import { type AutoListeningPort, type AutoListenOptions, listenEndpoint } from "../adapters/listen.ts";
-import { type AutoDatagramListenOptions, type AutoListeningDatagramPort, listenUDPEndpoint } from "../adapters/udp.ts";
+import type { AutoDatagramListenOptions, AutoListeningDatagramPort } from "../adapters/udp.ts";
 import {
   describeServerEndpoint,
   formatServerEndpoint,
@@ -203,6 +203,8 @@ export class DatagramServerEndpointService extends Service {
    * @throws {ListenError} If it cannot be bound (the promise rejects).
    */
   override async startService(): Promise<void> {
+    // Loaded here: most servers listen on no udp: endpoint.
+    const { listenUDPEndpoint } = await import("../adapters/udp.ts");
     this.port = await listenUDPEndpoint(this.protocol, this.endpoint, this.options);
     await super.startService();
   }
