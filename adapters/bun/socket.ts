@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Address, tcpAddress } from "../../src/transport/address.ts";
 import type { Connection } from "../../src/transport/connection.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 
@@ -132,6 +133,33 @@ export function socketHandlers(
     },
     // Present so that Bun does not also report the rejected Bun.connect as unhandled.
     connectError() {},
+  };
+}
+
+/**
+ * The `attach` of `Port.accept` for every Bun socket: routes its events to its connection. One
+ * function for all of them, rather than a closure per connection.
+ *
+ * @param connection The connection the port built.
+ * @param socket The socket it runs on: a {@link BunTCPSocket}.
+ */
+export function attachConnection(connection: Connection, socket: Socket): void {
+  (socket as BunTCPSocket).connection = connection;
+}
+
+/**
+ * This end's address of each socket a listener accepts: the same object as long as it is the same
+ * address (always, unless the listener is bound to every interface), rather than one per connection.
+ *
+ * @returns The function that gives a socket's local address.
+ */
+export function localAddresses(): (sock: BunSocket) => Address {
+  let last: Address | undefined;
+  return (sock) => {
+    const host = sock.localAddress;
+    const port = sock.localPort;
+    if (last === undefined || last.host !== host || last.port !== port) last = tcpAddress(host, port);
+    return last;
   };
 }
 

@@ -12,7 +12,16 @@ import { type ListeningPort, type ListenOptions, Port } from "../../src/transpor
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { UnixPort } from "../../src/transport/unix_port.ts";
-import { type BunHandlers, type BunListener, type BunSocket, BunTCPSocket, bunApi, socketHandlers } from "./socket.ts";
+import {
+  attachConnection,
+  type BunHandlers,
+  type BunListener,
+  type BunSocket,
+  BunTCPSocket,
+  bunApi,
+  localAddresses,
+  socketHandlers,
+} from "./socket.ts";
 import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
@@ -53,12 +62,9 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   const { host, port } = resolveListenOptions(options);
   const api = bunApi();
   let listening: Port | undefined;
+  const local = localAddresses();
   const handlers = socketHandlers((sock, socket) => {
-    const peer = tcpAddress(sock.remoteAddress, sock.remotePort);
-    const local = tcpAddress(sock.localAddress, sock.localPort);
-    listening!.accept(socket, peer, local, (connection) => {
-      socket.connection = connection;
-    });
+    listening!.accept(socket, tcpAddress(sock.remoteAddress, sock.remotePort), local(sock), attachConnection);
   }, plainSocket);
   let listener: BunListener;
   try {
@@ -111,9 +117,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   await prepareUnixPath(path);
   let listening: Port | undefined;
   const socket = socketHandlers((_sock, socket) => {
-    listening!.accept(socket, unixAddress(""), unixAddress(path), (connection) => {
-      socket.connection = connection;
-    });
+    listening!.accept(socket, unixAddress(""), unixAddress(path), attachConnection);
   }, plainSocket);
   let listener: { stop(closeActive?: boolean): void };
   try {

@@ -11,7 +11,7 @@ import type { Factory } from "../../src/transport/factory.ts";
 import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
 import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
 import type { TlsInfo } from "../../src/transport/socket.ts";
-import { bunApi, type BunHandlers, type BunSocket, BunTCPSocket, socketHandlers } from "./socket.ts";
+import { attachConnection, bunApi, type BunHandlers, type BunSocket, BunTCPSocket, localAddresses, socketHandlers } from "./socket.ts";
 import {
   clientTlsSettings,
   handshakeFailureLog,
@@ -137,10 +137,9 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
   }
   let listening: Port | undefined;
   let handshakes: ReturnType<typeof handshakeFailureLog> | undefined;
+  const local = localAddresses();
   const base = socketHandlers((sock, socket) => {
-    listening!.accept(socket, tcpAddress(sock.remoteAddress, sock.remotePort), tcpAddress(sock.localAddress, sock.localPort), (c) => {
-      socket.connection = c;
-    });
+    listening!.accept(socket, tcpAddress(sock.remoteAddress, sock.remotePort), local(sock), attachConnection);
   }, make);
   const handshakeTimeout = handshakeTimeoutOf(options);
   // Terminating a socket whose handshake timed out fails its handshake too: one report per socket.

@@ -131,7 +131,8 @@ export class Connection implements Transport {
   readonly #tls: TlsPolicy | undefined;
 
   #state: State = "open";
-  #queue: Uint8Array[] = [];
+  // Allocated at the first write the socket does not take: most connections never queue.
+  #queue: Uint8Array[] | undefined;
   #queued = 0;
   #socketFull = false;
   #reading = true;
@@ -157,7 +158,7 @@ export class Connection implements Transport {
   #tlsState: TlsState = "plain";
   // While TLS starts, writes wait here: they must not reach the plaintext socket.
   #holding = false;
-  #held: Uint8Array[] = [];
+  #held: Uint8Array[] | undefined;
   #heldBytes = 0;
   #tlsOptions: StartTlsOptions | undefined;
   #tlsSettle: ((error?: StartTlsError) => void) | undefined;
@@ -195,7 +196,7 @@ export class Connection implements Transport {
     this.protocol = protocol;
     if (this.#idleTimeout > 0) {
       this.#lastActivity = Date.now();
-      this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
+      this.#idleTimer = setTimeout(Connection.#idleFired, this.#idleTimeout, this);
     }
     this.#call(protocol, protocol.makeConnection, this as Transport);
   }
@@ -215,7 +216,7 @@ export class Connection implements Transport {
     if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
     if (this.#holding) {
       if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
-      this.#held.push(bytes);
+      (this.#held ??= []).push(bytes);
       this.#heldBytes += bytes.length;
       this.#checkHigh();
       return;
@@ -232,7 +233,7 @@ export class Connection implements Transport {
     }
     // Queued bytes outlive the callback; a lent buffer is read into again once it returns.
     if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
-    this.#queue.push(bytes);
+    (this.#queue ??= []).push(bytes);
     this.#queued += bytes.length;
     this.#checkHigh();
   }
@@ -481,9 +482,9 @@ export class Connection implements Transport {
     this.#state = "closed";
     clearTimeout(this.#lingerTimer);
     clearTimeout(this.#idleTimer);
-    this.#queue = [];
+    this.#queue = undefined;
     this.#queued = 0;
-    this.#held = [];
+    this.#held = undefined;
     this.#heldBytes = 0;
     this.#tlsSettle?.(new StartTlsError(`${this.#cannotStartTls()}: the connection closed during the TLS handshake`));
     const reason = this.#abortReason ??
@@ -536,7 +537,7 @@ export class Connection implements Transport {
     this.#holding = false;
     this.#queue = this.#held;
     this.#queued = this.#heldBytes;
-    this.#held = [];
+    this.#held = undefined;
     this.#heldBytes = 0;
     this.#socketFull = false;
     // The adapter's TLS socket starts reading; keep it paused if the protocol or the watermarks say so.
@@ -582,11 +583,11 @@ export class Connection implements Transport {
   }
 
   // Re-armed for the time left rather than reset on every chunk: one Date.now() per chunk is cheaper than a timer.
-  readonly #checkIdle = (): void => {
+  #checkIdle(): void {
     if (this.#state === "closed") return;
     const idle = Date.now() - this.#lastActivity;
     if (idle < this.#idleTimeout) {
-      this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout - idle);
+      this.#idleTimer = setTimeout(Connection.#idleFired, this.#idleTimeout - idle, this);
       return;
     }
     const seconds = this.#idleTimeout / 1000;
@@ -599,14 +600,14 @@ export class Connection implements Transport {
       // What is still unsent gets as long again to move; once it is out, the linger bounds take over.
       if (!this.disconnected && this.#unsent()) {
         this.#lastActivity = Date.now();
-        this.#idleTimer = setTimeout(this.#checkIdle, this.#idleTimeout);
+        this.#idleTimer = setTimeout(Connection.#idleFired, this.#idleTimeout, this);
       }
     } else if (this.#abortReason === undefined && this.#unsent()) {
       // Closing, and the output has not moved for as long: the peer does not read, and FIN would wait for ever.
       const why = this.#loseReason instanceof IdleTimeout ? `, and its output did not move for ${seconds} s more` : " while closing, with output unsent";
       this.#abort(new IdleTimeout(`Connection idle for ${seconds} s${why}`));
     }
-  };
+  }
 
   // Output the operating system has not taken: in the core's queue or the adapter's.
   #unsent(): boolean {
@@ -628,22 +629,27 @@ export class Connection implements Transport {
   }
 
   // One timer for both linger bounds, re-armed when it fires rather than on every read, as #checkIdle.
-  readonly #checkLinger = (): void => {
+  #checkLinger(): void {
     const now = Date.now();
     const due = Math.min(this.#lingerUntil, this.#lastDiscard + this.#lingerIdle);
     if (now < due) {
-      this.#lingerTimer = setTimeout(this.#checkLinger, due - now);
+      this.#lingerTimer = setTimeout(Connection.#lingerFired, due - now, this);
       return;
     }
     this.#closeRequested = true;
     this.#socket.close();
-  };
+  }
+
+  // Timers get the connection as their argument: a connection then carries no closures of its own
+  // for them, which is memory on every idle connection.
+  static readonly #idleFired = (connection: Connection): void => connection.#checkIdle();
+  static readonly #lingerFired = (connection: Connection): void => connection.#checkLinger();
 
   #abort(reason: Reason): void {
     if (this.#state === "closed" || this.#abortReason !== undefined) return;
     this.#abortReason = reason;
     this.#state = "disconnecting";
-    this.#queue = [];
+    this.#queue = undefined;
     this.#queued = 0;
     clearTimeout(this.#lingerTimer);
     this.#socket.abort();
@@ -651,15 +657,17 @@ export class Connection implements Transport {
 
   #flush(): void {
     while (this.#queued > 0 && !this.#socketFull) {
-      if (this.#queue.length > 1) this.#queue = [concat(this.#queue, this.#queued)];
-      const chunk = this.#queue[0]!;
+      // Bytes are queued only into the queue: with some queued, it exists.
+      let queue = this.#queue!;
+      if (queue.length > 1) queue = this.#queue = [concat(queue, this.#queued)];
+      const chunk = queue[0]!;
       const taken = Math.max(this.#socket.write(chunk), 0);
       if (this.traffic !== undefined) this.traffic.bytesWritten += taken;
       if (taken >= chunk.length) {
-        this.#queue.length = 0;
+        queue.length = 0;
         this.#queued = 0;
       } else {
-        this.#queue[0] = chunk.subarray(taken);
+        queue[0] = chunk.subarray(taken);
         this.#queued -= taken;
         this.#socketFull = true;
       }
@@ -712,7 +720,7 @@ export class Connection implements Transport {
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
       this.#lastDiscard = Date.now();
       this.#lingerUntil = this.#lastDiscard + this.#linger;
-      this.#lingerTimer = setTimeout(this.#checkLinger, Math.min(this.#linger, this.#lingerIdle));
+      this.#lingerTimer = setTimeout(Connection.#lingerFired, Math.min(this.#linger, this.#lingerIdle), this);
     }
   }
 }

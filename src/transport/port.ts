@@ -241,23 +241,18 @@ export class Port implements ListeningPort {
    * @param socket The adapter's socket.
    * @param peer The peer's address.
    * @param host This end's address.
-   * @param attach Routes the socket's events to the connection; runs before the protocol starts.
+   * @param attach Routes the socket's events to the connection; runs before the protocol starts. It
+   * is given the socket too, so that one function can serve every connection.
    * @returns The connection.
    */
-  accept(socket: Socket, peer: Address, host: Address, attach: (connection: Connection) => void): Connection {
+  accept(socket: Socket, peer: Address, host: Address, attach: (connection: Connection, socket: Socket) => void): Connection {
     this.#acceptErrors.accepted();
     this.#accepted++;
     const connection = new Connection(socket, peer, host, this.#connectionOptions);
     connection.traffic = this.#traffic;
-    attach(connection);
+    attach(connection, socket);
     this.#open.add(connection);
-    connection.onClose = (c) => {
-      const reason = c.reason;
-      if (reason instanceof IdleTimeout) this.#closedIdle++;
-      else if (reason instanceof ProtocolError || reason instanceof FramingError) this.#closedProtocolError++;
-      this.#open.delete(c);
-      if (this.#open.size === 0) this.#wake();
-    };
+    connection.onClose = this.#connectionClosed;
     if (this.#closing !== undefined) {
       connection.abortConnection();
       return connection;
@@ -355,6 +350,15 @@ export class Port implements ListeningPort {
     this.#acceptErrors.close();
     this.#factory.doStop();
   }
+
+  // One function for all the port's connections, rather than a closure on each.
+  readonly #connectionClosed = (c: Connection): void => {
+    const reason = c.reason;
+    if (reason instanceof IdleTimeout) this.#closedIdle++;
+    else if (reason instanceof ProtocolError || reason instanceof FramingError) this.#closedProtocolError++;
+    this.#open.delete(c);
+    if (this.#open.size === 0) this.#wake();
+  };
 
   #drained(ms: number): Promise<void> {
     if (this.#open.size === 0) return Promise.resolve();

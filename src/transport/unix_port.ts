@@ -18,7 +18,7 @@ export class UnixPort extends Port {
    * @param attach Routes the socket's events to the connection.
    * @returns The connection.
    */
-  override accept(socket: Socket, _peer: Address, _host: Address, attach: (connection: Connection) => void): Connection {
+  override accept(socket: Socket, _peer: Address, _host: Address, attach: (connection: Connection, socket: Socket) => void): Connection {
     return super.accept(socket, UNNAMED, this.address, attach);
   }
 }
