@@ -104,6 +104,64 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+// Bits of a connection's #flags.
+const SOCKET_FULL = 1;
+const READING = 2;
+const USER_PAUSED = 4;
+const WRITE_PAUSED = 8;
+const READ_EOF = 16;
+const WRITE_SHUT = 32;
+const CLOSE_REQUESTED = 64;
+const WRITE_SHUT_REQUESTED = 128;
+const HOLDING = 256;
+
+/** A connection's settings, as its options resolve them, and the options they were resolved from. */
+interface Settings {
+  readonly high: number;
+  readonly low: number;
+  readonly linger: number;
+  readonly lingerIdle: number;
+  readonly lingerBytes: number;
+  readonly onError: (error: unknown, peer: Address) => void;
+  readonly idleTimeout: number;
+  readonly tls: TlsPolicy | undefined;
+  readonly from: readonly unknown[];
+}
+
+// A port gives all its connections the same options object: they share one Settings rather than
+// each carrying eight fields of its own, which is memory on every idle connection.
+const resolved = new WeakMap<ConnectionOptions, Settings>();
+
+function optionValues(options: ConnectionOptions): unknown[] {
+  const o = options;
+  return [o.highWaterMark, o.lowWaterMark, o.lingerTimeout, o.lingerIdleTimeout, o.lingerBytes, o.onError, o.idleTimeout, o.tls];
+}
+
+function settingsOf(options: ConnectionOptions): Settings {
+  const known = resolved.get(options);
+  const values = optionValues(options);
+  // Options changed since they were resolved are resolved again, as they were for every connection before.
+  if (known !== undefined && known.from.every((v, i) => v === values[i])) return known;
+  const high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, high);
+  if (!(low >= 0 && high >= low)) {
+    throw new RangeError(`Cannot use water marks low=${low} high=${high}: need 0 <= low <= high`);
+  }
+  const settings: Settings = {
+    high,
+    low,
+    linger: options.lingerTimeout ?? 10_000,
+    lingerIdle: options.lingerIdleTimeout ?? 5_000,
+    lingerBytes: options.lingerBytes ?? 1024 * 1024,
+    onError: options.onError ?? defaultOnError,
+    idleTimeout: options.idleTimeout ?? 0,
+    tls: options.tls,
+    from: values,
+  };
+  resolved.set(options, settings);
+  return settings;
+}
+
 /**
  * One TCP connection: the {@link Transport} a protocol writes to, driven by an
  * adapter's {@link Socket}. Every adapter shares this code, so queueing, partial
@@ -121,26 +179,14 @@ export class Connection implements Transport {
   #socket: Socket;
   readonly #peer: Address;
   readonly #host: Address;
-  readonly #high: number;
-  readonly #low: number;
-  readonly #linger: number;
-  readonly #lingerIdle: number;
-  readonly #lingerBytes: number;
-  readonly #onError: (error: unknown, peer: Address) => void;
-  readonly #idleTimeout: number;
-  readonly #tls: TlsPolicy | undefined;
+  readonly #settings: Settings;
 
   #state: State = "open";
   // Allocated at the first write the socket does not take: most connections never queue.
   #queue: Uint8Array[] | undefined;
   #queued = 0;
-  #socketFull = false;
-  #reading = true;
-  #userPaused = false;
-  #writePaused = false;
-  #readEOF = false;
-  #writeShut = false;
-  #closeRequested = false;
+  // The yes-or-no state below, one bit each (see the accessors): one field rather than nine.
+  #flags = READING;
   #abortReason: Reason | undefined;
   #loseReason: Reason | undefined;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -153,11 +199,9 @@ export class Connection implements Transport {
   #deferredClose: { error: unknown } | undefined;
   #lastActivity = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #writeShutRequested = false;
   #reason: Reason | undefined;
   #tlsState: TlsState = "plain";
-  // While TLS starts, writes wait here: they must not reach the plaintext socket.
-  #holding = false;
+  // While TLS starts (#holding), writes wait here: they must not reach the plaintext socket.
   #held: Uint8Array[] | undefined;
   #heldBytes = 0;
   #tlsOptions: StartTlsOptions | undefined;
@@ -174,17 +218,7 @@ export class Connection implements Transport {
     this.#socket = socket;
     this.#peer = peer;
     this.#host = host;
-    this.#high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, this.#high);
-    this.#linger = options.lingerTimeout ?? 10_000;
-    this.#lingerIdle = options.lingerIdleTimeout ?? 5_000;
-    this.#lingerBytes = options.lingerBytes ?? 1024 * 1024;
-    this.#onError = options.onError ?? defaultOnError;
-    this.#idleTimeout = options.idleTimeout ?? 0;
-    this.#tls = options.tls;
-    if (!(this.#low >= 0 && this.#high >= this.#low)) {
-      throw new RangeError(`Cannot use water marks low=${this.#low} high=${this.#high}: need 0 <= low <= high`);
-    }
+    this.#settings = settingsOf(options);
   }
 
   /**
@@ -194,11 +228,85 @@ export class Connection implements Transport {
    */
   connect(protocol: Protocol): void {
     this.protocol = protocol;
-    if (this.#idleTimeout > 0) {
+    if (this.#settings.idleTimeout > 0) {
       this.#lastActivity = Date.now();
-      this.#idleTimer = setTimeout(Connection.#idleFired, this.#idleTimeout, this);
+      this.#idleTimer = setTimeout(Connection.#idleFired, this.#settings.idleTimeout, this);
     }
     this.#call(protocol, protocol.makeConnection, this as Transport);
+  }
+
+  // --- State bits ----------------------------------------------------------
+
+  get #socketFull(): boolean {
+    return (this.#flags & SOCKET_FULL) !== 0;
+  }
+
+  set #socketFull(on: boolean) {
+    this.#flags = on ? this.#flags | SOCKET_FULL : this.#flags & ~SOCKET_FULL;
+  }
+
+  get #reading(): boolean {
+    return (this.#flags & READING) !== 0;
+  }
+
+  set #reading(on: boolean) {
+    this.#flags = on ? this.#flags | READING : this.#flags & ~READING;
+  }
+
+  get #userPaused(): boolean {
+    return (this.#flags & USER_PAUSED) !== 0;
+  }
+
+  set #userPaused(on: boolean) {
+    this.#flags = on ? this.#flags | USER_PAUSED : this.#flags & ~USER_PAUSED;
+  }
+
+  get #writePaused(): boolean {
+    return (this.#flags & WRITE_PAUSED) !== 0;
+  }
+
+  set #writePaused(on: boolean) {
+    this.#flags = on ? this.#flags | WRITE_PAUSED : this.#flags & ~WRITE_PAUSED;
+  }
+
+  get #readEOF(): boolean {
+    return (this.#flags & READ_EOF) !== 0;
+  }
+
+  set #readEOF(on: boolean) {
+    this.#flags = on ? this.#flags | READ_EOF : this.#flags & ~READ_EOF;
+  }
+
+  get #writeShut(): boolean {
+    return (this.#flags & WRITE_SHUT) !== 0;
+  }
+
+  set #writeShut(on: boolean) {
+    this.#flags = on ? this.#flags | WRITE_SHUT : this.#flags & ~WRITE_SHUT;
+  }
+
+  get #closeRequested(): boolean {
+    return (this.#flags & CLOSE_REQUESTED) !== 0;
+  }
+
+  set #closeRequested(on: boolean) {
+    this.#flags = on ? this.#flags | CLOSE_REQUESTED : this.#flags & ~CLOSE_REQUESTED;
+  }
+
+  get #writeShutRequested(): boolean {
+    return (this.#flags & WRITE_SHUT_REQUESTED) !== 0;
+  }
+
+  set #writeShutRequested(on: boolean) {
+    this.#flags = on ? this.#flags | WRITE_SHUT_REQUESTED : this.#flags & ~WRITE_SHUT_REQUESTED;
+  }
+
+  get #holding(): boolean {
+    return (this.#flags & HOLDING) !== 0;
+  }
+
+  set #holding(on: boolean) {
+    this.#flags = on ? this.#flags | HOLDING : this.#flags & ~HOLDING;
   }
 
   // --- Transport -----------------------------------------------------------
@@ -213,7 +321,7 @@ export class Connection implements Transport {
     // Reading .buffer makes JavaScriptCore (and V8, for small arrays) allocate an ArrayBuffer
     // object, so look only while a chunk is lent: never on Bun or Node.
     if (lentBuffer !== undefined && bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
-    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (this.#settings.idleTimeout > 0) this.#lastActivity = Date.now();
     if (this.#holding) {
       if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
       (this.#held ??= []).push(bytes);
@@ -225,7 +333,7 @@ export class Connection implements Transport {
       const taken = this.#socket.write(bytes);
       if (this.traffic !== undefined && taken > 0) this.traffic.bytesWritten += taken;
       if (taken >= bytes.length) {
-        if (this.#socket.pending > this.#high) this.#checkHigh();
+        if (this.#socket.pending > this.#settings.high) this.#checkHigh();
         return;
       }
       bytes = bytes.subarray(Math.max(taken, 0));
@@ -319,7 +427,7 @@ export class Connection implements Transport {
     }
     this.#tlsState = "draining";
     // The call's own ciphers and minVersion win over the listen or connect option's.
-    this.#tlsOptions = withTlsPolicy(options, this.#tls);
+    this.#tlsOptions = withTlsPolicy(options, this.#settings.tls);
     this.#holding = true;
     // Bytes after the command belong to the handshake; the adapter hands them to TLS.
     if (this.#reading) this.#socket.pauseReading();
@@ -360,7 +468,7 @@ export class Connection implements Transport {
     const presumed = this.#socket.presumedTaken;
     if (presumed === undefined) return unsent + this.#heldBytes;
     // Hide at most the high-water mark, so that a producer writing in a loop is still paused (at twice the mark).
-    return Math.max(0, unsent - Math.min(presumed, this.#high)) + this.#heldBytes;
+    return Math.max(0, unsent - Math.min(presumed, this.#settings.high)) + this.#heldBytes;
   }
 
   /** {@inheritDoc Transport.disconnecting} */
@@ -429,7 +537,7 @@ export class Connection implements Transport {
     const protocol = this.protocol;
     if (this.#state === "disconnecting") return this.#discard(data.length);
     if (this.#state !== "open" || protocol === undefined) return;
-    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (this.#settings.idleTimeout > 0) this.#lastActivity = Date.now();
     if (this.traffic !== undefined) this.traffic.bytesRead += data.length;
     if (!lent) {
       this.#call(protocol, protocol.dataReceived, data);
@@ -450,7 +558,7 @@ export class Connection implements Transport {
   /** The adapter's socket can take more output (or has drained what it held). */
   writable(): void {
     if (this.#state === "closed" || this.#tlsState === "switching") return;
-    if (this.#idleTimeout > 0) this.#lastActivity = Date.now();
+    if (this.#settings.idleTimeout > 0) this.#lastActivity = Date.now();
     this.#socketFull = false;
     this.#flush();
   }
@@ -496,7 +604,7 @@ export class Connection implements Transport {
       try {
         protocol.connectionLost(reason);
       } catch (err) {
-        this.#onError(err, this.#peer);
+        this.#settings.onError(err, this.#peer);
       }
     }
     this.#producer?.stopProducing?.();
@@ -572,7 +680,7 @@ export class Connection implements Transport {
   }
 
   #failed(error: unknown): void {
-    this.#onError(error, this.#peer);
+    this.#settings.onError(error, this.#peer);
     this.#abort(new ProtocolError(`Protocol raised ${describe(error)}`, { cause: error }));
   }
 
@@ -586,11 +694,11 @@ export class Connection implements Transport {
   #checkIdle(): void {
     if (this.#state === "closed") return;
     const idle = Date.now() - this.#lastActivity;
-    if (idle < this.#idleTimeout) {
-      this.#idleTimer = setTimeout(Connection.#idleFired, this.#idleTimeout - idle, this);
+    if (idle < this.#settings.idleTimeout) {
+      this.#idleTimer = setTimeout(Connection.#idleFired, this.#settings.idleTimeout - idle, this);
       return;
     }
-    const seconds = this.#idleTimeout / 1000;
+    const seconds = this.#settings.idleTimeout / 1000;
     if (this.#holding) {
       // While startTLS() switches there is no FIN to send: the plaintext socket belongs to the handshake.
       this.#abort(new IdleTimeout(`Connection idle for ${seconds} s`));
@@ -600,7 +708,7 @@ export class Connection implements Transport {
       // What is still unsent gets as long again to move; once it is out, the linger bounds take over.
       if (!this.disconnected && this.#unsent()) {
         this.#lastActivity = Date.now();
-        this.#idleTimer = setTimeout(Connection.#idleFired, this.#idleTimeout, this);
+        this.#idleTimer = setTimeout(Connection.#idleFired, this.#settings.idleTimeout, this);
       }
     } else if (this.#abortReason === undefined && this.#unsent()) {
       // Closing, and the output has not moved for as long: the peer does not read, and FIN would wait for ever.
@@ -617,10 +725,10 @@ export class Connection implements Transport {
   #discard(bytes: number): void {
     this.#discarded += bytes;
     this.#lastDiscard = Date.now();
-    if (this.#discarded <= this.#lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
+    if (this.#discarded <= this.#settings.lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
     if (this.#unsent() || this.#holding) {
       // Closing now would wait for output a peer that sends and does not read may never take.
-      this.#abort(new ConnectionAborted(`Cannot close the connection cleanly: the peer sent more than ${this.#lingerBytes} bytes while output was unsent`));
+      this.#abort(new ConnectionAborted(`Cannot close the connection cleanly: the peer sent more than ${this.#settings.lingerBytes} bytes while output was unsent`));
       return;
     }
     this.#closeRequested = true;
@@ -631,7 +739,7 @@ export class Connection implements Transport {
   // One timer for both linger bounds, re-armed when it fires rather than on every read, as #checkIdle.
   #checkLinger(): void {
     const now = Date.now();
-    const due = Math.min(this.#lingerUntil, this.#lastDiscard + this.#lingerIdle);
+    const due = Math.min(this.#lingerUntil, this.#lastDiscard + this.#settings.lingerIdle);
     if (now < due) {
       this.#lingerTimer = setTimeout(Connection.#lingerFired, due - now, this);
       return;
@@ -672,7 +780,7 @@ export class Connection implements Transport {
         this.#socketFull = true;
       }
     }
-    if (this.#writePaused && this.bufferSize <= this.#low) {
+    if (this.#writePaused && this.bufferSize <= this.#settings.low) {
       this.#writePaused = false;
       this.#updateReading();
       this.#producer?.resumeProducing();
@@ -689,7 +797,7 @@ export class Connection implements Transport {
   }
 
   #checkHigh(): void {
-    if (this.#writePaused || this.bufferSize <= this.#high) return;
+    if (this.#writePaused || this.bufferSize <= this.#settings.high) return;
     this.#writePaused = true;
     this.#updateReading();
     this.#producer?.pauseProducing();
@@ -719,8 +827,8 @@ export class Connection implements Transport {
       this.#writeShut = true;
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
       this.#lastDiscard = Date.now();
-      this.#lingerUntil = this.#lastDiscard + this.#linger;
-      this.#lingerTimer = setTimeout(Connection.#lingerFired, Math.min(this.#linger, this.#lingerIdle), this);
+      this.#lingerUntil = this.#lastDiscard + this.#settings.linger;
+      this.#lingerTimer = setTimeout(Connection.#lingerFired, Math.min(this.#settings.linger, this.#settings.lingerIdle), this);
     }
   }
 }
