@@ -58,7 +58,8 @@ export interface BunApi {
 
 export class BunTCPSocket implements Socket {
   connection!: Connection;
-  failure: Error | undefined;
+  // Declared, not defined: set only by an error, and memory on every idle connection otherwise.
+  declare failure: Error | undefined;
   /** The runtime's socket. */
   protected readonly sock: BunSocket;
 
@@ -149,16 +150,22 @@ export function attachConnection(connection: Connection, socket: Socket): void {
 
 /**
  * This end's address of each socket a listener accepts: the same object as long as it is the same
- * address (always, unless the listener is bound to every interface), rather than one per connection.
+ * address, rather than one per connection. Once a socket's address turns out to be the one the
+ * listener is bound to, it is not bound to every interface, and every socket's is that one: it is
+ * no longer read, for Bun keeps a string on the socket once it is.
  *
+ * @param bound The listener's address, once it listens.
  * @returns The function that gives a socket's local address.
  */
-export function localAddresses(): (sock: BunSocket) => Address {
+export function localAddresses(bound: () => Address): (sock: BunSocket) => Address {
   let last: Address | undefined;
+  let fixed = false;
   return (sock) => {
+    if (fixed) return last!;
     const host = sock.localAddress;
     const port = sock.localPort;
     if (last === undefined || last.host !== host || last.port !== port) last = tcpAddress(host, port);
+    fixed = bound().host === host && bound().port === port;
     return last;
   };
 }

@@ -62,7 +62,7 @@ export function listen(factory: Factory, options: ListenOptions = {}): Promise<L
   const { host, port } = resolveListenOptions(options);
   const api = bunApi();
   let listening: Port | undefined;
-  const local = localAddresses();
+  const local = localAddresses(() => listening!.address);
   const handlers = socketHandlers((sock, socket) => {
     listening!.accept(socket, tcpAddress(sock.remoteAddress, sock.remotePort), local(sock), attachConnection);
   }, plainSocket);

@@ -137,7 +137,7 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
   }
   let listening: Port | undefined;
   let handshakes: ReturnType<typeof handshakeFailureLog> | undefined;
-  const local = localAddresses();
+  const local = localAddresses(() => listening!.address);
   const base = socketHandlers((sock, socket) => {
     listening!.accept(socket, tcpAddress(sock.remoteAddress, sock.remotePort), local(sock), attachConnection);
   }, make);

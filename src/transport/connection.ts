@@ -115,6 +115,15 @@ const CLOSE_REQUESTED = 64;
 const WRITE_SHUT_REQUESTED = 128;
 const HOLDING = 256;
 
+/** What a connection closing from this end keeps while it waits for the peer's FIN. */
+interface Linger {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  until: number;
+  // Bytes read and discarded since loseConnection(), and when the last of them came (or our FIN went, if later).
+  discarded: number;
+  lastDiscard: number;
+}
+
 /** A connection's settings, as its options resolve them, and the options they were resolved from. */
 interface Settings {
   readonly high: number;
@@ -189,11 +198,8 @@ export class Connection implements Transport {
   #flags = READING;
   #abortReason: Reason | undefined;
   #loseReason: Reason | undefined;
-  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  #lingerUntil = 0;
-  // Bytes read and discarded since loseConnection(), and when the last of them came (or our FIN went, if later).
-  #discarded = 0;
-  #lastDiscard = 0;
+  // Made by loseConnection()'s first need of it: most connections never close from this end.
+  #linger: Linger | undefined;
   #producer: Producer | undefined;
   #inCallback = 0;
   #deferredClose: { error: unknown } | undefined;
@@ -588,7 +594,7 @@ export class Connection implements Transport {
       return;
     }
     this.#state = "closed";
-    clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#linger?.timer);
     clearTimeout(this.#idleTimer);
     this.#queue = undefined;
     this.#queued = 0;
@@ -723,25 +729,27 @@ export class Connection implements Transport {
   }
 
   #discard(bytes: number): void {
-    this.#discarded += bytes;
-    this.#lastDiscard = Date.now();
-    if (this.#discarded <= this.#settings.lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
+    const linger = this.#lingering();
+    linger.discarded += bytes;
+    linger.lastDiscard = Date.now();
+    if (linger.discarded <= this.#settings.lingerBytes || this.#closeRequested || this.#abortReason !== undefined) return;
     if (this.#unsent() || this.#holding) {
       // Closing now would wait for output a peer that sends and does not read may never take.
       this.#abort(new ConnectionAborted(`Cannot close the connection cleanly: the peer sent more than ${this.#settings.lingerBytes} bytes while output was unsent`));
       return;
     }
     this.#closeRequested = true;
-    clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#linger?.timer);
     this.#socket.close();
   }
 
   // One timer for both linger bounds, re-armed when it fires rather than on every read, as #checkIdle.
   #checkLinger(): void {
     const now = Date.now();
-    const due = Math.min(this.#lingerUntil, this.#lastDiscard + this.#settings.lingerIdle);
+    const linger = this.#linger!;
+    const due = Math.min(linger.until, linger.lastDiscard + this.#settings.lingerIdle);
     if (now < due) {
-      this.#lingerTimer = setTimeout(Connection.#lingerFired, due - now, this);
+      linger.timer = setTimeout(Connection.#lingerFired, due - now, this);
       return;
     }
     this.#closeRequested = true;
@@ -759,7 +767,7 @@ export class Connection implements Transport {
     this.#state = "disconnecting";
     this.#queue = undefined;
     this.#queued = 0;
-    clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#linger?.timer);
     this.#socket.abort();
   }
 
@@ -817,19 +825,24 @@ export class Connection implements Transport {
     if (this.#queued > 0 || this.#holding || this.#abortReason !== undefined || this.#closeRequested) return;
     if (this.#readEOF) {
       this.#closeRequested = true;
-      clearTimeout(this.#lingerTimer);
+      clearTimeout(this.#linger?.timer);
       this.#socket.close();
-    } else if (this.#lingerTimer === undefined) {
+    } else if (this.#linger?.timer === undefined) {
       // Closing with unread input makes the kernel send RST, which can destroy
       // output the peer has not read yet; so send FIN and wait for the peer's.
       // (After loseWriteConnection() the FIN is already sent; only the wait remains.)
       if (!this.#writeShut) this.#socket.shutdownWrite();
       this.#writeShut = true;
       // Everything we wrote is with the kernel by now, so a plain close loses nothing of ours.
-      this.#lastDiscard = Date.now();
-      this.#lingerUntil = this.#lastDiscard + this.#settings.linger;
-      this.#lingerTimer = setTimeout(Connection.#lingerFired, Math.min(this.#settings.linger, this.#settings.lingerIdle), this);
+      const linger = this.#lingering();
+      linger.lastDiscard = Date.now();
+      linger.until = linger.lastDiscard + this.#settings.linger;
+      linger.timer = setTimeout(Connection.#lingerFired, Math.min(this.#settings.linger, this.#settings.lingerIdle), this);
     }
+  }
+
+  #lingering(): Linger {
+    return this.#linger ??= { timer: undefined, until: 0, discarded: 0, lastDiscard: 0 };
   }
 }
 
