@@ -117,12 +117,34 @@ const HOLDING = 256;
 
 /** What a connection closing from this end keeps while it waits for the peer's FIN. */
 interface Linger {
+  loseReason: Reason | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   until: number;
   // Bytes read and discarded since loseConnection(), and when the last of them came (or our FIN went, if later).
   discarded: number;
   lastDiscard: number;
 }
+
+/** What a connection with an idle timeout keeps. */
+interface Idle {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  lastActivity: number;
+}
+
+/** What startTLS() keeps. */
+interface TlsStart {
+  // While TLS starts (#holding), writes wait here: they must not reach the plaintext socket.
+  held: Uint8Array[] | undefined;
+  heldBytes: number;
+  options: StartTlsOptions | undefined;
+  settle: ((error?: StartTlsError) => void) | undefined;
+}
+
+// #state and #tlsState, as two bits each of #flags from these shifts.
+const STATES: readonly State[] = ["open", "disconnecting", "closed"];
+const STATE_SHIFT = 9;
+const TLS_STATES: readonly TlsState[] = ["plain", "draining", "switching", "tls"];
+const TLS_STATE_SHIFT = 11;
 
 /** A connection's settings, as its options resolve them, and the options they were resolved from. */
 interface Settings {
@@ -190,28 +212,21 @@ export class Connection implements Transport {
   readonly #host: Address;
   readonly #settings: Settings;
 
-  #state: State = "open";
   // Allocated at the first write the socket does not take: most connections never queue.
   #queue: Uint8Array[] | undefined;
   #queued = 0;
-  // The yes-or-no state below, one bit each (see the accessors): one field rather than nine.
+  // #state, #tlsState and the yes-or-no states, in bits (see the accessors): one field rather than eleven.
   #flags = READING;
   #abortReason: Reason | undefined;
-  #loseReason: Reason | undefined;
-  // Made by loseConnection()'s first need of it: most connections never close from this end.
+  // What only some connections need lives in objects made when first needed (see the accessors):
+  // every field here is memory on every idle connection.
   #linger: Linger | undefined;
+  #idle: Idle | undefined;
+  #tlsStart: TlsStart | undefined;
   #producer: Producer | undefined;
   #inCallback = 0;
   #deferredClose: { error: unknown } | undefined;
-  #lastActivity = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #reason: Reason | undefined;
-  #tlsState: TlsState = "plain";
-  // While TLS starts (#holding), writes wait here: they must not reach the plaintext socket.
-  #held: Uint8Array[] | undefined;
-  #heldBytes = 0;
-  #tlsOptions: StartTlsOptions | undefined;
-  #tlsSettle: ((error?: StartTlsError) => void) | undefined;
 
   /**
    * @param socket The adapter's socket.
@@ -313,6 +328,85 @@ export class Connection implements Transport {
 
   set #holding(on: boolean) {
     this.#flags = on ? this.#flags | HOLDING : this.#flags & ~HOLDING;
+  }
+
+  get #state(): State {
+    return STATES[(this.#flags >> STATE_SHIFT) & 3]!;
+  }
+
+  set #state(state: State) {
+    this.#flags = (this.#flags & ~(3 << STATE_SHIFT)) | (STATES.indexOf(state) << STATE_SHIFT);
+  }
+
+  get #tlsState(): TlsState {
+    return TLS_STATES[(this.#flags >> TLS_STATE_SHIFT) & 3]!;
+  }
+
+  set #tlsState(state: TlsState) {
+    this.#flags = (this.#flags & ~(3 << TLS_STATE_SHIFT)) | (TLS_STATES.indexOf(state) << TLS_STATE_SHIFT);
+  }
+
+  // --- State kept aside until needed --------------------------------------
+  // A setter given the nothing its getter already gives makes no object.
+
+  get #loseReason(): Reason | undefined {
+    return this.#linger?.loseReason;
+  }
+
+  set #loseReason(reason: Reason | undefined) {
+    if (reason !== undefined || this.#linger !== undefined) this.#lingering().loseReason = reason;
+  }
+
+  get #lastActivity(): number {
+    return this.#idle?.lastActivity ?? 0;
+  }
+
+  set #lastActivity(ms: number) {
+    (this.#idle ??= { timer: undefined, lastActivity: 0 }).lastActivity = ms;
+  }
+
+  get #idleTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.#idle?.timer;
+  }
+
+  set #idleTimer(timer: ReturnType<typeof setTimeout> | undefined) {
+    if (timer !== undefined || this.#idle !== undefined) (this.#idle ??= { timer: undefined, lastActivity: 0 }).timer = timer;
+  }
+
+  #startingTls(): TlsStart {
+    return this.#tlsStart ??= { held: undefined, heldBytes: 0, options: undefined, settle: undefined };
+  }
+
+  get #held(): Uint8Array[] | undefined {
+    return this.#tlsStart?.held;
+  }
+
+  set #held(held: Uint8Array[] | undefined) {
+    if (held !== undefined || this.#tlsStart !== undefined) this.#startingTls().held = held;
+  }
+
+  get #heldBytes(): number {
+    return this.#tlsStart?.heldBytes ?? 0;
+  }
+
+  set #heldBytes(bytes: number) {
+    if (bytes !== 0 || this.#tlsStart !== undefined) this.#startingTls().heldBytes = bytes;
+  }
+
+  get #tlsOptions(): StartTlsOptions | undefined {
+    return this.#tlsStart?.options;
+  }
+
+  set #tlsOptions(options: StartTlsOptions | undefined) {
+    if (options !== undefined || this.#tlsStart !== undefined) this.#startingTls().options = options;
+  }
+
+  get #tlsSettle(): ((error?: StartTlsError) => void) | undefined {
+    return this.#tlsStart?.settle;
+  }
+
+  set #tlsSettle(settle: ((error?: StartTlsError) => void) | undefined) {
+    if (settle !== undefined || this.#tlsStart !== undefined) this.#startingTls().settle = settle;
   }
 
   // --- Transport -----------------------------------------------------------
@@ -842,7 +936,7 @@ export class Connection implements Transport {
   }
 
   #lingering(): Linger {
-    return this.#linger ??= { timer: undefined, until: 0, discarded: 0, lastDiscard: 0 };
+    return this.#linger ??= { loseReason: undefined, timer: undefined, until: 0, discarded: 0, lastDiscard: 0 };
   }
 }
 
