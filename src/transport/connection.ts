@@ -156,23 +156,23 @@ interface Settings {
   readonly onError: (error: unknown, peer: Address) => void;
   readonly idleTimeout: number;
   readonly tls: TlsPolicy | undefined;
-  readonly from: readonly unknown[];
+  readonly from: ConnectionOptions;
 }
 
 // A port gives all its connections the same options object: they share one Settings rather than
 // each carrying eight fields of its own, which is memory on every idle connection.
 const resolved = new WeakMap<ConnectionOptions, Settings>();
 
-function optionValues(options: ConnectionOptions): unknown[] {
-  const o = options;
-  return [o.highWaterMark, o.lowWaterMark, o.lingerTimeout, o.lingerIdleTimeout, o.lingerBytes, o.onError, o.idleTimeout, o.tls];
+function unchanged(from: ConnectionOptions, o: ConnectionOptions): boolean {
+  return from.highWaterMark === o.highWaterMark && from.lowWaterMark === o.lowWaterMark && from.lingerTimeout === o.lingerTimeout &&
+    from.lingerIdleTimeout === o.lingerIdleTimeout && from.lingerBytes === o.lingerBytes && from.onError === o.onError &&
+    from.idleTimeout === o.idleTimeout && from.tls === o.tls;
 }
 
 function settingsOf(options: ConnectionOptions): Settings {
   const known = resolved.get(options);
-  const values = optionValues(options);
   // Options changed since they were resolved are resolved again, as they were for every connection before.
-  if (known !== undefined && known.from.every((v, i) => v === values[i])) return known;
+  if (known !== undefined && unchanged(known.from, options)) return known;
   const high = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   const low = options.lowWaterMark ?? Math.min(DEFAULT_LOW_WATER_MARK, high);
   if (!(low >= 0 && high >= low)) {
@@ -187,7 +187,7 @@ function settingsOf(options: ConnectionOptions): Settings {
     onError: options.onError ?? defaultOnError,
     idleTimeout: options.idleTimeout ?? 0,
     tls: options.tls,
-    from: values,
+    from: { ...options },
   };
   resolved.set(options, settings);
   return settings;
