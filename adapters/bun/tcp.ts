@@ -20,7 +20,7 @@ import {
   type UnixServerEndpoint,
 } from "../../src/mod.ts";
 import { type BunHandlers, type BunListener, type BunSocket, BunTCPSocket, bunApi, socketHandlers } from "./socket.ts";
-import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
+import { prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";
@@ -134,9 +134,10 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     listener.stop(true);
     throw error;
   }
+  const file = socketFile(path);
   listening = new UnixPort(factory, unixAddress(path), options, () => {
     listener.stop(false);
-    removeUnixPath(path);
+    removeUnixPath(path, file);
   });
   return listening;
 }

@@ -115,13 +115,33 @@ export function setUnixMode(path: string, mode: number): void {
 }
 
 /**
+ * Which file a socket was bound as, so that closing it removes that file and not another
+ * server's socket bound on the same path since (a reload's new worker takes the path over).
+ *
+ * @param path The socket path, just bound.
+ * @returns Its device and inode, or undefined if it cannot be read.
+ */
+export function socketFile(path: string): string | undefined {
+  try {
+    const stat = lstatSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Removes the socket file on close; gone already is fine.
  *
  * @param path The socket path.
+ * @param file The file it was bound as, from {@link socketFile}: another file at `path` is left alone.
  */
-export function removeUnixPath(path: string): void {
+export function removeUnixPath(path: string, file?: string): void {
   try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
+    const stat = lstatSync(path);
+    if (!stat.isSocket()) return;
+    if (file !== undefined && `${stat.dev}:${stat.ino}` !== file) return;
+    unlinkSync(path);
   } catch {
     // Removed by someone else, or never made: nothing to clean up.
   }
