@@ -427,7 +427,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     reloading = undefined;
     const pids = [...next.values()].map((w) => w.child.pid ?? 0);
     const replaced = old.map((w) => w.child.pid ?? 0);
-    const line = `Reloaded: ${plural(next.size, "worker")} (pids ${pids.join(", ")}) replaced ${replaced.length}`;
+    const line = `Reloaded: ${plural(next.size, "worker")} (${pids.length === 1 ? "pid" : "pids"} ${pids.join(", ")}) replaced ${replaced.length}`;
     log(line, "notice", serveEvent("reload_done", "info", { workers: next.size, pids, replaced, generation: gen }));
     return { ok: true, line };
   };

@@ -20,7 +20,7 @@ import {
   type UnixServerEndpoint,
 } from "../../src/mod.ts";
 import { type BunHandlers, type BunListener, type BunSocket, BunTCPSocket, bunApi, socketHandlers } from "./socket.ts";
-import { prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
+import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";
@@ -136,8 +136,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   }
   const file = socketFile(path);
   listening = new UnixPort(factory, unixAddress(path), options, () => {
-    listener.stop(false);
-    removeUnixPath(path, file);
+    closeUnixListener(path, file, () => listener.stop(false));
   });
   return listening;
 }
