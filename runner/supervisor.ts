@@ -422,13 +422,14 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     for (const w of old) w.retired = true;
     workers = next;
     generation = gen;
+    const pids = [...next.values()].map((w) => w.child.pid ?? 0);
+    const replaced = old.map((w) => w.child.pid ?? 0);
     for (const w of old) signal(w, "SIGTERM");
     await Promise.all(old.map((w) => w.gone));
     reloading = undefined;
-    const pids = [...next.values()].map((w) => w.child.pid ?? 0);
-    const replaced = old.map((w) => w.child.pid ?? 0);
-    const line = `Reloaded: ${plural(next.size, "worker")} (${pids.length === 1 ? "pid" : "pids"} ${pids.join(", ")}) replaced ${replaced.length}`;
-    log(line, "notice", serveEvent("reload_done", "info", { workers: next.size, pids, replaced, generation: gen }));
+    const line = `Reloaded: ${plural(pids.length, "worker")} (${pids.length === 1 ? "pid" : "pids"} ${pids.join(", ")}) replaced ${replaced.length}`;
+    // Stopped meanwhile: the summary that follows says what happened; "Reloaded" after "Stopping" would only confuse.
+    if (stopping === undefined) log(line, "notice", serveEvent("reload_done", "info", { workers: pids.length, pids, replaced, generation: gen }));
     return { ok: true, line };
   };
 

@@ -2,6 +2,7 @@
 // connecting, a long connection on an old worker lives out the grace period, a broken release
 // leaves the old workers serving; without workers, node:tls takes a renewed certificate in place.
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -57,7 +58,7 @@ function summary(output: string) {
 }
 
 /** Short connections, one after another, until `until` settles (bounded by `max` and 30 s): each sends 1 KiB and must get exactly it back. */
-async function clientLoop(port: number, until: Promise<unknown>, max = 3000) {
+async function clientLoop(port: number, until: Promise<unknown>, max = 20_000) {
   let done = false;
   void until.finally(() => (done = true));
   const deadline = Date.now() + 30_000;
@@ -113,7 +114,14 @@ describe.concurrent.each(PAIRS)("reload on $name", (pair) => {
       long.on("error", () => {});
       expect(await roundTrip(long, "before\n")).toBe("before\n");
       let reloaded!: () => void;
-      const loop = clientLoop(server.port, new Promise<void>((resolve) => (reloaded = resolve)));
+      const until = new Promise<void>((resolve) => (reloaded = resolve));
+      // Two clients at once, so that connections are in every stage of accept when the old listeners close.
+      const loop = Promise.all([clientLoop(server.port, until), clientLoop(server.port, until)]).then(([a, b]) => ({
+        ok: a.ok + b.ok,
+        failed: a.failed + b.failed,
+        wrong: a.wrong + b.wrong,
+        errors: [...a.errors, ...b.errors],
+      }));
       // The loop runs a moment on the old generation alone first.
       await new Promise((resolve) => setImmediate(resolve));
       server.child.kill("SIGHUP");
@@ -147,6 +155,32 @@ describe.concurrent.each(PAIRS)("reload on $name", (pair) => {
       // With tcp_migrate_req at 0 a connection queued on an old worker's listener as it closes is reset (every pair
       // shares the port with SO_REUSEPORT): counted above, not hidden by retries, and zero where Linux migrates them.
       if (MIGRATE !== "0") expect(tally.failed).toBe(0);
+    } finally {
+      await server.stop("SIGKILL");
+    }
+  });
+
+  test("SIGTERM while the old generation drains stops the new one too and leaves the old one its grace", async () => {
+    const server = await startProcess(pair.name, command(pair, "bin/echo.ts", ["--port", "0", "--workers", "2", "--grace", "3"]));
+    try {
+      const long = await connect(server.port);
+      long.on("error", () => {});
+      expect(await roundTrip(long, "before\n")).toBe("before\n");
+      server.child.kill("SIGHUP");
+      await printed(server, /^Worker 2 started/, 2);
+      await printed(server, /^Worker 1 started/, 2);
+      const exited = once(server.child, "close");
+      server.child.kill("SIGTERM");
+      // Two new workers and the old one that holds the connection (the other may have gone already).
+      await printed(server, /^Stopping on SIGTERM: [34] workers draining/);
+      // Not signalled a second time, which would have stopped it at once: the old worker still echoes.
+      expect(await roundTrip(long, "after\n")).toBe("after\n");
+      long.end();
+      const [code] = (await exited) as [number | null];
+      const output = server.output();
+      expect(code).toBe(0);
+      expect(output).not.toMatch(/again, exiting now|^Reloaded/m);
+      expect(summary(output)).toMatchObject({ served: 1, echoed: "before\nafter\n".length, workers: 4 });
     } finally {
       await server.stop("SIGKILL");
     }
