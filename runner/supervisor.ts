@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { detectRuntime } from "../adapters/mod.ts";
@@ -221,7 +221,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     const env = { ...process.env, [SUPERVISOR_ENV]: admission.environment };
     const cannot = (e: unknown) => {
       const line = `Cannot start workers: ${cannotSpawn(e)}`;
-      if (gen > 1) reloading?.fail(`Reload failed: ${line}; still serving with the old workers`, { error: cannotSpawn(e) });
+      if (gen > generation) reloading?.fail(`Reload failed: ${line}; still serving with the old workers`, { error: cannotSpawn(e) });
       else failStart(new Error(line));
     };
     let child: ChildProcess;
@@ -502,8 +502,14 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
 function readMigrateReq(): string | undefined {
   try {
     return readFileSync(MIGRATE_REQ, "utf8").trim();
-  } catch {
-    return undefined;
+  } catch (error) {
+    // Deno reads files under /proc/sys only with --allow-all; a supervisor may run programs, and cat reads it.
+    if ((error as { name?: string }).name !== "NotCapable" || !granted("run")) return undefined;
+    try {
+      return execFileSync("cat", [MIGRATE_REQ], { encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return undefined;
+    }
   }
 }
 
