@@ -32,6 +32,14 @@ export interface AutoListenOptions extends ListenOptions {
 export interface AutoListeningPort extends ListeningPort {
   /** `bun`, `deno` or `node:net`. */
   readonly adapter: string;
+  /**
+   * Reads an `ssl:` listener's certificate and key files again and uses them for handshakes from
+   * now on; open connections keep theirs. Present only where the runtime can swap them in place
+   * (the `node:tls` listener of the node adapter, on every runtime).
+   *
+   * @throws {ListenError} For an unreadable file or a certificate that does not match its key; the old ones stay in use.
+   */
+  reloadCertificate?(): void;
 }
 
 interface Adapter {

@@ -26,7 +26,7 @@ const TWINE_OPTIONS = {
   "idle-timeout": { type: "string" },
   "high-water": { type: "string" },
   "low-water": { type: "string" },
-  workers: { type: "string", default: "1" },
+  workers: { type: "string" },
   "proxy-protocol": { type: "boolean", default: false },
   metrics: { type: "string" },
   "log-format": { type: "string", default: "human" },
@@ -52,8 +52,9 @@ const TWINE_HELP = `  --listen ENDPOINT       where to listen, repeatable: tcp:P
   --high-water BYTES      queued output above which a peer is no longer read (default 131072)
   --low-water BYTES       queued output at which reading resumes (default 32768)
   --workers N|auto        processes sharing the port with SO_REUSEPORT (node:cluster on Node before 22.12),
-                          auto for one per core (default 1); on Deno this needs --allow-run --allow-env
-                          besides --allow-net; a unix: endpoint is served by worker 1 alone
+                          auto for one per core (default: one process, no supervisor); with a supervisor,
+                          SIGHUP starts new workers and drains the old; on Deno this needs --allow-run
+                          --allow-env besides --allow-net; a unix: endpoint is served by worker 1 alone
   --proxy-protocol        read a PROXY protocol header (v1 or v2, as HAProxy sends) first; the client's
                           address is then the one it gives, and a connection without one is closed
   --metrics ENDPOINT      serve GET /metrics (Prometheus text format, summed over workers) and GET /healthz
@@ -138,8 +139,8 @@ function serveOptions(command: string, values: CommandLine["values"]): ServeOpti
   const idle = text("idle-timeout") === undefined ? undefined : parseSeconds(command, text("idle-timeout")!, "--idle-timeout");
   const adapter = text("adapter")!;
   if (adapter !== "native" && adapter !== "node") fail(command, `Invalid adapter '${adapter}': expected native or node`, EXIT_USAGE);
-  const workers = text("workers")!;
-  if (workers !== "auto" && !(/^\d+$/.test(workers) && Number(workers) >= 1)) {
+  const workers = text("workers");
+  if (workers !== undefined && workers !== "auto" && !(/^\d+$/.test(workers) && Number(workers) >= 1)) {
     fail(command, `Invalid --workers '${workers}': expected an integer of at least 1, or auto`, EXIT_USAGE);
   }
   const logFormat = text("log-format")!;
@@ -170,7 +171,7 @@ function serveOptions(command: string, values: CommandLine["values"]): ServeOpti
     listen,
     adapter,
     grace,
-    workers: workers === "auto" ? "auto" : Number(workers),
+    workers: workers === undefined || workers === "auto" ? workers : Number(workers),
     maxConnections: parseCount(command, text("max-connections"), "--max-connections", 1),
     idleTimeout: idle === undefined ? undefined : idle * 1000,
     highWaterMark: parseCount(command, text("high-water"), "--high-water", 0),

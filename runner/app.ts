@@ -42,6 +42,23 @@ export interface App {
    * @returns The snapshots, labelled where each endpoint listens (`tcp:127.0.0.1:8000`).
    */
   metrics(): Promise<EndpointMetrics[]>;
+  /**
+   * What SIGHUP does: with workers, starts a new generation (which loads the module and the
+   * certificates afresh) and drains the old one once every new worker listens; without, reads
+   * the certificate and key of every `ssl:` listener again for new handshakes. In a worker it
+   * does nothing: its supervisor reloads.
+   *
+   * @returns The outcome, once it is known; it never rejects, a failed reload leaves the old workers or certificates serving.
+   */
+  reload(): Promise<ReloadResult>;
+}
+
+/** How a reload went. */
+export interface ReloadResult {
+  /** Whether everything was replaced: false if it failed, was ignored or had nothing to reload. */
+  readonly ok: boolean;
+  /** The one line it logged, such as `Reloaded: 2 workers (pids 4301, 4302) replaced 2`. */
+  readonly line: string;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface LocalServerOptions {
    * directly and as the supervisor's message, in either order, and counts as one request.
    */
   readonly clusterWorker?: boolean;
+  /**
+   * What SIGHUP does, when `signals` is set; without it SIGHUP is ignored, so that a worker is not
+   * killed by a hang-up meant for its supervisor.
+   */
+  readonly onHangup?: () => void;
 }
 
 /** A service running in this process. */
@@ -41,6 +46,7 @@ export class LocalServer {
   readonly #asked = new Set<"signal" | "message">();
   readonly #onSigint = () => this.request("SIGINT", "signal");
   readonly #onSigterm = () => this.request("SIGTERM", "signal");
+  readonly #onSighup = () => this.#options.onHangup?.();
 
   /**
    * @param root The service, not started.
@@ -58,7 +64,7 @@ export class LocalServer {
   }
 
   /**
-   * Starts the service, then listens for SIGINT and SIGTERM.
+   * Starts the service, then listens for SIGINT, SIGTERM and SIGHUP.
    *
    * @returns A promise that settles once it runs.
    * @throws {ListenError} If an endpoint cannot be bound (the promise rejects; nothing is left listening).
@@ -68,6 +74,7 @@ export class LocalServer {
     if (this.#options.signals) {
       process.on("SIGINT", this.#onSigint);
       process.on("SIGTERM", this.#onSigterm);
+      process.on("SIGHUP", this.#onSighup);
     }
   }
 
@@ -135,6 +142,7 @@ export class LocalServer {
     }
     process.off("SIGINT", this.#onSigint);
     process.off("SIGTERM", this.#onSigterm);
+    process.off("SIGHUP", this.#onSighup);
     const counts = this.root.counts();
     const line = code === 0 ? stoppedLine(reason, this.root.summarize(counts)) : undefined;
     if (line !== undefined && this.#options.announce) this.#options.log(line, "info", stoppedEvent(reason, counts));

@@ -16,6 +16,12 @@
  * | `stop_failed` | error | `error` | `Cannot stop cleanly: …` |
  * | `stopped` | info | `reason`, the counts (`connections`, `bytesEchoed`, …), `workers`, `workerConnections` | `Stopped on SIGTERM: …` |
  * | `join_failed` | error | `error` | a worker that cannot reach its supervisor |
+ * | `reload_started` | info | `workers`, `generation` | `Reloading: starting 2 new workers` |
+ * | `reload_done` | info | `workers`, `pids`, `replaced`, `generation` (or `endpoint` without workers) | `Reloaded: 2 workers (pids 4301, 4302) replaced 2` |
+ * | `reload_failed` | error, warn | `pid`, `status` or `signal`, `error` (or `endpoint`, `adapter`) | `Reload failed: worker 1 exited (status 1) before listening: …` |
+ * | `reload_ignored` | warn | `reason` | `Reload ignored: a reload is under way` |
+ * | `reload_nothing` | info | | `SIGHUP: nothing to reload (…)` |
+ * | `tcp_migrate_req` | warn | `value` | `net.ipv4.tcp_migrate_req is 0: …` |
  *
  * Besides these, every event a port logs (`connection_refused`, `tls_handshake_failed`, …).
  *

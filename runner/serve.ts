@@ -40,7 +40,8 @@ async function serveHere(target: Servable, config: ServeConfig): Promise<App> {
     },
   };
   const root = await buildService(target, { listen: config.listen, listenOptions, workers: 1, worker: undefined }, config.name);
-  const running = new LocalServer(root, { grace: config.grace, log, signals: config.signals, announce: true, worker: 0 });
+  const reload = async () => (await import("./reload_certificates.ts")).reloadCertificates(root, log);
+  const running = new LocalServer(root, { grace: config.grace, log, signals: config.signals, announce: true, worker: 0, onHangup: () => void reload() });
   server = running;
   await running.start();
   if (lost) void running.lose();
@@ -60,6 +61,7 @@ async function serveHere(target: Servable, config: ServeConfig): Promise<App> {
     stop: (reason) => running.stop(reason),
     status: async () => [running.status()],
     metrics: async () => root.metrics(),
+    reload,
   };
 }
 
@@ -76,7 +78,8 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
   const root = await buildService(target, { listen: config.listen, listenOptions: config.listenOptions, workers: config.workers, worker: undefined }, config.name);
   const listen = await claimPorts(config.listen);
   const files = listen.flatMap((e) => (e.type === "ssl" ? [e.privateKey, e.certKey, ...(e.extraCertChain ? [e.extraCertChain] : [])] : []));
-  const sockets = listen.flatMap((e) => (e.type === "unix" ? [e.path] : []));
+  // With the second name a reload's worker 1 keeps the old socket under while it takes the path over.
+  const sockets = listen.flatMap((e) => (e.type === "unix" ? [e.path, `${e.path}.reload`] : []));
   const supervisor = await supervise({
     workers: config.workers,
     grace: config.grace,
@@ -105,6 +108,7 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
     stop: (reason) => supervisor.stop(reason),
     status: () => supervisor.status(),
     metrics: () => supervisor.metrics(),
+    reload: () => supervisor.reload(),
   };
 }
 
@@ -112,9 +116,10 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
  * Serves `target` until a signal or `stop()`: listens on every endpoint of `listen`, prints one
  * start line, and on SIGINT or SIGTERM (or `stop()`) lets open connections finish within
  * `grace` seconds, prints one summary and settles `stopped`. A second signal exits at once with
- * status 1. With `workers` above 1 this process becomes a supervisor: it runs the same script
- * again in each worker, which calls `serve()` in turn and listens there, and it restarts a worker
- * that dies.
+ * status 1. With `workers` (a number, even 1, or `auto` on more than one core) this process
+ * becomes a supervisor: it runs the same script again in each worker, which calls `serve()` in
+ * turn and listens there, restarts a worker that dies, and on SIGHUP (or `reload()`) replaces
+ * every worker by a new one. Without workers SIGHUP reloads the certificates of `ssl:` listeners.
  *
  * @param target A factory, served on every `listen` endpoint; a `Service`; or a function that builds one from where to listen.
  * @param options Endpoints, limits, grace period, workers, signals and where lines go.
@@ -137,7 +142,7 @@ export async function serve(target: Servable, options: ServeOptions = {}): Promi
   const config = resolveServeOptions(options);
   const environment = workerEnvironment();
   if (environment !== undefined) return await (await import("./worker.ts")).serveAsWorker(target, config, environment);
-  const start = () => config.workers > 1 ? serveWithWorkers(target, config) : serveHere(target, config);
+  const start = () => config.supervise ? serveWithWorkers(target, config) : serveHere(target, config);
   if (config.metrics === undefined) return await start();
   // The metrics are served by the process that sees the whole server: this one, whether it serves or supervises.
   return await (await import("./metrics_service.ts")).withMetricsEndpoint(config, start);

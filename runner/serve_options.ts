@@ -59,13 +59,15 @@ export interface ServeOptions {
    */
   proxyProtocol?: boolean;
   /**
-   * Processes that serve: `auto` for one per core. With more than one, the process that calls
-   * `serve()` supervises workers that run the same script with the same arguments.
-   * @default 1
+   * Processes that serve: `auto` for one per core. Given (1 included; `auto` on more than one
+   * core), the process that calls `serve()` supervises workers that run the same script with the
+   * same arguments, and SIGHUP replaces them; left out, it serves itself.
+   * @default 1 (no supervisor)
    */
   workers?: number | "auto";
   /**
-   * Whether SIGINT and SIGTERM drain the server (a second one exits at once with status 1).
+   * Whether SIGINT and SIGTERM drain the server (a second one exits at once with status 1), and
+   * SIGHUP reloads it (`App.reload()`).
    * @default true
    */
   signals?: boolean;
@@ -124,6 +126,8 @@ export interface ServeConfig {
   readonly listen: readonly ServerEndpoint[];
   readonly grace: number;
   readonly workers: number;
+  /** Whether this process supervises workers: `workers` given as a number (1 included), or `auto` on more than one core. */
+  readonly supervise: boolean;
   readonly signals: boolean;
   /** Where lines go, unformatted: each process formats them with {@link formatLog}. */
   readonly log: ServeLog;
@@ -189,6 +193,8 @@ export function resolveServeOptions(options: ServeOptions): ServeConfig {
     listen: endpoints,
     grace,
     workers: workers === "auto" ? os.availableParallelism() : workers,
+    // As nginx's master and one worker: an explicit 1 supervises too, so that SIGHUP can replace the worker.
+    supervise: options.workers === "auto" ? os.availableParallelism() > 1 : options.workers !== undefined,
     signals: options.signals ?? true,
     log,
     logFormat,

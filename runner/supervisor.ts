@@ -3,14 +3,17 @@
  * with the same arguments, with {@link SUPERVISOR_ENV} set, so that its `serve()` listens (with
  * `SO_REUSEPORT`, or through `node:cluster` on a Node that ignores it) and reports over the
  * control channel. Restarts a worker that dies, with back-off, gives up on one that keeps dying
- * at start, forwards SIGINT and SIGTERM, and sums what the workers served into one line.
+ * at start, forwards SIGINT and SIGTERM, replaces every worker by a new generation on SIGHUP
+ * (draining the old one only once the new one listens), and sums what the workers served into one line.
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { detectRuntime } from "../adapters/runtime.ts";
 import { formatServerEndpoint, type ServerEndpoint } from "../src/endpoints/endpoints.ts";
+import type { ReloadResult } from "./app.ts";
 import { type ControlChannel, type ControlMessage, ControlServer, SUPERVISOR_ENV } from "./control.ts";
 import { granted, type WorkerNeeds, workerPermissionFlags } from "./deno_permissions.ts";
 import { formatLog, forwardWorkerLine, listeningEvent, messageOf, serveEvent, stoppedEvent } from "./log.ts";
@@ -41,7 +44,8 @@ export interface SupervisorOptions {
   /** What the summary says was served, from the counts summed over workers. */
   readonly summarize: (counts: Counts) => string;
   /**
-   * Whether SIGINT and SIGTERM drain the workers, and a second one stops everything at once.
+   * Whether SIGINT and SIGTERM drain the workers, and a second one stops everything at once; and
+   * whether SIGHUP reloads.
    * @default true
    */
   readonly signals?: boolean;
@@ -81,6 +85,14 @@ export interface Supervisor {
   status(): Promise<ProcessStatus[]>;
   /** @returns Every endpoint's snapshot summed over the workers, those that have exited included. */
   metrics(): Promise<EndpointMetrics[]>;
+  /**
+   * Starts a new generation of workers and, once every one of them listens, drains the old one,
+   * as SIGHUP does. A new worker that exits before listening stops the reload: the new
+   * generation is killed and the old one keeps serving.
+   *
+   * @returns The outcome, once the old generation has drained or the reload failed; it never rejects.
+   */
+  reload(): Promise<ReloadResult>;
 }
 
 /** The message a cluster worker gets instead of a forwarded signal (see serve.ts). */
@@ -95,8 +107,13 @@ const HEALTHY_MS = 10_000;
 // A worker's control channel closes when it exits; its last message is read by then.
 const CHANNEL_CLOSE_MS = 2000;
 
+/** Where Linux says whether a connection queued on a closing `SO_REUSEPORT` listener moves to another one. */
+const MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req";
+
 interface Worker {
   readonly slot: number;
+  /** Its generation: 1 at start, one more at each reload. */
+  readonly generation: number;
   readonly child: ChildProcess;
   readonly startedAt: number;
   listening: boolean;
@@ -105,6 +122,12 @@ interface Worker {
   counts: Counts | undefined;
   /** Why it could not start, as it said. */
   failure: string | undefined;
+  /** Asked to drain (or killed) already: a second signal would stop it at once. */
+  signaled: boolean;
+  /** Replaced by a reload, or of a generation that failed to start: its exit is expected, never restarted. */
+  retired: boolean;
+  /** Settles once it has exited and its last message has been read. */
+  readonly gone: Promise<void>;
 }
 
 /** The command that runs this script again on the same runtime, with the flags a worker needs. */
@@ -145,8 +168,12 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
   };
   const command = workerCommand(needs);
   const args = process.argv.slice(2);
-  const workers = new Map<number, Worker>();
-  // Every worker that ever ran: the summary counts those that drained after a restart too.
+  // The generation serving now, by slot; a reload fills another map and swaps it in once all of it listens.
+  let workers = new Map<number, Worker>();
+  let generation = 1;
+  // Every worker process not yet exited, of any generation: the supervisor stops once this is empty.
+  const live = new Set<Worker>();
+  // Every worker that ever ran: the summary counts those that drained after a restart or a reload too.
   const ever: Worker[] = [];
   const failures = new Map<number, number>();
   let stopping: string | undefined;
@@ -159,29 +186,44 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
   const startFailed = new Promise<never>((_, reject) => (failStart = reject));
   // Worker 1 serves the Unix sockets: a path cannot be shared with SO_REUSEPORT.
   const listenFor = (slot: number) => options.listen.filter((e) => slot === 1 || e.type !== "unix").map(formatServerEndpoint);
+  // A reload under way: the new generation's failure ends it.
+  let reloading: { generation: number; fail: (line: string, fields: Parameters<typeof serveEvent>[2]) => void } | undefined;
+  let migrateNoticed = false;
 
-  const stopAll = (signal: NodeJS.Signals) => {
-    for (const w of workers.values()) {
-      try {
-        // A cluster worker shares the terminal's process group and may have had this signal already: a message
-        // stops it only if it is not stopping, where a second signal would kill it.
-        if (cluster !== undefined && signal !== "SIGKILL" && w.child.connected) {
-          w.child.send({ [STOP_MESSAGE]: signal });
-          continue;
-        }
-        // process.kill, not child.kill: Deno's child.kill had not reached the worker when the supervisor exited at once.
-        if (w.child.pid !== undefined) process.kill(w.child.pid, signal);
-      } catch {
-        // Already gone.
+  const signal = (w: Worker, how: NodeJS.Signals) => {
+    if (how !== "SIGKILL" && w.signaled) return;
+    w.signaled = true;
+    try {
+      // A cluster worker shares the terminal's process group and may have had this signal already: a message
+      // stops it only if it is not stopping, where a second signal would kill it.
+      if (cluster !== undefined && how !== "SIGKILL" && w.child.connected) {
+        w.child.send({ [STOP_MESSAGE]: how });
+        return;
       }
+      // process.kill, not child.kill: Deno's child.kill had not reached the worker when the supervisor exited at once.
+      if (w.child.pid !== undefined) process.kill(w.child.pid, how);
+    } catch {
+      // Already gone.
     }
   };
+  // A worker draining already (an old generation's, after a reload) is left to finish within its grace.
+  const stopAll = (how: NodeJS.Signals) => {
+    for (const w of live) signal(w, how);
+  };
+  const settle = () => {
+    if (stopping !== undefined && live.size === 0) finished(gaveUp ? 1 : 0);
+  };
 
-  const start = (slot: number): Promise<void> => {
+  const start = (slot: number, into: Map<number, Worker>, gen: number): Promise<void> => {
     // A signal while the first worker was starting: the rest must not start after the "Stopping" line.
     if (stopping !== undefined) return Promise.resolve();
     const admission = control.admit();
     const env = { ...process.env, [SUPERVISOR_ENV]: admission.environment };
+    const cannot = (e: unknown) => {
+      const line = `Cannot start workers: ${cannotSpawn(e)}`;
+      if (gen > generation) reloading?.fail(`Reload failed: ${line}; still serving with the old workers`, { error: cannotSpawn(e) });
+      else failStart(new Error(line));
+    };
     let child: ChildProcess;
     try {
       if (cluster !== undefined) {
@@ -193,11 +235,25 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
         child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env });
       }
     } catch (e) {
-      failStart(new Error(`Cannot start workers: ${cannotSpawn(e)}`));
+      cannot(e);
       return Promise.resolve();
     }
-    const worker: Worker = { slot, child, startedAt: Date.now(), listening: false, channel: undefined, counts: undefined, failure: undefined };
-    workers.set(slot, worker);
+    let gone!: () => void;
+    const worker: Worker = {
+      gone: new Promise((resolve) => (gone = resolve)),
+      slot,
+      generation: gen,
+      child,
+      startedAt: Date.now(),
+      listening: false,
+      channel: undefined,
+      counts: undefined,
+      failure: undefined,
+      signaled: false,
+      retired: false,
+    };
+    into.set(slot, worker);
+    live.add(worker);
     ever.push(worker);
     return new Promise((resolve) => {
       let errors = "";
@@ -210,8 +266,8 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
             flush();
             report ??= { listeners: message.listeners as Listener[], runtime: String(message.runtime) };
             // Once stopping, the worker is being stopped already: "started" would only confuse.
-            if (stopping === undefined) {
-              log(`Worker ${slot} started (pid ${child.pid})`, "info", serveEvent("worker_started", "info", { pid: child.pid }, slot));
+            if (stopping === undefined && !worker.retired) {
+              log(`Worker ${slot} started (pid ${child.pid})`, "info", serveEvent("worker_started", "info", { pid: child.pid, generation: gen }, slot));
             }
             resolve();
           } else if (message.type === "failed") {
@@ -221,7 +277,8 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
             metrics.retire(worker, message.metrics as EndpointMetrics[] | undefined);
           }
         };
-        channel.send({ type: "config", worker: slot, listen: listenFor(slot) });
+        // A later generation's worker 1 takes the Unix socket paths over from the one it replaces.
+        channel.send({ type: "config", worker: slot, listen: listenFor(slot), takeOver: gen > 1 });
       });
       // Until it listens a worker's lines are held: if it cannot start, its first error is the one line said.
       let held: [string, LogLevel][] | undefined = [];
@@ -237,22 +294,33 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
       };
       lines(child.stdout!, forward("info"));
       lines(child.stderr!, forward("notice"));
-      child.on("error", (e) => failStart(new Error(`Cannot start workers: ${cannotSpawn(e)}`)));
+      child.on("error", cannot);
       // "close", not "exit": the worker's last output has been read by then; its channel's last message too, below.
-      child.on("close", async (code, signal) => {
+      child.on("close", async (code, exitSignal) => {
         if (worker.channel !== undefined) {
           await Promise.race([worker.channel.closed, new Promise((r) => setTimeout(r, CHANNEL_CLOSE_MS))]);
         }
         control.revoke(admission.environment);
         metrics.retire(worker);
-        if (workers.get(slot) === worker) workers.delete(slot);
+        live.delete(worker);
+        if (into.get(slot) === worker) into.delete(slot);
         resolve();
-        if (stopping !== undefined) {
-          flush();
-          if (workers.size === 0) finished(0);
+        gone();
+        const how = exitSignal !== null ? exitSignal : `status ${code}`;
+        if (worker.retired || stopping !== undefined) {
+          if (worker.listening) flush();
+          settle();
           return;
         }
-        const how = signal !== null ? signal : `status ${code}`;
+        if (gen > generation) {
+          // A worker of the generation a reload is starting: the reload stops, the old generation serves on.
+          const why = worker.failure ?? errors;
+          reloading?.fail(
+            `Reload failed: worker ${slot} exited (${how}) ${worker.listening ? "after" : "before"} listening${why ? `: ${why}` : ""}; still serving with the old workers`,
+            { pid: child.pid, ...exit(code, exitSignal), error: why || undefined },
+          );
+          return;
+        }
         if (started) flush();
         if (!started) {
           // The first start failing is a configuration problem (a bad certificate, a bad flag): say it once and stop.
@@ -264,61 +332,127 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
         const count = ranWell ? 1 : (failures.get(slot) ?? 0) + 1;
         failures.set(slot, count);
         if (count > MAX_START_FAILURES) {
-          error(`Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`, "worker_gave_up", { times: count, ...exit(code, signal) }, slot);
+          error(`Worker ${slot} keeps dying (${count} times in a row, last ${how}); giving up`, "worker_gave_up", { times: count, ...exit(code, exitSignal) }, slot);
           gaveUp = true;
           stopping = "SIGTERM";
           stopAll("SIGTERM");
-          if (workers.size === 0) finished(1);
+          settle();
           return;
         }
         const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (count - 1), MAX_BACKOFF_MS);
         log(
           `Worker ${slot} (pid ${child.pid}) exited (${how}); restarting in ${delay / 1000} s`,
           "notice",
-          serveEvent("worker_exited", "warn", { pid: child.pid, ...exit(code, signal), restartIn: delay / 1000 }, slot),
+          serveEvent("worker_exited", "warn", { pid: child.pid, ...exit(code, exitSignal), restartIn: delay / 1000 }, slot),
         );
         setTimeout(() => {
-          if (stopping === undefined) void start(slot);
+          // A reload in the meantime has put a new generation's worker in this slot.
+          if (stopping === undefined && generation === gen && !workers.has(slot)) void start(slot, workers, gen);
         }, delay);
       });
     });
   };
 
-  const stop = (reason: string, signal: NodeJS.Signals) => {
+  const stop = (reason: string, how: NodeJS.Signals) => {
     stopping = reason;
-    stopAll(signal);
-    if (workers.size === 0) finished(0);
+    stopAll(how);
+    settle();
   };
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (sig: NodeJS.Signals) => {
     if (stopping !== undefined) {
-      error(`${signal} again, exiting now`, "stop_forced", { signal });
+      error(`${sig} again, exiting now`, "stop_forced", { signal: sig });
       stopAll("SIGKILL");
       process.exit(1);
     }
     log(
-      `Stopping on ${signal}: ${plural(workers.size, "worker")} draining for up to ${options.grace} s (${signal} again stops at once)`,
+      `Stopping on ${sig}: ${plural(live.size, "worker")} draining for up to ${options.grace} s (${sig} again stops at once)`,
       "notice",
-      serveEvent("stopping", "info", { signal, workers: workers.size, grace: options.grace }),
+      serveEvent("stopping", "info", { signal: sig, workers: live.size, grace: options.grace }),
     );
-    stop(signal, signal);
+    stop(sig, sig);
   };
+
+  const reload = async (): Promise<ReloadResult> => {
+    const ignored = (why: string): ReloadResult => {
+      const line = `Reload ignored: ${why}`;
+      log(line, "notice", serveEvent("reload_ignored", "warn", { reason: why }));
+      return { ok: false, line };
+    };
+    if (stopping !== undefined) return ignored("stopping");
+    if (!started) return ignored("still starting");
+    if (reloading !== undefined) return ignored("a reload is under way");
+    const count = options.workers;
+    const gen = generation + 1;
+    log(`Reloading: starting ${plural(count, "new worker")}`, "notice", serveEvent("reload_started", "info", { workers: count, generation: gen }));
+    if (cluster === undefined && !migrateNoticed && options.listen.some((e) => e.type !== "unix")) {
+      migrateNoticed = true;
+      if (readMigrateReq() === "0") {
+        log(
+          "net.ipv4.tcp_migrate_req is 0: connections queued on old workers at reload may be reset; set it to 1 (sysctl -w net.ipv4.tcp_migrate_req=1)",
+          "notice",
+          serveEvent("tcp_migrate_req", "warn", { value: 0 }),
+        );
+      }
+    }
+    const next = new Map<number, Worker>();
+    let failed!: (result: ReloadResult) => void;
+    const failure = new Promise<ReloadResult>((resolve) => (failed = resolve));
+    reloading = {
+      generation: gen,
+      fail: (line, fields) => {
+        if (reloading?.generation !== gen) return;
+        reloading = undefined;
+        for (const w of next.values()) {
+          w.retired = true;
+          signal(w, "SIGKILL");
+        }
+        error(line, "reload_failed", fields);
+        failed({ ok: false, line });
+      },
+    };
+    const listening = Promise.all(Array.from({ length: count }, (_, i) => start(i + 1, next, gen))).then(() => undefined);
+    const outcome = await Promise.race([listening, failure]);
+    if (outcome !== undefined) return outcome;
+    if (stopping !== undefined || reloading?.generation !== gen) {
+      // A signal came while the new generation started: stopAll has it draining with the rest.
+      reloading = undefined;
+      return { ok: false, line: "Reload abandoned: stopping" };
+    }
+    const old = [...workers.values()];
+    for (const w of old) w.retired = true;
+    workers = next;
+    generation = gen;
+    const pids = [...next.values()].map((w) => w.child.pid ?? 0);
+    const replaced = old.map((w) => w.child.pid ?? 0);
+    for (const w of old) signal(w, "SIGTERM");
+    await Promise.all(old.map((w) => w.gone));
+    reloading = undefined;
+    const line = `Reloaded: ${plural(pids.length, "worker")} (${pids.length === 1 ? "pid" : "pids"} ${pids.join(", ")}) replaced ${replaced.length}`;
+    // Stopped meanwhile: the summary that follows says what happened; "Reloaded" after "Stopping" would only confuse.
+    if (stopping === undefined) log(line, "notice", serveEvent("reload_done", "info", { workers: pids.length, pids, replaced, generation: gen }));
+    return { ok: true, line };
+  };
+
   const onSigint = () => onSignal("SIGINT");
   const onSigterm = () => onSignal("SIGTERM");
+  const onSighup = () => void reload();
   if (options.signals !== false) {
     process.on("SIGINT", onSigint);
     process.on("SIGTERM", onSigterm);
+    process.on("SIGHUP", onSighup);
   }
   const cleanUp = async () => {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
+    process.off("SIGHUP", onSighup);
     await control.close();
   };
 
   try {
     // The first worker starts alone: a configuration problem then shows once, not once per worker.
-    await Promise.race([start(1), startFailed]);
+    await Promise.race([start(1, workers, 1), startFailed]);
     if (stopping === undefined) {
-      await Promise.race([Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2))), startFailed]);
+      await Promise.race([Promise.all(Array.from({ length: options.workers - 1 }, (_, i) => start(i + 2, workers, 1))), startFailed]);
     }
   } catch (e) {
     stopping = "start failure";
@@ -356,11 +490,27 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
       return stopped;
     },
     async status() {
-      const asked = [...workers.values()].filter((w) => w.channel !== undefined && w.listening);
+      const asked = [...live].filter((w) => w.channel !== undefined && w.listening);
       return await Promise.all(asked.map(async (w) => (await w.channel!.request("status")) as ProcessStatus));
     },
     metrics: () => metrics.collect(),
+    reload,
   };
+}
+
+/** What Linux says about migrating queued connections off a closing listener: "0", "1", or undefined where it cannot say. */
+function readMigrateReq(): string | undefined {
+  try {
+    return readFileSync(MIGRATE_REQ, "utf8").trim();
+  } catch (error) {
+    // Deno reads files under /proc/sys only with --allow-all; a supervisor may run programs, and cat reads it.
+    if ((error as { name?: string }).name !== "NotCapable" || !granted("run")) return undefined;
+    try {
+      return execFileSync("cat", [MIGRATE_REQ], { encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { linkSync, lstatSync, renameSync, unlinkSync } from "node:fs";
 import process from "node:process";
 import { detectRuntime } from "../adapters/runtime.ts";
 import { parseServerEndpoint } from "../src/endpoints/endpoints.ts";
@@ -23,6 +24,44 @@ async function exit(channel: ControlChannel, code: number): Promise<never> {
   channel.close();
   await Promise.race([channel.closed, new Promise((r) => setTimeout(r, FLUSH_MS))]);
   process.exit(code);
+}
+
+/**
+ * Moves the Unix socket files a previous generation's worker 1 listens on out of the way, each
+ * kept under a second name (a hard link to the same socket) until this worker listens: then the
+ * second names go; if it cannot start, they are put back, so that the old worker stays reachable.
+ */
+function takeOverUnixPaths(paths: readonly string[]): { restore(): void; commit(): void } {
+  const moved: [path: string, kept: string][] = [];
+  for (const path of paths) {
+    const kept = `${path}.reload`;
+    try {
+      if (!lstatSync(path).isSocket()) continue;
+      try {
+        unlinkSync(kept);
+      } catch {
+        // No leftover from an earlier reload.
+      }
+      linkSync(path, kept);
+      unlinkSync(path);
+      moved.push([path, kept]);
+    } catch {
+      // Nothing there, or not ours to move: listening says what is wrong, if anything is.
+    }
+  }
+  const each = (f: (path: string, kept: string) => void) => {
+    for (const [path, kept] of moved) {
+      try {
+        f(path, kept);
+      } catch {
+        // Best effort: the old socket may be gone with its worker.
+      }
+    }
+  };
+  return {
+    restore: () => each((path, kept) => renameSync(kept, path)),
+    commit: () => each((_, kept) => unlinkSync(kept)),
+  };
 }
 
 function oneLine(error: unknown): string {
@@ -67,12 +106,17 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
     workers: config.workers,
     worker: slot,
   };
+  let takeOver: ReturnType<typeof takeOverUnixPaths> | undefined;
   try {
     const root = await buildService(target, context, config.name);
     // Signals always: its supervisor stops it with one, whether or not the program lets the supervisor have them.
     server = new LocalServer(root, { grace: config.grace, log, signals: true, announce: false, worker: slot, clusterWorker: cluster });
+    // As late as possible: between here and the bind, a client of the Unix socket finds no file.
+    if (given.takeOver === true) takeOver = takeOverUnixPaths(context.listen.flatMap((e) => (e.type === "unix" ? [e.path] : [])));
     await server.start();
+    takeOver?.commit();
   } catch (error) {
+    takeOver?.restore();
     channel.send({ type: "failed", message: oneLine(error) });
     return await exit(channel, 1);
   }
@@ -111,5 +155,6 @@ export async function serveAsWorker(target: Servable, config: ServeConfig, envir
     stop: (reason) => running.stop(reason),
     status: async () => [running.status()],
     metrics: async () => running.root.metrics(),
+    reload: async () => ({ ok: false, line: "A worker does not reload: its supervisor does, on SIGHUP" }),
   };
 }

@@ -267,6 +267,23 @@ describe.each(PAIRS.filter((p) => p.adapter === "native"))("a program that calls
     expect(output).toMatch(/^summary \{"connections":0\} 0$/m);
   });
 
+  test("with signals: false, app.reload() replaces the workers and no SIGHUP handler is installed", async () => {
+    const server = await startProcess(pair.name, command(["--workers", "2", "--no-signals", "--reload", "--stop-after-ms", "100"]));
+    const [code] = (await once(server.child, "close")) as [number | null];
+    const output = server.output();
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^reload \{"ok":true,"line":"Reloaded: 2 workers \(pids \d+, \d+\) replaced 2"\} SIGHUP handlers 0$/m);
+    expect(output).toMatch(/^Stopped on timer: served 0 connections over 4 workers \(0 \+ 0 \+ 0 \+ 0 connections\)$/m);
+  });
+
+  test("without workers, app.reload() says there is nothing to reload", async () => {
+    const server = await startProcess(pair.name, command(["--no-signals", "--reload", "--stop-after-ms", "100"]));
+    const [code] = (await once(server.child, "close")) as [number | null];
+    const output = server.output();
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^reload \{"ok":false,"line":"SIGHUP: nothing to reload \(no ssl: listener; run with --workers to reload code\)"\} SIGHUP handlers 0$/m);
+  });
+
   test("with workers: 2, runs itself again in each worker with its own flags, and status() asks each over the control channel", async () => {
     const server = await startProcess(pair.name, command(["--workers", "2"]));
     try {

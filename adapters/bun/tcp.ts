@@ -22,7 +22,7 @@ import {
   localAddresses,
   socketHandlers,
 } from "./socket.ts";
-import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
+import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";
@@ -131,9 +131,9 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     listener.stop(true);
     throw error;
   }
+  const file = socketFile(path);
   listening = new UnixPort(factory, unixAddress(path), options, () => {
-    listener.stop(false);
-    removeUnixPath(path);
+    closeUnixListener(path, file, () => listener.stop(false));
   });
   return listening;
 }

@@ -11,7 +11,7 @@ import type { ListeningPort, ListenOptions } from "../../src/transport/port.ts";
 import { UnixPort } from "../../src/transport/unix_port.ts";
 import { acceptLoop, type DenoConnectApi, type DenoListener, denoApi } from "./socket.ts";
 import { plainSocket } from "./tcp.ts";
-import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
+import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /**
  * Listens on a Unix domain socket with `Deno.listen({ transport: "unix" })`.
@@ -38,9 +38,9 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     listener.close();
     throw error;
   }
+  const file = socketFile(path);
   const listening = new UnixPort(factory, unixAddress(path), options, () => {
-    listener.close();
-    removeUnixPath(path);
+    closeUnixListener(path, file, () => listener.close());
   });
   // The TCP accept loop serves it: UnixPort gives the connections their Unix addresses,
   // and a Unix connection, which has no Nagle to turn off, gets a setNoDelay that does nothing.

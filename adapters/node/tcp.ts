@@ -18,7 +18,7 @@ import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
 import { detectRuntime } from "../runtime.ts";
-import { prepareUnixPath, removeUnixPath, setUnixMode, unixListenError } from "../shared/unix_path.ts";
+import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
@@ -156,10 +156,10 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     removeUnixPath(path);
     throw unixListenError(path, error);
   }
+  const file = socketFile(path);
   const listening = new UnixPort(factory, unixAddress(path), options, () => {
     stopRearming();
-    server.close();
-    removeUnixPath(path);
+    closeUnixListener(path, file, () => server.close());
   });
   // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
   server.on("error", (error) => listening.acceptFailed(error));

@@ -88,6 +88,11 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
   });
   // After listening, a server's errors are failed accepts: counted, and logged at most once a second.
   server.on("error", (error) => listening.acceptFailed(error));
+  // A renewed certificate: the files are checked as at listen, and only a good pair replaces the context.
+  const reloadCertificate = () => {
+    const fresh = readServerPem(endpoint);
+    server.setSecureContext({ key: fresh.key, cert: fresh.cert, ciphers: settings.ciphers, minVersion: settings.minVersion });
+  };
   // A TLSSocket closed before its handshake ends no longer knows its peer on Node and Deno; its
   // `_parent`, the raw socket, is the key to the address seen at accept (Bun's keeps its own).
   const peers = new WeakMap<object, string | undefined>();
@@ -112,7 +117,7 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     const local = tcpAddress(sock.localAddress ?? bound.address, sock.localPort ?? bound.port);
     listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
   });
-  return listening;
+  return Object.assign(listening, { reloadCertificate });
 }
 
 /**

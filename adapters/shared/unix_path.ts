@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, linkSync, lstatSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { ListenError } from "../../src/transport/listen_options.ts";
 
@@ -116,14 +116,72 @@ export function setUnixMode(path: string, mode: number): void {
 }
 
 /**
+ * Which file a socket was bound as, so that closing it removes that file and not another
+ * server's socket bound on the same path since (a reload's new worker takes the path over).
+ *
+ * @param path The socket path, just bound.
+ * @returns Its device and inode, or undefined if it cannot be read.
+ */
+export function socketFile(path: string): string | undefined {
+  try {
+    const stat = lstatSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Removes the socket file on close; gone already is fine.
  *
  * @param path The socket path.
+ * @param file The file it was bound as, from {@link socketFile}: another file at `path` is left alone.
  */
-export function removeUnixPath(path: string): void {
+export function removeUnixPath(path: string, file?: string): void {
   try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
+    const stat = lstatSync(path);
+    if (!stat.isSocket()) return;
+    if (file !== undefined && `${stat.dev}:${stat.ino}` !== file) return;
+    unlinkSync(path);
   } catch {
     // Removed by someone else, or never made: nothing to clean up.
+  }
+}
+
+/**
+ * Closes a Unix listener and removes its socket file, leaving alone another server's socket
+ * bound on the same path since (a reload's new worker): libuv, under Node and Bun's node:net,
+ * and Bun's own listener unlink the path they bound whatever is there by then, so that file is
+ * kept under a second name across the close and put back.
+ *
+ * @param path The socket path.
+ * @param file The file it was bound as, from {@link socketFile}.
+ * @param close Closes the runtime's listener.
+ */
+export function closeUnixListener(path: string, file: string | undefined, close: () => void): void {
+  const now = socketFile(path);
+  if (file === undefined || now === undefined || now === file) {
+    close();
+    removeUnixPath(path, file);
+    return;
+  }
+  const kept = `${path}.reload`;
+  let linked = false;
+  try {
+    linkSync(path, kept);
+    linked = true;
+  } catch {
+    // Cannot keep it: the other server may lose its path, but this one still closes.
+  }
+  try {
+    close();
+  } finally {
+    if (linked) {
+      try {
+        renameSync(kept, path);
+      } catch {
+        // Gone with its server meanwhile.
+      }
+    }
   }
 }
