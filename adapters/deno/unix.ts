@@ -40,7 +40,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   }
   const file = socketFile(path);
   const listening = new UnixPort(factory, unixAddress(path), options, () => {
-    closeUnixListener(path, file, () => listener.close());
+    closeUnixListener(path, file, () => listener.close(), true);
   });
   // The TCP accept loop serves it: UnixPort gives the connections their Unix addresses,
   // and a Unix connection, which has no Nagle to turn off, gets a setNoDelay that does nothing.

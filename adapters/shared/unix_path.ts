@@ -152,13 +152,17 @@ export function removeUnixPath(path: string, file?: string): void {
  * Closes a Unix listener and removes its socket file, leaving alone another server's socket
  * bound on the same path since (a reload's new worker): libuv, under Node and Bun's node:net,
  * and Bun's own listener unlink the path they bound whatever is there by then, so that file is
- * kept under a second name across the close and put back.
+ * kept under a second name across the close and put back. Deno unlinks it later, when the
+ * listener's pending accept is dropped (a turn of the event loop after `close()`): there the
+ * file is put back only once that unlink has happened.
  *
  * @param path The socket path.
  * @param file The file it was bound as, from {@link socketFile}.
  * @param close Closes the runtime's listener.
+ * @param unlinksLater Whether the runtime unlinks the path after `close()` returns (Deno).
+ * @default unlinksLater false
  */
-export function closeUnixListener(path: string, file: string | undefined, close: () => void): void {
+export function closeUnixListener(path: string, file: string | undefined, close: () => void, unlinksLater = false): void {
   const now = socketFile(path);
   if (file === undefined || now === undefined || now === file) {
     close();
@@ -173,15 +177,26 @@ export function closeUnixListener(path: string, file: string | undefined, close:
   } catch {
     // Cannot keep it: the other server may lose its path, but this one still closes.
   }
+  const putBack = () => {
+    try {
+      renameSync(kept, path);
+    } catch {
+      // Gone with its server meanwhile.
+    }
+  };
   try {
     close();
   } finally {
-    if (linked) {
-      try {
-        renameSync(kept, path);
-      } catch {
-        // Gone with its server meanwhile.
-      }
-    }
+    if (linked && !unlinksLater) putBack();
+    // Put back as soon as the runtime's own unlink has run, so that the path is missing for one turn at most.
+    else if (linked) waitForUnlink(path, Date.now() + UNLINK_WAIT_MS, putBack);
   }
+}
+
+// How long a runtime that unlinks later is given to do it before the file is put back anyway.
+const UNLINK_WAIT_MS = 200;
+
+function waitForUnlink(path: string, until: number, then: () => void): void {
+  if (socketFile(path) === undefined || Date.now() >= until) then();
+  else setTimeout(() => waitForUnlink(path, until, then), 0);
 }
