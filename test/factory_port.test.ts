@@ -109,12 +109,28 @@ describe("Port", () => {
     expect(calls).toEqual(["stopListening", "stopFactory"]);
   });
 
-  test("aborts connections accepted after close began", async () => {
+  test("serves a connection the runtime hands over after close began, within the grace period (a reload's old worker resets no one)", async () => {
+    vi.useFakeTimers();
     const port = new Port(new EchoFactory(), host, {}, () => {});
-    const closed = port.close({ grace: 0 });
+    const closed = port.close({ grace: 1000 });
+    const { socket, connection } = accept(port);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(socket.calls).toEqual([]);
+    const writes: string[] = [];
+    socket.write = (data) => (writes.push(new TextDecoder().decode(data)), data.length);
+    connection.received(new TextEncoder().encode("late"));
+    expect(writes).toEqual(["late"]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(socket.calls).toContain("shutdownWrite");
+    await vi.advanceTimersByTimeAsync(1000);
+    await closed;
+  });
+
+  test("aborts connections accepted after the grace period is over", async () => {
+    const port = new Port(new EchoFactory(), host, {}, () => {});
+    await port.close({ grace: 0 });
     const { socket } = accept(port);
     expect(socket.calls).toEqual(["abort"]);
-    await closed;
   });
 });
 

@@ -133,6 +133,8 @@ export class Port implements ListeningPort {
   readonly #open = new Set<Connection>();
   #waiters: (() => void)[] = [];
   #closing: Promise<void> | undefined;
+  // Set once the grace period of close() is over: a connection accepted after that is aborted.
+  #graceOver = false;
   readonly #max: number;
   readonly #log: LogFunction;
   readonly #endpoint: string;
@@ -253,7 +255,9 @@ export class Port implements ListeningPort {
     attach(connection, socket);
     this.#open.add(connection);
     connection.onClose = this.#connectionClosed;
-    if (this.#closing !== undefined) {
+    // The runtime may hand over a connection it accepted before it saw close() (Deno does, a turn
+    // later): the peer is connected already, so it is served within the grace period, not reset.
+    if (this.#graceOver) {
       connection.abortConnection();
       return connection;
     }
@@ -340,7 +344,10 @@ export class Port implements ListeningPort {
 
   async #close(grace: number): Promise<void> {
     await this.#stopListening();
+    // An accept the runtime finished before it saw the listener close lands in the next turn: let it count as open.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     await this.#drained(grace);
+    this.#graceOver = true;
     for (const c of this.#open) c.loseConnection();
     await this.#drained(FLUSH_BOUND_MS);
     for (const c of this.#open) c.abortConnection();
