@@ -9,6 +9,7 @@ import { serveEvent, stoppedEvent } from "./log.ts";
 import { openConnections } from "./serve_options.ts";
 import { type ProcessStatus, type ServeLog, stoppedLine, type Summary } from "./report.ts";
 import { type Service, plural } from "./service.ts";
+import { SignalEchoes } from "./signal_echoes.ts";
 
 /** Options of {@link LocalServer}. */
 export interface LocalServerOptions {
@@ -44,6 +45,7 @@ export class LocalServer {
   #finish!: (summary: Summary) => void;
   #stopping: Promise<Summary> | undefined;
   readonly #asked = new Set<"signal" | "message">();
+  readonly #echoes = new SignalEchoes();
   readonly #onSigint = () => this.request("SIGINT", "signal");
   readonly #onSigterm = () => this.request("SIGTERM", "signal");
   readonly #onSighup = () => this.#options.onHangup?.();
@@ -86,6 +88,7 @@ export class LocalServer {
    * @param way How it came.
    */
   request(signal: string, way: "signal" | "message" = "signal"): void {
+    if (way === "signal" && this.#echoes.echo(signal)) return;
     const echo = this.#options.clusterWorker === true && this.#stopping !== undefined && !this.#asked.has(way);
     this.#asked.add(way);
     if (echo) return;

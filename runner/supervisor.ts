@@ -23,6 +23,7 @@ import { WorkerMetrics } from "./metrics/worker_metrics.ts";
 import { type LogLevel, type ProcessStatus, type ServeLog, startLine, stoppedLine, type Summary } from "./report.ts";
 import { addCounts, type Counts, type Listener, plural } from "./service.ts";
 import type { WorkerMode } from "./worker_mode.ts";
+import { SignalEchoes } from "./signal_echoes.ts";
 
 /** What {@link supervise} needs. */
 export interface SupervisorOptions {
@@ -358,7 +359,9 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     stopAll(how);
     settle();
   };
+  const echoes = new SignalEchoes();
   const onSignal = (sig: NodeJS.Signals) => {
+    if (echoes.echo(sig)) return;
     if (stopping !== undefined) {
       error(`${sig} again, exiting now`, "stop_forced", { signal: sig });
       stopAll("SIGKILL");
