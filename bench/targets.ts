@@ -45,7 +45,7 @@ export function twistedPython(): string | undefined {
 }
 
 /** The line a run prints where Twisted's row cannot run. */
-export const NO_TWISTED = "bench: Twisted row skipped: no python3 here imports twisted (Debian: apt-get install python3-twisted)";
+export const NO_TWISTED = "bench: Twisted row skipped: no python3 here imports twisted (`npm run bench:setup` installs Debian's python3-twisted)";
 
 /**
  * Every built-in target, in the order they run within one repetition: each native
