@@ -124,11 +124,14 @@ export function setUnixMode(path: string, mode: number): void {
  */
 export function socketFile(path: string): string | undefined {
   try {
-    const stat = lstatSync(path);
-    return `${stat.dev}:${stat.ino}`;
+    return fileKey(lstatSync(path));
   } catch {
     return undefined;
   }
+}
+
+function fileKey(stat: { dev: number; ino: number }): string {
+  return `${stat.dev}:${stat.ino}`;
 }
 
 /**
@@ -141,7 +144,7 @@ export function removeUnixPath(path: string, file?: string): void {
   try {
     const stat = lstatSync(path);
     if (!stat.isSocket()) return;
-    if (file !== undefined && `${stat.dev}:${stat.ino}` !== file) return;
+    if (file !== undefined && fileKey(stat) !== file) return;
     unlinkSync(path);
   } catch {
     // Removed by someone else, or never made: nothing to clean up.
