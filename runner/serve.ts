@@ -139,7 +139,7 @@ async function serveWithWorkers(target: Servable, config: ServeConfig): Promise<
  * ```
  */
 export async function serve(target: Servable, options: ServeOptions = {}): Promise<App> {
-  const config = resolveServeOptions(options);
+  const config = await resolveServeOptions(options);
   const environment = workerEnvironment();
   if (environment !== undefined) return await (await import("./worker.ts")).serveAsWorker(target, config, environment);
   const start = () => config.supervise ? serveWithWorkers(target, config) : serveHere(target, config);

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import os from "node:os";
 import type { AutoListenOptions } from "../adapters/listen.ts";
 import type { AdapterChoice } from "../adapters/runtime.ts";
 import { formatServerEndpoint, parseServerEndpoint, type ServerEndpoint } from "../src/endpoints/endpoints.ts";
@@ -142,11 +141,11 @@ export interface ServeConfig {
  * Checks the options of `serve()`.
  *
  * @param options The options.
- * @returns Them, checked and with defaults.
+ * @returns Them, checked and with defaults (a promise: `workers: "auto"` loads `node:os`).
  * @throws {TypeError} For a value of the wrong type or a malformed endpoint.
  * @throws {RangeError} For a value out of range.
  */
-export function resolveServeOptions(options: ServeOptions): ServeConfig {
+export async function resolveServeOptions(options: ServeOptions): Promise<ServeConfig> {
   if (typeof options !== "object" || options === null) throw new TypeError("Cannot serve: options must be an object");
   const listen = options.listen ?? ["tcp:8000"];
   if (!Array.isArray(listen)) throw new TypeError("Cannot serve: listen must be an array of endpoints");
@@ -189,12 +188,14 @@ export function resolveServeOptions(options: ServeOptions): ServeConfig {
   };
   // The core's own checks of the limits, now rather than when the first endpoint listens.
   resolveListenOptions({ ...listenOptions, port: 0 });
+  // Loaded for auto alone: node:os costs Bun's start about half a millisecond.
+  const cores = workers === "auto" ? (await import("node:os")).availableParallelism() : 0;
   return {
     listen: endpoints,
     grace,
-    workers: workers === "auto" ? os.availableParallelism() : workers,
+    workers: workers === "auto" ? cores : workers,
     // As nginx's master and one worker: an explicit 1 supervises too, so that SIGHUP can replace the worker.
-    supervise: options.workers === "auto" ? os.availableParallelism() > 1 : options.workers !== undefined,
+    supervise: options.workers === "auto" ? cores > 1 : options.workers !== undefined,
     signals: options.signals ?? true,
     log,
     logFormat,

@@ -11,7 +11,6 @@ import { listenError, resolveListenOptions } from "../../src/transport/listen_op
 import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
-import { UnixPort } from "../../src/transport/unix_port.ts";
 import {
   attachConnection,
   type BunHandlers,
@@ -22,7 +21,6 @@ import {
   localAddresses,
   socketHandlers,
 } from "./socket.ts";
-import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "bun";
@@ -114,6 +112,11 @@ export const dial: Dial = async (endpoint: ClientEndpoint, open) => {
  */
 export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const { path } = endpoint;
+  // Loaded here: a TCP server starts without them (unix_path.ts loads node:fs).
+  const [{ UnixPort }, { closeUnixListener, prepareUnixPath, setUnixMode, socketFile, unixListenError }] = await Promise.all([
+    import("../../src/transport/unix_port.ts"),
+    import("../shared/unix_path.ts"),
+  ]);
   await prepareUnixPath(path);
   let listening: Port | undefined;
   const socket = socketHandlers((_sock, socket) => {

@@ -13,12 +13,10 @@ import { ListenError, listenError, resolveListenOptions } from "../../src/transp
 import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
-import { UnixPort } from "../../src/transport/unix_port.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
 import { detectRuntime } from "../runtime.ts";
-import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError } from "../shared/unix_path.ts";
 
 /** The adapter's name, as printed on start. */
 export const name = "node:net";
@@ -55,12 +53,12 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
   if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
   const server = net.createServer({ allowHalfOpen: true });
+  const reusePort = options.reusePort === true;
+  // In a node:cluster worker a shared listen goes to the primary, which holds one socket for all workers.
+  const exclusive = !reusePort && !(await inClusterWorker());
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      const reusePort = options.reusePort === true;
-      // In a node:cluster worker a shared listen goes to the primary, which holds one socket for all workers.
-      const exclusive = !reusePort && !inClusterWorker();
       server.listen({ host, port, exclusive, reusePort }, () => {
         server.off("error", reject);
         resolve();
@@ -133,6 +131,11 @@ export const dial: Dial = (endpoint: ClientEndpoint, open) => {
  */
 export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const { path } = endpoint;
+  // Loaded here: a TCP server starts without them (unix_path.ts loads node:fs).
+  const [{ UnixPort }, { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError }] = await Promise.all([
+    import("../../src/transport/unix_port.ts"),
+    import("../shared/unix_path.ts"),
+  ]);
   await prepareUnixPath(path);
   const server = net.createServer({ allowHalfOpen: true });
   try {

@@ -58,12 +58,13 @@ export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, o
     allowHalfOpen: false,
     handshakeTimeout,
   });
+  // As in tcp.ts: workers share the port with SO_REUSEPORT, or through a node:cluster primary.
+  const reusePort = options.reusePort === true;
+  const exclusive = !reusePort && !(await inClusterWorker());
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      // As in tcp.ts: workers share the port with SO_REUSEPORT, or through a node:cluster primary.
-      const reusePort = options.reusePort === true;
-      server.listen({ host, port, exclusive: !reusePort && !inClusterWorker(), reusePort, backlog: endpoint.backlog }, () => {
+      server.listen({ host, port, exclusive, reusePort, backlog: endpoint.backlog }, () => {
         server.off("error", reject);
         resolve();
       });
