@@ -280,12 +280,15 @@ export function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; por
  * @param port The core's port, which builds each connection.
  * @param make Builds the core's socket for an accepted connection.
  * @param noDelay Whether to turn Nagle off: false for TLS and Unix connections, which have no `setNoDelay`.
+ * @param watch Called with each accepted connection before it is served: TLS bounds its handshake there,
+ * rather than in a listener that wraps `accept()` in one more promise per connection.
  */
 export async function acceptLoop(
   listener: DenoListener,
   port: Port,
   make: (conn: DenoConn) => DenoSocket = (conn) => new DenoSocket(conn),
   noDelay = true,
+  watch?: (conn: DenoConn) => void,
 ): Promise<void> {
   for (;;) {
     let conn: DenoConn;
@@ -299,6 +302,7 @@ export async function acceptLoop(
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
       continue;
     }
+    watch?.(conn);
     if (noDelay) conn.setNoDelay(true);
     const socket = make(conn);
     const peer = addressOf(conn.remoteAddr);

@@ -121,28 +121,22 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
   });
   const completed = () => listening.handshakeCompleted();
   // Each accepted connection's handshake is watched beside its read loop, to bound it and log failures.
-  const watching: DenoListener = {
-    accept: async () => {
-      const conn = (await listener.accept()) as DenoTlsConn;
-      const ticket = deadlines.add(conn);
-      conn.handshake().then(
-        () => {
-          deadlines.done(ticket);
-          completed();
-        },
-        (error) => {
-          const expired = !deadlines.done(ticket);
-          const remote = addressOf(conn.remoteAddr);
-          handshakes.failed(expired ? handshakeTimedOut(handshakeTimeout, error) : error, peerOf(remote.hostname, remote.port));
-        },
-      );
-      return conn;
-    },
-    close: () => listener.close(),
-    addr: listener.addr,
+  const watch = (conn: DenoTlsConn): void => {
+    const ticket = deadlines.add(conn);
+    conn.handshake().then(
+      () => {
+        deadlines.done(ticket);
+        completed();
+      },
+      (error) => {
+        const expired = !deadlines.done(ticket);
+        const remote = addressOf(conn.remoteAddr);
+        handshakes.failed(expired ? handshakeTimedOut(handshakeTimeout, error) : error, peerOf(remote.hostname, remote.port));
+      },
+    );
   };
   // Deno's TlsConn has no setNoDelay (rustls sits between).
-  void acceptLoop(watching, listening, undefined, false);
+  void acceptLoop(listener, listening, undefined, false, watch as (conn: DenoConn) => void);
   return Promise.resolve(listening);
 }
 
