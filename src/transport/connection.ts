@@ -89,6 +89,11 @@ const encoder = new TextEncoder();
 let lentBuffer: ArrayBufferLike | undefined;
 let lender: Connection | undefined;
 
+// Most connections close with neither timer set; Deno's clearTimeout is Node's, a call into its timers module even for undefined.
+function clearTimer(timer: ReturnType<typeof setTimeout> | undefined): void {
+  if (timer !== undefined) clearTimeout(timer);
+}
+
 function defaultOnError(error: unknown, peer: Address): void {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   console.error(`Protocol error on connection from ${formatAddress(peer)}: ${message}`);
@@ -696,8 +701,8 @@ export class Connection implements Transport {
       return;
     }
     this.#state = "closed";
-    clearTimeout(this.#linger?.timer);
-    clearTimeout(this.#idleTimer);
+    clearTimer(this.#linger?.timer);
+    clearTimer(this.#idleTimer);
     this.#queue = undefined;
     this.#queued = 0;
     this.#held = undefined;
@@ -841,7 +846,7 @@ export class Connection implements Transport {
       return;
     }
     this.#closeRequested = true;
-    clearTimeout(this.#linger?.timer);
+    clearTimer(this.#linger?.timer);
     this.#socket.close();
   }
 
@@ -869,7 +874,7 @@ export class Connection implements Transport {
     this.#state = "disconnecting";
     this.#queue = undefined;
     this.#queued = 0;
-    clearTimeout(this.#linger?.timer);
+    clearTimer(this.#linger?.timer);
     this.#socket.abort();
   }
 
@@ -927,7 +932,7 @@ export class Connection implements Transport {
     if (this.#queued > 0 || this.#holding || this.#abortReason !== undefined || this.#closeRequested) return;
     if (this.#readEOF) {
       this.#closeRequested = true;
-      clearTimeout(this.#linger?.timer);
+      clearTimer(this.#linger?.timer);
       this.#socket.close();
     } else if (this.#linger?.timer === undefined) {
       // Closing with unread input makes the kernel send RST, which can destroy
