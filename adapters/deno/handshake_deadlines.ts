@@ -1,8 +1,8 @@
 /**
  * The handshake bound of a Deno TLS listener: one timer for all its pending handshakes rather
- * than a `setTimeout` and a `clearTimeout` per connection, which cost Deno native about 7% of
- * its CPU per handshake (docs/benchmark.md). Every handshake of a listener gets the same bound,
- * so deadlines come in the order connections are accepted and a queue keeps them.
+ * than a `setTimeout` and a `clearTimeout` per connection, which showed in Deno native's CPU per
+ * handshake (docs/benchmark.md). Every handshake of a listener gets the same bound, so deadlines
+ * come in the order connections are accepted and a queue keeps them.
  *
  * @module
  */
