@@ -77,7 +77,8 @@ export class DenoSocket implements Socket {
   #inFlight = 0;
   // A write came back short: the kernel refuses, so everything unsent counts until the socket drains.
   #short = false;
-  #written: Promise<void> = Promise.resolve();
+  // Set by the first write outside the read loop's callback: a promise made per connection otherwise.
+  #written: Promise<void> | undefined;
   #delivering = false;
   #handedOff: Uint8Array | undefined;
   #shutdownAfterWrite = false;
@@ -278,11 +279,16 @@ export function addressOf(addr: DenoConn["remoteAddr"]): { hostname: string; por
  * @param listener The runtime's listener.
  * @param port The core's port, which builds each connection.
  * @param make Builds the core's socket for an accepted connection.
+ * @param noDelay Whether to turn Nagle off: false for TLS and Unix connections, which have no `setNoDelay`.
+ * @param watch Called with each accepted connection before it is served: TLS bounds its handshake there,
+ * rather than in a listener that wraps `accept()` in one more promise per connection.
  */
 export async function acceptLoop(
   listener: DenoListener,
   port: Port,
   make: (conn: DenoConn) => DenoSocket = (conn) => new DenoSocket(conn),
+  noDelay = true,
+  watch?: (conn: DenoConn) => void,
 ): Promise<void> {
   for (;;) {
     let conn: DenoConn;
@@ -296,7 +302,8 @@ export async function acceptLoop(
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
       continue;
     }
-    conn.setNoDelay(true);
+    watch?.(conn);
+    if (noDelay) conn.setNoDelay(true);
     const socket = make(conn);
     const peer = addressOf(conn.remoteAddr);
     const local = addressOf(conn.localAddr);

@@ -14,6 +14,7 @@ import type { Factory } from "../../src/transport/factory.ts";
 import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
 import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
 import type { TlsInfo } from "../../src/transport/socket.ts";
+import { HandshakeDeadlines } from "./handshake_deadlines.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
 import {
   clientTlsSettings,
@@ -102,51 +103,40 @@ export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options
   }
   const bound = addressOf(listener.addr);
   const handshakeTimeout = handshakeTimeoutOf(options);
-  const pending = new Set<ReturnType<typeof setTimeout>>();
+  // Deno bounds no handshake. Closing the TlsConn ends the connection for twine (its reads fail,
+  // connectionLost runs) but not the TCP socket: Deno's handshake task owns that, with no timeout,
+  // until the peer sends, closes or resets (rustls-tokio-stream, src/stream.rs, Drop).
+  const deadlines = new HandshakeDeadlines<DenoTlsConn>(handshakeTimeout, (conn) => {
+    try {
+      conn.close();
+    } catch {
+      // Closed by its connection already.
+    }
+  });
   const handshakes = handshakeFailureLog({ ...endpoint, port: bound.port }, options.log, () => listening.handshakeFailed());
   const listening = new Port(factory, tcpAddress(bound.hostname, bound.port), options, () => {
     handshakes.stop();
-    for (const timer of pending) clearTimeout(timer);
+    deadlines.stop();
     listener.close();
   });
+  const completed = () => listening.handshakeCompleted();
   // Each accepted connection's handshake is watched beside its read loop, to bound it and log failures.
-  const watching: DenoListener = {
-    accept: async () => {
-      const conn = (await listener.accept()) as DenoTlsConn;
-      // Deno bounds no handshake. Closing the TlsConn ends the connection for twine (its reads fail,
-      // connectionLost runs) but not the TCP socket: Deno's handshake task owns that, with no timeout,
-      // until the peer sends, closes or resets (rustls-tokio-stream, src/stream.rs, Drop).
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        pending.delete(timer);
-        timedOut = true;
-        try {
-          conn.close();
-        } catch {
-          // Closed by its connection already.
-        }
-      }, handshakeTimeout);
-      pending.add(timer);
-      const remote = addressOf(conn.remoteAddr);
-      conn.handshake().then(
-        () => {
-          clearTimeout(timer);
-          pending.delete(timer);
-          listening.handshakeCompleted();
-        },
-        (error) => {
-          clearTimeout(timer);
-          pending.delete(timer);
-          handshakes.failed(timedOut ? handshakeTimedOut(handshakeTimeout, error) : error, peerOf(remote.hostname, remote.port));
-        },
-      );
-      // Deno's TlsConn has no setNoDelay (rustls sits between); the accept loop calls it on every connection.
-      return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
-    },
-    close: () => listener.close(),
-    addr: listener.addr,
+  const watch = (conn: DenoTlsConn): void => {
+    const ticket = deadlines.add(conn);
+    conn.handshake().then(
+      () => {
+        deadlines.done(ticket);
+        completed();
+      },
+      (error) => {
+        const expired = !deadlines.done(ticket);
+        const remote = addressOf(conn.remoteAddr);
+        handshakes.failed(expired ? handshakeTimedOut(handshakeTimeout, error) : error, peerOf(remote.hostname, remote.port));
+      },
+    );
   };
-  void acceptLoop(watching, listening);
+  // Deno's TlsConn has no setNoDelay (rustls sits between).
+  void acceptLoop(listener, listening, undefined, false, watch as (conn: DenoConn) => void);
   return Promise.resolve(listening);
 }
 

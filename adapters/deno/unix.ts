@@ -43,15 +43,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
     closeUnixListener(path, file, () => listener.close(), true);
   });
   // The TCP accept loop serves it: UnixPort gives the connections their Unix addresses,
-  // and a Unix connection, which has no Nagle to turn off, gets a setNoDelay that does nothing.
-  const accepting: DenoListener = {
-    accept: async () => {
-      const conn = await listener.accept();
-      return typeof conn.setNoDelay === "function" ? conn : Object.assign(conn, { setNoDelay() {} });
-    },
-    close: () => listener.close(),
-    addr: listener.addr,
-  };
-  void acceptLoop(accepting, listening, plainSocket);
+  // and a Unix connection has no Nagle to turn off.
+  void acceptLoop(listener, listening, plainSocket, false);
   return listening;
 }
