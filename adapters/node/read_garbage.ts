@@ -14,7 +14,7 @@
  *   and at most four times a second.
  * - Bun: nothing; its allocator gives the memory back by itself.
  *
- * Turned on with the first connection, not on import, so that importing twine changes nothing.
+ * Turned on once sockets have read, not on import, so that importing twine changes nothing.
  *
  * @module
  */
@@ -40,6 +40,12 @@ function policy(): Policy | undefined {
 }
 
 let collect: ((bytes: number) => void) | null | undefined;
+
+// Reads are added up here and handed to `collect` a batch at a time: countRead runs for every
+// chunk read, and an addition and a comparison are all it then costs. The collections come at
+// most one batch late, against a policy counted in MiB.
+const BATCH = 64 * 1024;
+let counted = 0;
 
 function create(): ((bytes: number) => void) | null {
   const p = policy();
@@ -71,6 +77,12 @@ function create(): ((bytes: number) => void) | null {
  * been read (see the module's notes). Process-wide: every socket counts toward one total.
  */
 export function countRead(bytes: number): void {
+  if ((counted += bytes) >= BATCH) settle();
+}
+
+function settle(): void {
+  const bytes = counted;
+  counted = 0;
   if (collect === undefined) collect = create();
   collect?.(bytes);
 }
@@ -88,4 +100,5 @@ export function countRead(bytes: number): void {
  */
 export function collectReadGarbage(enabled: boolean): void {
   collect = enabled ? create() : null;
+  counted = 0;
 }
