@@ -16,8 +16,8 @@ export class NodeSocket implements Socket {
   connection!: Connection;
   /** Detaches the socket's events from the connection; set by `wire`. */
   unwire: () => void = () => {};
-  /** The runtime's socket. */
-  protected readonly sock: net.Socket;
+  /** The runtime's socket; replaced once by {@link moveTo}. */
+  protected sock: net.Socket;
   readonly #canReset: boolean;
   #full = false;
   #readingPaused = false;
@@ -47,6 +47,19 @@ export class NodeSocket implements Socket {
   readonly #written = (): void => {
     if (!this.#full && this.#readingPaused) this.connection.writable();
   };
+
+  /**
+   * Serves the connection from `sock` from now on: a socket that has the same handle and delivers
+   * its reads itself (`onread`), so it is wired without a 'data' listener. Only before anything
+   * was read, and with nothing left unsent on the old socket, whose events are unwired.
+   *
+   * @param sock The socket that now holds the handle.
+   */
+  moveTo(sock: net.Socket): void {
+    this.unwire();
+    this.sock = sock;
+    wire(sock, this, this.connection, false);
+  }
 
   get pending(): number {
     return this.sock.writableLength;
@@ -116,8 +129,15 @@ export class NodeSocket implements Socket {
 }
 
 
-/** Routes a socket's events to its connection: the same for accepted and connected sockets. */
-export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
+/**
+ * Routes a socket's events to its connection: the same for accepted and connected sockets.
+ *
+ * @param sock The runtime's socket.
+ * @param socket The core's socket around it.
+ * @param connection The connection to drive.
+ * @param data Whether to listen for 'data': not on a socket whose `onread` delivers its reads.
+ */
+export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection, data = true): void {
   let failure: Error | undefined;
   socket.connection = connection;
   const listeners = {
@@ -132,7 +152,7 @@ export function wire(sock: net.Socket, socket: NodeSocket, connection: Connectio
     },
     close: () => connection.closed(failure),
   };
-  for (const [event, listener] of Object.entries(listeners)) sock.on(event, listener);
+  for (const [event, listener] of Object.entries(listeners)) if (data || event !== "data") sock.on(event, listener);
   socket.unwire = () => {
     for (const [event, listener] of Object.entries(listeners)) sock.off(event, listener);
   };
