@@ -6,9 +6,9 @@
  * and passes it through `Readable`'s push and read before 'data' fires: about a quarter of the
  * CPU an echoed 64-byte message costs. Its `onread` option reads into a buffer of the caller's
  * instead and calls back at once, but only a socket built with `new net.Socket` takes it, not
- * one the server accepts. So the server pauses each accepted socket on connect and, once the
- * protocol has said that it keeps no chunk, the handle moves into a socket built with `onread`
- * (the `handle` option Node itself uses to pass sockets between processes). Only on Node:
+ * one the server accepts. So once a connection whose protocol keeps no chunk has read a few
+ * times, its handle moves into a socket built with `onread` (the `handle` option Node itself
+ * uses to pass sockets between processes). Only on Node:
  * Bun's and Deno's `node:net` implement `onread` differently, or not for this.
  *
  * @module
@@ -34,22 +34,37 @@ interface HandleHolder {
   _handle?: object | null;
 }
 
+// Reads on a connection before it moves: an idle connection, or one that sends a request or two,
+// stays as it is, since the move costs a second socket object until the next collection.
+const READS_BEFORE_MOVING = 16;
+
 /**
- * Starts reading an accepted socket that the server paused on connect: into a lent buffer when the
- * connection's protocol keeps no chunk and nothing has happened on the socket yet, as usual otherwise.
+ * Moves an accepted socket to reads into a lent buffer once it has read a few times, if the
+ * connection's protocol keeps no chunk; else leaves it as it is.
  *
- * @param accepted The socket the server accepted, paused (`pauseOnConnect`).
- * @param socket The core's socket around it, wired to `connection`.
+ * @param accepted The socket the server accepted, wired to `connection`.
+ * @param socket The core's socket around it.
  * @param connection The connection, its protocol started.
  */
-export function startReading(accepted: net.Socket, socket: NodeSocket, connection: Connection): void {
+export function lendReadsLater(accepted: net.Socket, socket: NodeSocket, connection: Connection): void {
+  if (connection.keepsData || connection.disconnecting) return;
+  let reads = 0;
+  const count = () => {
+    if (++reads < READS_BEFORE_MOVING) return;
+    accepted.off("data", count);
+    // Not from within the read's own callback: the handle's listeners change as it moves.
+    setImmediate(move, accepted, socket, connection);
+  };
+  accepted.on("data", count);
+}
+
+function move(accepted: net.Socket, socket: NodeSocket, connection: Connection): void {
   const handle = (accepted as unknown as HandleHolder)._handle;
+  // Only a socket with nothing held either way: no unread chunk, no unsent write, not paused, not ended.
   const movable = handle !== null && handle !== undefined && !accepted.destroyed && accepted.writableLength === 0 &&
-    !connection.disconnecting && !connection.keepsData;
-  if (!movable) {
-    if (connection.reading && !accepted.destroyed) accepted.resume();
-    return;
-  }
+    accepted.readableLength === 0 && accepted.readableFlowing === true && !accepted.readableEnded &&
+    !connection.disconnecting && !connection.keepsData && connection.reading;
+  if (!movable) return;
   let buffer = new Uint8Array(SMALLEST);
   let last = 0;
   let sock: net.Socket | undefined;
@@ -78,6 +93,4 @@ export function startReading(accepted: net.Socket, socket: NodeSocket, connectio
   socket.moveTo(sock);
   // The handle has gone: this frees the old socket and the server's count of it, and closes nothing.
   accepted.destroy();
-  // The new socket reads from the start; the protocol may have paused reading already.
-  if (!connection.reading) sock.pause();
 }

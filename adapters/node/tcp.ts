@@ -14,7 +14,7 @@ import { type ListeningPort, type ListenOptions, Port } from "../../src/transpor
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { UnixPort } from "../../src/transport/unix_port.ts";
-import { canLendReads, startReading } from "./lent_reads.ts";
+import { canLendReads, lendReadsLater } from "./lent_reads.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
@@ -55,8 +55,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
   // Older Node ignores reusePort, and the second process would fail with a misleading "address already in use".
   const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
   if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
-  // Paused on connect, so that a protocol that keeps no chunk can read into a lent buffer from its first read (lent_reads.ts).
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: canLendReads });
+  const server = net.createServer({ allowHalfOpen: true });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -94,7 +93,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
     const connection = listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
-    if (canLendReads) startReading(sock, socket, connection);
+    if (canLendReads) lendReadsLater(sock, socket, connection);
   });
   return listening;
 }
