@@ -68,6 +68,7 @@ function move(accepted: net.Socket, socket: NodeSocket, connection: Connection):
   let buffer = new Uint8Array(SMALLEST);
   let last = 0;
   let sock: net.Socket | undefined;
+  let wired = true;
   const onread = {
     // Asked for again after every read (and once before the first). A write the kernel did not take
     // at once keeps the chunk it was given, which is in the lent buffer: the next read then goes
@@ -78,6 +79,8 @@ function move(accepted: net.Socket, socket: NodeSocket, connection: Connection):
       return buffer;
     },
     callback: (bytes: number, into: Uint8Array) => {
+      // Unwired (startTLS() hands the socket to TLS): what the plaintext socket reads is no longer the connection's.
+      if (!wired) return true;
       last = bytes;
       const chunk = into.subarray(0, bytes);
       // A protocol can hand over to one that keeps its chunks (PROXY's receiver does): that one gets copies.
@@ -91,6 +94,11 @@ function move(accepted: net.Socket, socket: NodeSocket, connection: Connection):
   const options = { handle, allowHalfOpen: true, readable: true, writable: true, onread };
   sock = new net.Socket(options as unknown as net.SocketConstructorOpts);
   socket.moveTo(sock);
+  const unwire = socket.unwire;
+  socket.unwire = () => {
+    wired = false;
+    unwire();
+  };
   // The handle has gone: this frees the old socket and the server's count of it, and closes nothing.
   accepted.destroy();
 }
