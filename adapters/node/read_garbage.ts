@@ -39,6 +39,12 @@ function policy(): Policy | undefined {
 
 let collect: ((bytes: number) => void) | null | undefined;
 
+// Reads are added up here and handed to `collect` a batch at a time: countRead runs for every
+// chunk read, and an addition and a comparison are all it then costs. The collections come at
+// most one batch late, against a policy counted in MiB.
+const BATCH = 64 * 1024;
+let counted = 0;
+
 /**
  * V8's gc function, or null where it cannot be had. Fetched when the first collection is due,
  * not imported: node:v8 and node:vm cost a start on Node about 2.5 ms, and a server that has not
@@ -82,6 +88,12 @@ function create(): ((bytes: number) => void) | null {
  * been read (see the module's notes). Process-wide: every socket counts toward one total.
  */
 export function countRead(bytes: number): void {
+  if ((counted += bytes) >= BATCH) settle();
+}
+
+function settle(): void {
+  const bytes = counted;
+  counted = 0;
   if (collect === undefined) collect = create();
   collect?.(bytes);
 }
@@ -99,4 +111,5 @@ export function countRead(bytes: number): void {
  */
 export function collectReadGarbage(enabled: boolean): void {
   collect = enabled ? create() : null;
+  counted = 0;
 }

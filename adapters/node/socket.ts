@@ -16,8 +16,8 @@ export class NodeSocket implements Socket {
   connection!: Connection;
   /** The first error the socket reported; the connection gets it when the socket closes. */
   failure: Error | undefined = undefined;
-  /** The runtime's socket. */
-  protected readonly sock: net.Socket;
+  /** The runtime's socket; replaced once by {@link moveTo}. */
+  protected sock: net.Socket;
   readonly #canReset: boolean;
   #full = false;
   #readingPaused = false;
@@ -58,6 +58,19 @@ export class NodeSocket implements Socket {
     const sock = this.sock as OwnedSocket;
     for (const [event, listener] of LISTENERS) sock.off(event, listener);
     sock[OWNER] = undefined;
+  }
+
+  /**
+   * Serves the connection from `sock` from now on: a socket that has the same handle and delivers
+   * its reads itself (`onread`), so it is wired without a 'data' listener. Only before anything
+   * was read, and with nothing left unsent on the old socket, whose events are unwired.
+   *
+   * @param sock The socket that now holds the handle.
+   */
+  moveTo(sock: net.Socket): void {
+    this.unwire();
+    this.sock = sock;
+    wire(sock, this, this.connection, false);
   }
 
   get pending(): number {
@@ -157,9 +170,28 @@ const LISTENERS: readonly (readonly [string, (this: OwnedSocket, arg?: never) =>
   }],
 ];
 
-/** Routes a socket's events to its connection: the same for accepted and connected sockets. */
-export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection): void {
+/**
+ * Routes a socket's events to its connection: the same for accepted and connected sockets.
+ *
+ * @param sock The runtime's socket.
+ * @param socket The core's socket around it.
+ * @param connection The connection to drive.
+ * @param data Whether to listen for 'data': not on a socket whose `onread` delivers its reads.
+ */
+export function wire(sock: net.Socket, socket: NodeSocket, connection: Connection, data = true): void {
   socket.connection = connection;
   (sock as OwnedSocket)[OWNER] = socket;
-  for (const [event, listener] of LISTENERS) sock.on(event, listener);
+  for (const [event, listener] of LISTENERS) if (data || event !== "data") sock.on(event, listener);
+}
+
+/**
+ * Whether `sock` still serves `socket`: false once `unwire()` has detached it (`startTLS()`
+ * hands the socket to TLS), after which what it reads is no longer the connection's.
+ *
+ * @param sock The runtime's socket.
+ * @param socket The core's socket it was wired to.
+ * @returns Whether it is wired to it.
+ */
+export function wiredTo(sock: net.Socket, socket: NodeSocket): boolean {
+  return (sock as OwnedSocket)[OWNER] === socket;
 }

@@ -13,6 +13,7 @@ import { ListenError, listenError, resolveListenOptions } from "../../src/transp
 import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
+import { canLendReads, lendReadsLater } from "./lent_reads.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
@@ -89,7 +90,8 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     const peer = tcpAddress(sock.remoteAddress ?? "", sock.remotePort ?? 0);
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
-    listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
+    const connection = listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
+    if (canLendReads) lendReadsLater(sock, socket, connection);
   });
   return listening;
 }

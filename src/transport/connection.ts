@@ -148,10 +148,13 @@ interface TlsStart {
 // #state and #tlsState, as two bits each of #flags from these shifts.
 const STATES: readonly State[] = ["open", "disconnecting", "closed"];
 const STATE_SHIFT = 9;
+// The same two bits tested directly, on the paths every chunk takes: "open" is 0, and as the state
+// is never 3, the CLOSED bit alone says "closed".
+const STATE_BITS = 3 << STATE_SHIFT;
+const DISCONNECTING = 1 << STATE_SHIFT;
+const CLOSED = 2 << STATE_SHIFT;
 const TLS_STATES: readonly TlsState[] = ["plain", "draining", "switching", "tls"];
 const TLS_STATE_SHIFT = 11;
-// "closed" is STATES' one index with its high bit set: one test of #flags says it.
-const CLOSED = 2 << STATE_SHIFT;
 // What write() drops its bytes for, besides an abort: one test per write rather than three getters.
 const NOT_WRITING = CLOSED | WRITE_SHUT | WRITE_SHUT_REQUESTED;
 
@@ -422,27 +425,31 @@ export class Connection implements Transport {
 
   /** {@inheritDoc Transport.write} */
   write(data: Uint8Array | string): void {
-    if ((this.#flags & NOT_WRITING) !== 0 || this.#abortReason !== undefined) return;
+    // The bits read once: this runs for every chunk an echo sends, and nothing below changes them before the socket is written.
+    const flags = this.#flags;
+    if ((flags & NOT_WRITING) !== 0 || this.#abortReason !== undefined) return;
     let bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
     // Another connection's socket may hold on to what it is given: only the lender's own
     // adapter knows not to reuse its buffer until its write is done.
     // Reading .buffer makes JavaScriptCore (and V8, for small arrays) allocate an ArrayBuffer
-    // object, so look only while a chunk is lent: never on Bun or Node.
+    // object, so look only while a chunk is lent (Deno native, and Node once reads are lent).
     if (lentBuffer !== undefined && bytes.buffer === lentBuffer && this !== lender) bytes = bytes.slice();
     if (this.#settings.idleTimeout > 0) this.#lastActivity = Date.now();
-    if (this.#holding) {
+    if ((flags & HOLDING) !== 0) {
       if (lentBuffer !== undefined && bytes.buffer === lentBuffer) bytes = bytes.slice();
       (this.#held ??= []).push(bytes);
       this.#heldBytes += bytes.length;
       this.#checkHigh();
       return;
     }
-    if (!this.#socketFull && this.#queued === 0) {
-      const taken = this.#socket.write(bytes);
-      if (this.traffic !== undefined && taken > 0) this.traffic.bytesWritten += taken;
+    if ((flags & SOCKET_FULL) === 0 && this.#queued === 0) {
+      const socket = this.#socket;
+      const taken = socket.write(bytes);
+      const traffic = this.traffic;
+      if (traffic !== undefined && taken > 0) traffic.bytesWritten += taken;
       if (taken >= bytes.length) {
-        if (this.#socket.pending > this.#settings.high) this.#checkHigh();
+        if (socket.pending > this.#settings.high) this.#checkHigh();
         return;
       }
       bytes = bytes.subarray(Math.max(taken, 0));
@@ -643,15 +650,16 @@ export class Connection implements Transport {
    * socket still holds a write of those bytes.
    */
   received(data: Uint8Array, lent = false): void {
-    const protocol = this.protocol;
-    const state = (this.#flags >> STATE_SHIFT) & 3;
+    const state = this.#flags & STATE_BITS;
     if (state !== 0) {
-      if (state === 1) this.#discard(data.length);
+      if (state === DISCONNECTING) this.#discard(data.length);
       return;
     }
+    const protocol = this.protocol;
     if (protocol === undefined) return;
     if (this.#settings.idleTimeout > 0) this.#lastActivity = Date.now();
-    if (this.traffic !== undefined) this.traffic.bytesRead += data.length;
+    const traffic = this.traffic;
+    if (traffic !== undefined) traffic.bytesRead += data.length;
     if (!lent) {
       this.#call(protocol, protocol.dataReceived, data);
       return;
