@@ -10,7 +10,7 @@ import type { ClientEndpoint, UnixServerEndpoint } from "../../src/endpoints/end
 import { formatAddress, tcpAddress, unixAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { ListenError, listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { canLendReads, lendReadsLater } from "./lent_reads.ts";
@@ -50,6 +50,7 @@ class PlainNodeSocket extends NodeSocket {
  */
 export async function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
   const { host, port } = resolveListenOptions(options);
+  await preparePort(options);
   // Older Node ignores reusePort, and the second process would fail with a misleading "address already in use".
   const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
   if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
@@ -137,6 +138,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   const [{ UnixPort }, { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError }] = await Promise.all([
     import("../../src/transport/unix_port.ts"),
     import("../shared/unix_path.ts"),
+    preparePort(options),
   ]);
   await prepareUnixPath(path);
   const server = net.createServer({ allowHalfOpen: true });
