@@ -13,7 +13,7 @@ import { ListenError, listenError, resolveListenOptions } from "../../src/transp
 import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
-import { canLendReads, lendReadsLater } from "./lent_reads.ts";
+import { canLendReads, lendReads, lendReadsLater } from "./lent_reads.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
@@ -28,6 +28,10 @@ class PlainNodeSocket extends NodeSocket {
     // Loaded when first used: it needs node:tls, and it builds NodeSockets itself.
     const { upgradeNodeSocket } = await import("./start_tls.ts");
     return upgradeNodeSocket(this.sock, this, options);
+  }
+
+  override lendable(sock: net.Socket): void {
+    lendReads(sock, this);
   }
 }
 
@@ -92,7 +96,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
     const connection = listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
-    if (canLendReads) lendReadsLater(sock, socket, connection);
+    if (canLendReads) lendReadsLater(socket, connection);
   });
   return listening;
 }
