@@ -14,7 +14,9 @@
  * @module
  */
 export type { App } from "./app.ts";
-export { DatagramServerEndpointService, service, StreamServerEndpointService } from "./endpoint_service.ts";
+export { DatagramServerEndpointService } from "./datagram_service.ts";
+export { StreamServerEndpointService } from "./endpoint_service.ts";
+export { service } from "./strports.ts";
 export { type LoadedService, loadService, LoadServiceError, type LoadServiceOptions, looksLikePath } from "./load_service.ts";
 export { formatJsonLogLine, type JsonLogOptions, type LogFormat, logTo, type ServeLogEvent, type ServeLogFieldValue } from "./log_format.ts";
 export { type EndpointMetrics, sumEndpointMetrics, type UdpMetrics } from "./metrics/endpoint_metrics.ts";

@@ -34,7 +34,7 @@ export {
 } from "./transport/errors.ts";
 export { Factory } from "./transport/factory.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./transport/memory_transport.ts";
-export { type CloseOptions, type ListeningPort, type ListenOptions, Port } from "./transport/port.ts";
+export { type CloseOptions, type ListeningPort, type ListenOptions, Port, preparePort } from "./transport/port.ts";
 export { PORT_METRIC_NAMES, type PortMetrics } from "./transport/port_metrics.ts";
 export { defaultLog, type LogEvent, type LogFieldValue, type LogFunction, type LogLevel } from "./transport/log_event.ts";
 export { Protocol } from "./transport/protocol.ts";

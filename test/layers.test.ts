@@ -57,3 +57,36 @@ test("no file imports itself through others (lazy imports count)", () => {
   for (const file of edges.keys()) if (!state.has(file)) visit(file, [file]);
   expect(circles).toEqual([]);
 });
+
+/** Relative imports loaded with the file itself: static ones, not `import()`. */
+function staticImportsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
+    if (m[1] === undefined) out.push(m[2]!);
+  }
+  for (const m of text.matchAll(/^import\s+"(\.[^"]+)"/gm)) out.push(m[1]!);
+  return out.map((spec) => normalize(join(dirname(file), spec)));
+}
+
+function staticClosure(entries: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...entries];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    stack.push(...staticImportsOf(file));
+  }
+  return seen;
+}
+
+test("a plain TCP echo server loads no UDP, PROXY, TLS, Unix-socket, worker or metrics module until a listener asks for one", () => {
+  // What `twine-echo` loads before it listens, and what each runtime's adapter loads for a TCP listener.
+  const loaded = staticClosure(["bin/serve_command.ts", "adapters/bun/mod.ts", "adapters/deno/mod.ts", "adapters/node/mod.ts"]);
+  const deferred = [...loaded].filter((f) =>
+    /^src\/(udp|proxy)\/|^adapters\/\w+\/start_tls\.ts$|(^|\/)(tls|unix|unix_port|unix_path|udp|supervisor|worker|control|claim_ports|metrics_service|datagram_service)\.ts$/.test(f)
+  );
+  expect(deferred).toEqual([]);
+  expect(loaded.has("adapters/bun/tcp.ts") && loaded.has("src/transport/port.ts")).toBe(true);
+});

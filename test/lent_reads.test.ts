@@ -8,7 +8,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { listen } from "../adapters/node/tcp.ts";
-import { canLendReads } from "../adapters/node/lent_reads.ts";
+import { canLendReads, lentReadsMoved } from "../adapters/node/lent_reads.ts";
 import { EchoFactory, EchoProtocol, type ListeningPort, type Reason } from "../src/mod.ts";
 
 let port: ListeningPort | undefined;
@@ -43,6 +43,7 @@ async function connect(): Promise<net.Socket> {
 test("requests of every size are echoed byte for byte across the move, and a half-close is answered once", async () => {
   expect(canLendReads).toBe(typeof (globalThis as { Bun?: unknown }).Bun === "undefined");
   CountingEcho.lost = [];
+  const moved = lentReadsMoved.count;
   port = await listen(new CountingFactory(), { host: "127.0.0.1", port: 0 });
   const sock = await connect();
   const received: Buffer[] = [];
@@ -63,6 +64,8 @@ test("requests of every size are echoed byte for byte across the move, and a hal
     for (let spin = 0; got < sent && spin < 2_000; spin++) await new Promise((r) => setTimeout(r, 1));
     expect(got).toBe(sent);
   }
+  // On Node the connection has moved to lent reads by now (once, from its 16th read); elsewhere never.
+  expect(lentReadsMoved.count - moved).toBe(canLendReads ? 1 : 0);
   sock.end();
   await once(sock, "end");
   expect(Buffer.concat(received).equals(Buffer.concat(expected))).toBe(true);
@@ -72,6 +75,7 @@ test("requests of every size are echoed byte for byte across the move, and a hal
 });
 
 test("a peer that stops reading while sending gets every byte back in order once it reads again", async () => {
+  const moved = lentReadsMoved.count;
   port = await listen(new EchoFactory(), { host: "127.0.0.1", port: 0, highWaterMark: 64 * 1024, lowWaterMark: 16 * 1024 });
   const sock = await connect();
   // Enough small writes to move the connection first.
@@ -79,6 +83,7 @@ test("a peer that stops reading while sending gets every byte back in order once
     sock.write(pattern(10, i));
     await once(sock, "data");
   }
+  expect(lentReadsMoved.count - moved).toBe(canLendReads ? 1 : 0);
   sock.pause();
   const total = 8 * 1024 * 1024;
   const sentData = pattern(total, 7);

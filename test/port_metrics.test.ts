@@ -7,6 +7,7 @@ import {
   LineReceiver,
   type LogEvent,
   Port,
+  preparePort,
   PORT_METRIC_NAMES,
   Protocol,
   ProtocolError,
@@ -214,7 +215,8 @@ describe("Port.metrics", () => {
     expect(port.metrics().connectionsClosedProtocolError).toBe(1);
   });
 
-  test("rejected PROXY headers are counted, and the line carries the endpoint, the peer and the reason", () => {
+  test("rejected PROXY headers are counted, and the line carries the endpoint, the peer and the reason", async () => {
+    await preparePort({ proxyProtocol: true });
     vi.useFakeTimers();
     const logged: [string, LogEvent | undefined][] = [];
     const port = new Port(new EchoFactory(), host, { proxyProtocol: true, log: (l, e) => logged.push([l, e]) }, () => {});

@@ -8,7 +8,7 @@ import type { ClientEndpoint, UnixServerEndpoint } from "../../src/endpoints/end
 import { tcpAddress, unixAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import {
@@ -56,8 +56,9 @@ const plainSocket = (sock: BunSocket): BunTCPSocket => new BunPlainSocket(sock);
  * await port.close();
  * ```
  */
-export function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+export async function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
   const { host, port } = resolveListenOptions(options);
+  await preparePort(options);
   const api = bunApi();
   let listening: Port | undefined;
   const local = localAddresses(() => listening!.address);
@@ -116,6 +117,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   const [{ UnixPort }, { closeUnixListener, prepareUnixPath, setUnixMode, socketFile, unixListenError }] = await Promise.all([
     import("../../src/transport/unix_port.ts"),
     import("../shared/unix_path.ts"),
+    preparePort(options),
   ]);
   await prepareUnixPath(path);
   let listening: Port | undefined;

@@ -9,7 +9,7 @@ import type { TlsClientEndpoint, TlsServerEndpoint } from "../../src/endpoints/e
 import { tcpAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { TlsInfo } from "../../src/transport/socket.ts";
 import { attachConnection, bunApi, type BunHandlers, type BunSocket, BunTCPSocket, localAddresses, socketHandlers } from "./socket.ts";
 import {
@@ -123,7 +123,8 @@ export const make = (sock: BunSocket): BunTCPSocket => new BunTlsSocket(sock);
  * @throws {ListenError} For an unreadable file, a certificate that does not match its key, a TLS policy
  * this runtime cannot apply, or an address that cannot be bound.
  */
-export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  await preparePort(options);
   let pem;
   let host: string;
   let port: number;

@@ -8,7 +8,7 @@ import type { ClientEndpoint } from "../../src/endpoints/endpoints.ts";
 import { tcpAddress, unixAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoConnectApi, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
@@ -42,8 +42,9 @@ export const plainSocket = (conn: DenoConn): DenoSocket => new PlainDenoSocket(c
  * await port.close();
  * ```
  */
-export function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+export async function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
   const { host, port } = resolveListenOptions(options);
+  await preparePort(options);
   let listener: DenoListener;
   try {
     // reusePort needs --unstable-net (Deno 2.9); without it Deno throws a one-line error saying so.

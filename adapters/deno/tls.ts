@@ -12,7 +12,7 @@ import type { TlsClientEndpoint, TlsServerEndpoint } from "../../src/endpoints/e
 import { tcpAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { TlsInfo } from "../../src/transport/socket.ts";
 import { HandshakeDeadlines } from "./handshake_deadlines.ts";
 import { acceptLoop, addressOf, type DenoConn, type DenoListener, DenoSocket, denoApi } from "./socket.ts";
@@ -75,7 +75,8 @@ class DenoTlsSocket extends DenoSocket {
  * @returns The listening port, once bound.
  * @throws {ListenError} For an unreadable file, a certificate that does not match its key, or an address that cannot be bound.
  */
-export function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  await preparePort(options);
   let pem;
   let host: string;
   let port: number;

@@ -7,7 +7,7 @@
 import type { UnixServerEndpoint } from "../../src/endpoints/endpoints.ts";
 import { unixAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
-import type { ListeningPort, ListenOptions } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, preparePort } from "../../src/transport/port.ts";
 import { UnixPort } from "../../src/transport/unix_port.ts";
 import { acceptLoop, type DenoConnectApi, type DenoListener, denoApi } from "./socket.ts";
 import { plainSocket } from "./tcp.ts";
@@ -25,6 +25,7 @@ import { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socket
  */
 export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
   const { path } = endpoint;
+  await preparePort(options);
   await prepareUnixPath(path);
   let listener: DenoListener;
   try {

@@ -29,6 +29,9 @@ const LARGEST = 64 * 1024;
 /** Whether this runtime's accepted sockets can read into a lent buffer: Node's own `node:net` only. */
 export const canLendReads: boolean = process.versions.bun === undefined && process.versions.deno === undefined;
 
+/** How many sockets have moved to lent reads in this process: for tests, which otherwise cannot see a move. */
+export const lentReadsMoved = { count: 0 };
+
 /** The part of `node:net`'s socket this module reads: its handle, which `onread` needs to be given at construction. */
 interface HandleHolder {
   _handle?: object | null;
@@ -39,23 +42,26 @@ interface HandleHolder {
 const READS_BEFORE_MOVING = 16;
 
 /**
- * Moves an accepted socket to reads into a lent buffer once it has read a few times, if the
- * connection's protocol keeps no chunk; else leaves it as it is.
+ * Sets an accepted socket to move to reads into a lent buffer once it has read a few times, if
+ * the connection's protocol keeps no chunk; the socket's 'data' listener counts the reads and
+ * calls `lendable()`, which calls {@link lendReads}.
  *
- * @param accepted The socket the server accepted, wired to `connection`.
- * @param socket The core's socket around it.
+ * @param socket The core's socket around the accepted one, wired to `connection`.
  * @param connection The connection, its protocol started.
  */
-export function lendReadsLater(accepted: net.Socket, socket: NodeSocket, connection: Connection): void {
-  if (connection.keepsData || connection.disconnecting) return;
-  let reads = 0;
-  const count = () => {
-    if (++reads < READS_BEFORE_MOVING) return;
-    accepted.off("data", count);
-    // Not from within the read's own callback: the handle's listeners change as it moves.
-    setImmediate(move, accepted, socket, connection);
-  };
-  accepted.on("data", count);
+export function lendReadsLater(socket: NodeSocket, connection: Connection): void {
+  if (!connection.keepsData && !connection.disconnecting) socket.readsToLend = READS_BEFORE_MOVING;
+}
+
+/**
+ * Moves the socket to reads into a lent buffer, from the next turn: not from within the read's
+ * own callback, since the handle's listeners change as it moves.
+ *
+ * @param accepted The socket the server accepted.
+ * @param socket The core's socket around it.
+ */
+export function lendReads(accepted: net.Socket, socket: NodeSocket): void {
+  setImmediate(move, accepted, socket, socket.connection);
 }
 
 function move(accepted: net.Socket, socket: NodeSocket, connection: Connection): void {
@@ -95,4 +101,5 @@ function move(accepted: net.Socket, socket: NodeSocket, connection: Connection):
   socket.moveTo(sock);
   // The handle has gone: this frees the old socket and the server's count of it, and closes nothing.
   accepted.destroy();
+  lentReadsMoved.count++;
 }

@@ -10,10 +10,10 @@ import type { ClientEndpoint, UnixServerEndpoint } from "../../src/endpoints/end
 import { formatAddress, tcpAddress, unixAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { ListenError, listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import type { Socket } from "../../src/transport/socket.ts";
 import type { StartTlsOptions } from "../../src/transport/start_tls.ts";
-import { canLendReads, lendReadsLater } from "./lent_reads.ts";
+import { canLendReads, lendReads, lendReadsLater } from "./lent_reads.ts";
 import { keepAccepting } from "./rearm.ts";
 import { NodeSocket, wire } from "./socket.ts";
 import { inClusterWorker, reusePortUnsupported } from "./reuse_port.ts";
@@ -28,6 +28,10 @@ class PlainNodeSocket extends NodeSocket {
     // Loaded when first used: it needs node:tls, and it builds NodeSockets itself.
     const { upgradeNodeSocket } = await import("./start_tls.ts");
     return upgradeNodeSocket(this.sock, this, options);
+  }
+
+  override lendable(sock: net.Socket): void {
+    lendReads(sock, this);
   }
 }
 
@@ -50,6 +54,7 @@ class PlainNodeSocket extends NodeSocket {
  */
 export async function listen(factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
   const { host, port } = resolveListenOptions(options);
+  await preparePort(options);
   // Older Node ignores reusePort, and the second process would fail with a misleading "address already in use".
   const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;
   if (noReusePort !== undefined) throw new ListenError(`Cannot listen on ${formatAddress({ host, port })}: ${noReusePort}`, "ENOTSUP");
@@ -91,7 +96,7 @@ export async function listen(factory: Factory, options: ListenOptions = {}): Pro
     // Bound to one address, every connection's local end is that address: no getsockname needed.
     const local = wildcard ? tcpAddress(sock.localAddress ?? address.host, sock.localPort ?? address.port) : address;
     const connection = listening.accept(socket, peer, local, (connection) => wire(sock, socket, connection));
-    if (canLendReads) lendReadsLater(sock, socket, connection);
+    if (canLendReads) lendReadsLater(socket, connection);
   });
   return listening;
 }
@@ -137,6 +142,7 @@ export async function listenUnix(factory: Factory, endpoint: UnixServerEndpoint,
   const [{ UnixPort }, { closeUnixListener, prepareUnixPath, removeUnixPath, setUnixMode, socketFile, unixListenError }] = await Promise.all([
     import("../../src/transport/unix_port.ts"),
     import("../shared/unix_path.ts"),
+    preparePort(options),
   ]);
   await prepareUnixPath(path);
   const server = net.createServer({ allowHalfOpen: true });

@@ -10,7 +10,7 @@ import type { TlsClientEndpoint, TlsServerEndpoint } from "../../src/endpoints/e
 import { formatAddress, tcpAddress } from "../../src/transport/address.ts";
 import type { Factory } from "../../src/transport/factory.ts";
 import { ListenError, listenError, resolveListenOptions } from "../../src/transport/listen_options.ts";
-import { type ListeningPort, type ListenOptions, Port } from "../../src/transport/port.ts";
+import { type ListeningPort, type ListenOptions, Port, preparePort } from "../../src/transport/port.ts";
 import { wire } from "./socket.ts";
 import { NODE_TLS_ABILITIES, TlsNodeSocket as Socket } from "./tls_socket.ts";
 import { keepAccepting } from "./rearm.ts";
@@ -39,6 +39,7 @@ import type { Dial } from "../../src/endpoints/client.ts";
  * this runtime cannot apply, or an address that cannot be bound.
  */
 export async function listenTls(factory: Factory, endpoint: TlsServerEndpoint, options: ListenOptions = {}): Promise<ListeningPort> {
+  await preparePort(options);
   const pem = readServerPem(endpoint);
   const { host, port } = resolveListenOptions({ ...options, host: endpoint.host, port: endpoint.port });
   const noReusePort = options.reusePort === true ? reusePortUnsupported(detectRuntime()) : undefined;

@@ -5,59 +5,14 @@
  * @module
  */
 import type { AutoListenOptions } from "../../adapters/listen.ts";
-import type { ServerEndpoint, TcpServerEndpoint, UdpServerEndpoint } from "../../src/endpoints/endpoints.ts";
-import { EchoDatagramProtocol } from "../../src/udp/udp_echo.ts";
+import type { ServerEndpoint } from "../../src/endpoints/endpoints.ts";
 import { EchoFactory } from "../../src/wire/echo.ts";
-import { DatagramServerEndpointService, StreamServerEndpointService } from "../endpoint_service.ts";
+import { StreamServerEndpointService } from "../endpoint_service.ts";
 import type { ServiceContext } from "../serve_options.ts";
 import { type OptionValues, type ServiceMaker, UsageError } from "../service_maker.ts";
-import { type Counts, MultiService, plural, Service } from "../service.ts";
-import { listenTcpAndUdp, parseRate, udpSummary } from "./echo_udp.ts";
-
-/** TCP and UDP echo on one port: with port 0, one free for both. */
-class SharedPortService extends MultiService {
-  readonly #endpoint: TcpServerEndpoint;
-  readonly #factory: EchoFactory;
-  readonly #echo: EchoDatagramProtocol;
-  readonly #options: AutoListenOptions;
-
-  constructor(endpoint: TcpServerEndpoint, factory: EchoFactory, echo: EchoDatagramProtocol, options: AutoListenOptions) {
-    super();
-    this.#endpoint = endpoint;
-    this.#factory = factory;
-    this.#echo = echo;
-    this.#options = options;
-  }
-
-  override async startService(): Promise<void> {
-    const both = await listenTcpAndUdp(
-      async (port) => {
-        const tcp = new StreamServerEndpointService({ ...this.#endpoint, port }, this.#factory, this.#options);
-        await tcp.startService();
-        return { service: tcp, address: tcp.port!.address, close: () => tcp.stopService({ grace: 0 }) };
-      },
-      async (port) => {
-        const udp = new DatagramServerEndpointService({ type: "udp", host: this.#endpoint.host, port }, this.#echo, {
-          adapter: this.#options.adapter,
-          log: this.#options.log,
-        });
-        await udp.startService();
-        return { service: udp, address: udp.port!.address };
-      },
-      this.#endpoint.port,
-    );
-    this.addService(both.tcp.service);
-    this.addService(both.udp.service);
-    // The children run already: only this one is to be marked running.
-    await Service.prototype.startService.call(this);
-  }
-}
-
-/** One UDP echo socket's protocol, and how many datagrams its port dropped. */
-interface UdpEcho {
-  readonly echo: EchoDatagramProtocol;
-  readonly ports: () => number;
-}
+import { type Counts, MultiService, plural } from "../service.ts";
+import { parseRate, udpSummary } from "./echo_udp.ts";
+import type { UdpEcho } from "./echo_udp_service.ts";
 
 /** Echo on every endpoint it is given, counting what it echoed. */
 export class EchoService extends MultiService {
@@ -65,6 +20,8 @@ export class EchoService extends MultiService {
   readonly factory: EchoFactory = new EchoFactory();
   readonly #udp: UdpEcho[] = [];
   readonly #streams: boolean;
+  // What startService() builds where UDP is served, once it has loaded UDP's modules.
+  #pending: { endpoints: readonly ServerEndpoint[]; listenOptions: AutoListenOptions; shared: boolean; rate: number } | undefined;
 
   /**
    * @param endpoints Where to echo: stream endpoints and `udp:` ones.
@@ -75,26 +32,46 @@ export class EchoService extends MultiService {
   constructor(endpoints: readonly ServerEndpoint[], listenOptions: AutoListenOptions, udp: boolean, rate: number) {
     super();
     this.name = "Echo server";
-    const datagram = endpoints.filter((e): e is UdpServerEndpoint => e.type === "udp");
-    const stream = endpoints.filter((e) => e.type !== "udp");
-    this.#streams = stream.length > 0;
-    for (const [i, e] of stream.entries()) {
-      if (i === 0 && udp && (e.type === "tcp" || e.type === "tcp6")) {
-        // One protocol per UDP socket, as each writes to its own: so each has its own rate limit per source.
-        const echo = new EchoDatagramProtocol({ rate });
-        const shared = new SharedPortService(e, this.factory, echo, listenOptions);
-        this.#udp.push({ echo, ports: () => udpDrops(shared) });
-        this.addService(shared);
-      } else {
-        this.addService(new StreamServerEndpointService(e, this.factory, listenOptions));
+    this.#streams = endpoints.some((e) => e.type !== "udp");
+    const first = endpoints.find((e) => e.type !== "udp");
+    const shared = udp && (first?.type === "tcp" || first?.type === "tcp6");
+    if (!shared && endpoints.every((e) => e.type !== "udp")) {
+      for (const e of endpoints) this.addService(new StreamServerEndpointService(e, this.factory, listenOptions));
+    } else {
+      this.#pending = { endpoints, listenOptions, shared, rate };
+    }
+  }
+
+  /**
+   * Builds the UDP sockets' services, if any, then starts every service in order.
+   *
+   * @returns A promise that settles once all run.
+   */
+  override async startService(): Promise<void> {
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      // Loaded here, as a listener that needs PROXY or TLS loads them: UDP echo is rare and costs start-up.
+      const { datagramEcho, sharedPortEcho } = await import("./echo_udp_service.ts");
+      const { endpoints, listenOptions, shared, rate } = pending;
+      const stream = endpoints.filter((e) => e.type !== "udp");
+      for (const [i, e] of stream.entries()) {
+        if (i === 0 && shared && (e.type === "tcp" || e.type === "tcp6")) {
+          const echo = sharedPortEcho(e, this.factory, rate, listenOptions);
+          this.#udp.push(echo);
+          this.addService(echo.service);
+        } else {
+          this.addService(new StreamServerEndpointService(e, this.factory, listenOptions));
+        }
+      }
+      for (const e of endpoints) {
+        if (e.type !== "udp") continue;
+        const echo = datagramEcho(e, rate, listenOptions);
+        this.#udp.push(echo);
+        this.addService(echo.service);
       }
     }
-    for (const e of datagram) {
-      const echo = new EchoDatagramProtocol({ rate });
-      const service = new DatagramServerEndpointService(e, echo, { adapter: listenOptions.adapter, log: listenOptions.log });
-      this.#udp.push({ echo, ports: () => service.port?.sendDrops ?? 0 });
-      this.addService(service);
-    }
+    await super.startService();
   }
 
   /** @returns The connections served and bytes echoed, and what UDP echo did. */
@@ -122,10 +99,6 @@ export class EchoService extends MultiService {
     const stream = `served ${plural(counts.connections ?? 0, "connection")}, echoed ${plural(counts.bytesEchoed ?? 0, "byte")}`;
     return udp === "" ? stream : `${stream}; ${udp}`;
   }
-}
-
-function udpDrops(shared: MultiService): number {
-  return shared.services.reduce((n, s) => n + (s instanceof DatagramServerEndpointService ? s.port?.sendDrops ?? 0 : 0), 0);
 }
 
 /** `twine-serve echo`'s options beyond twine's own. */

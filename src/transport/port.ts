@@ -7,9 +7,26 @@ import { FramingError } from "../framing/framing_error.ts";
 import { defaultLog, type LogFunction } from "./log_event.ts";
 import type { PortMetrics } from "./port_metrics.ts";
 import { Protocol } from "./protocol.ts";
-import { ProxyProtocolReceiver } from "../proxy/proxy_protocol.ts";
+import type { ProxyProtocolReceiver } from "../proxy/proxy_protocol.ts";
 import { RateLimitedLog } from "./rate_limited_log.ts";
 import type { Socket } from "./socket.ts";
+
+// Loaded by preparePort() for the first listener that reads PROXY headers: most never do, and
+// its two modules are a millisecond of start-up on Bun.
+let proxyReceiver: typeof ProxyProtocolReceiver | undefined;
+
+/**
+ * Loads what a {@link Port} with these options needs beyond the core of it (PROXY's receiver);
+ * every adapter awaits it before it binds, since a port's `accept` cannot wait.
+ *
+ * @param options The listen options.
+ * @returns A promise that settles once loaded.
+ */
+export async function preparePort(options: ListenOptions): Promise<void> {
+  if (options.proxyProtocol === true && proxyReceiver === undefined) {
+    proxyReceiver = (await import("../proxy/proxy_protocol.ts")).ProxyProtocolReceiver;
+  }
+}
 
 /** Options of `listen`, the same on every runtime. */
 export interface ListenOptions extends ConnectionOptions {
@@ -154,6 +171,7 @@ export class Port implements ListeningPort {
    * @param address The bound address.
    * @param options The options for each connection.
    * @param stopListening Stops the runtime's listener from accepting.
+   * @throws {Error} With `proxyProtocol`, if {@link preparePort} has not been awaited.
    */
   constructor(
     factory: Factory,
@@ -173,7 +191,10 @@ export class Port implements ListeningPort {
       `Refused ${held} connection${held === 1 ? "" : "s"}: ${this.#max} open, the most allowed (${total} refused in all)`
     , { endpoint });
     this.#acceptErrors = new AcceptErrors({ address: endpoint, log: this.#log });
-    if (options.proxyProtocol === true) this.#proxyLog = new RateLimitedLog(this.#log, undefined, { endpoint });
+    if (options.proxyProtocol === true) {
+      if (proxyReceiver === undefined) throw new Error("Cannot read PROXY headers: await preparePort(options) before making the Port");
+      this.#proxyLog = new RateLimitedLog(this.#log, undefined, { endpoint });
+    }
     if (options.metrics !== false) this.#traffic = { bytesRead: 0, bytesWritten: 0 };
     // Without an onError of the caller's, a throwing protocol is reported through the port's log.
     this.#connectionOptions = options.onError !== undefined ? options : {
@@ -275,7 +296,7 @@ export class Port implements ListeningPort {
     try {
       // The factory builds the real protocol once the header says who the peer is.
       protocol = this.#proxyLog !== undefined
-        ? new ProxyProtocolReceiver(this.#factory, this.#proxyLog, this.#options.proxyHeaderTimeout)
+        ? new proxyReceiver!(this.#factory, this.#proxyLog, this.#options.proxyHeaderTimeout)
         : this.#factory.buildProtocol(peer);
     } catch (error) {
       this.#closedProtocolError++;
