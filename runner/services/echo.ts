@@ -14,14 +14,24 @@ import { type Counts, MultiService, plural } from "../service.ts";
 import { parseRate, udpSummary } from "./echo_udp.ts";
 import type { UdpEcho } from "./echo_udp_service.ts";
 
+type UdpSide = typeof import("./echo_udp_service.ts");
+
+/** What the echo service serves, as its constructor was given it. */
+interface EchoPlan {
+  readonly endpoints: readonly ServerEndpoint[];
+  readonly listenOptions: AutoListenOptions;
+  readonly udp: boolean;
+  readonly rate: number;
+}
+
 /** Echo on every endpoint it is given, counting what it echoed. */
 export class EchoService extends MultiService {
   /** The factory of every stream endpoint. */
   readonly factory: EchoFactory = new EchoFactory();
   readonly #udp: UdpEcho[] = [];
   readonly #streams: boolean;
-  // What startService() builds where UDP is served, once it has loaded UDP's modules.
-  #pending: { endpoints: readonly ServerEndpoint[]; listenOptions: AutoListenOptions; shared: boolean; rate: number } | undefined;
+  // Where UDP is served, the services wait for startService(), which loads UDP's modules first.
+  #pending: EchoPlan | undefined;
 
   /**
    * @param endpoints Where to echo: stream endpoints and `udp:` ones.
@@ -33,13 +43,9 @@ export class EchoService extends MultiService {
     super();
     this.name = "Echo server";
     this.#streams = endpoints.some((e) => e.type !== "udp");
-    const first = endpoints.find((e) => e.type !== "udp");
-    const shared = udp && (first?.type === "tcp" || first?.type === "tcp6");
-    if (!shared && endpoints.every((e) => e.type !== "udp")) {
-      for (const e of endpoints) this.addService(new StreamServerEndpointService(e, this.factory, listenOptions));
-    } else {
-      this.#pending = { endpoints, listenOptions, shared, rate };
-    }
+    const plan = { endpoints, listenOptions, udp, rate };
+    if (udp || endpoints.some((e) => e.type === "udp")) this.#pending = plan;
+    else this.#addServices(plan, undefined);
   }
 
   /**
@@ -52,26 +58,28 @@ export class EchoService extends MultiService {
     if (pending !== undefined) {
       this.#pending = undefined;
       // Loaded here, as a listener that needs PROXY or TLS loads them: UDP echo is rare and costs start-up.
-      const { datagramEcho, sharedPortEcho } = await import("./echo_udp_service.ts");
-      const { endpoints, listenOptions, shared, rate } = pending;
-      const stream = endpoints.filter((e) => e.type !== "udp");
-      for (const [i, e] of stream.entries()) {
-        if (i === 0 && shared && (e.type === "tcp" || e.type === "tcp6")) {
-          const echo = sharedPortEcho(e, this.factory, rate, listenOptions);
-          this.#udp.push(echo);
-          this.addService(echo.service);
-        } else {
-          this.addService(new StreamServerEndpointService(e, this.factory, listenOptions));
-        }
-      }
-      for (const e of endpoints) {
-        if (e.type !== "udp") continue;
-        const echo = datagramEcho(e, rate, listenOptions);
-        this.#udp.push(echo);
-        this.addService(echo.service);
-      }
+      this.#addServices(pending, await import("./echo_udp_service.ts"));
     }
     await super.startService();
+  }
+
+  /** Adds a service per endpoint, in order; the UDP ones only with UDP's modules loaded. */
+  #addServices({ endpoints, listenOptions, udp, rate }: EchoPlan, side: UdpSide | undefined): void {
+    for (const [i, e] of endpoints.filter((e) => e.type !== "udp").entries()) {
+      if (side !== undefined && i === 0 && udp && (e.type === "tcp" || e.type === "tcp6")) {
+        this.#addUdp(side.sharedPortEcho(e, this.factory, rate, listenOptions));
+      } else {
+        this.addService(new StreamServerEndpointService(e, this.factory, listenOptions));
+      }
+    }
+    for (const e of endpoints) {
+      if (side !== undefined && e.type === "udp") this.#addUdp(side.datagramEcho(e, rate, listenOptions));
+    }
+  }
+
+  #addUdp(echo: UdpEcho): void {
+    this.#udp.push(echo);
+    this.addService(echo.service);
   }
 
   /** @returns The connections served and bytes echoed, and what UDP echo did. */
