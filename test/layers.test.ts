@@ -9,14 +9,18 @@ import { ROOT } from "../tools/runtimes.ts";
 
 const LAYERS = ["src", "adapters", "runner", "bin"] as const;
 
-/** Relative imports that load code: static and `import()`, not `import type`. */
-function importsOf(file: string): string[] {
+/**
+ * Relative imports that load code, not `import type`: static ones (side-effect imports included)
+ * and, unless `lazy` is false, `import()`.
+ */
+function importsOf(file: string, lazy = true): string[] {
   const text = readFileSync(join(ROOT, file), "utf8");
   const out: string[] = [];
   for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
     if (m[1] === undefined) out.push(m[2]!);
   }
-  for (const m of text.matchAll(/import\(\s*"(\.[^"]+)"\s*\)/g)) out.push(m[1]!);
+  for (const m of text.matchAll(/^import\s+"(\.[^"]+)"/gm)) out.push(m[1]!);
+  if (lazy) for (const m of text.matchAll(/import\(\s*"(\.[^"]+)"\s*\)/g)) out.push(m[1]!);
   return out.map((spec) => normalize(join(dirname(file), spec)));
 }
 
@@ -58,17 +62,6 @@ test("no file imports itself through others (lazy imports count)", () => {
   expect(circles).toEqual([]);
 });
 
-/** Relative imports loaded with the file itself: static ones, not `import()`. */
-function staticImportsOf(file: string): string[] {
-  const text = readFileSync(join(ROOT, file), "utf8");
-  const out: string[] = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
-    if (m[1] === undefined) out.push(m[2]!);
-  }
-  for (const m of text.matchAll(/^import\s+"(\.[^"]+)"/gm)) out.push(m[1]!);
-  return out.map((spec) => normalize(join(dirname(file), spec)));
-}
-
 function staticClosure(entries: string[]): Set<string> {
   const seen = new Set<string>();
   const stack = [...entries];
@@ -76,7 +69,7 @@ function staticClosure(entries: string[]): Set<string> {
     const file = stack.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
-    stack.push(...staticImportsOf(file));
+    stack.push(...importsOf(file, false));
   }
   return seen;
 }
