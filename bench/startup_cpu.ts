@@ -6,20 +6,18 @@
  *   node bench/startup_cpu.ts [--rounds 40] [--runtimes bun,deno,node] TREE...
  *
  * Each round launches every tree's server and the bare one in turn (the order reversed every other
- * round), reads `/proc/PID/task/PID/schedstat` when the echo arrives, and prints per runtime the
+ * round), reads `/proc/PID/task/PID/schedstat` once the echo is back, and prints per runtime the
  * median difference of each tree against bare with a 95% bootstrap interval, and of each tree
  * against the first. Linux only.
  *
  * @module
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import net from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { BINARIES, ROOT } from "../tools/runtimes.ts";
+import { startServer } from "./measure.ts";
 import { bootstrapMedian } from "./stats.ts";
 
 const { values, positionals } = parseArgs({
@@ -40,41 +38,23 @@ const RUN: Record<string, string[]> = {
 };
 const BARE: Record<string, string> = { bun: "bench/bare/bun.ts", deno: "bench/bare/deno.ts", node: "bench/bare/node.ts" };
 
-/** Main-thread CPU milliseconds from spawn to the first echoed byte. */
-async function launch(argv: string[], cwd: string): Promise<number> {
-  const child = spawn(argv[0]!, [...argv.slice(1), "--port", "0"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.setEncoding("utf8").on("data", (s: string) => (output += s));
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => (output += s));
-  const port = await new Promise<number>((ok, fail) => {
-    const check = () => {
-      const m = /listening on [\d.]+:(\d+)/.exec(output);
-      if (m) ok(Number(m[1]));
-    };
-    child.stdout!.on("data", check);
-    child.once("close", () => fail(new Error(`exited before listening: ${output.trim()}`)));
-  });
-  const sock = net.connect({ host: "127.0.0.1", port, noDelay: true }, () => sock.write("x"));
-  await once(sock, "data");
-  const ns = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/schedstat`, "utf8").split(" ")[0]);
-  sock.destroy();
-  child.kill("SIGKILL");
-  await once(child, "close");
+/** Main-thread CPU milliseconds from spawn to the first echoed byte (the bench's own launch and first echo). */
+async function launch(argv: string[]): Promise<number> {
+  const server = await startServer(argv, undefined);
+  const ns = Number(readFileSync(`/proc/${server.pid}/task/${server.pid}/schedstat`, "utf8").split(" ")[0]);
+  await server.stop();
   return ns / 1e6;
 }
 
 const fmt = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(1)}`;
 console.log(`main-thread CPU to first echo, ${rounds} rounds; median difference [95% bootstrap interval], ms`);
 for (const runtime of values.runtimes.split(",")) {
-  const sides = [...trees.map((t) => ({ argv: [...RUN[runtime]!, "bin/echo.ts", "--adapter", "native"], cwd: t })), {
-    argv: [...RUN[runtime]!, BARE[runtime]!],
-    cwd: ROOT,
-  }];
+  const sides = [...trees.map((t) => [...RUN[runtime]!, join(t, "bin/echo.ts"), "--adapter", "native"]), [...RUN[runtime]!, BARE[runtime]!]];
   const times: number[][] = sides.map(() => []);
   for (let r = 0; r < rounds; r++) {
     const order = sides.map((_, i) => i);
     if (r % 2 === 1) order.reverse();
-    for (const i of order) times[i]!.push(await launch(sides[i]!.argv, sides[i]!.cwd));
+    for (const i of order) times[i]!.push(await launch(sides[i]!));
   }
   const bare = times[sides.length - 1]!;
   const line = (name: string, a: number[], b: number[]) => {
